@@ -76,10 +76,11 @@ def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True):
         sys.path.insert(0, str(root))
 
     import comfy.options  # noqa: F401  (argv parsing stays off)
-    from comfy.cli_args import args
+    from comfy.cli_args import LatentPreviewMethod, args
 
     args.cpu = True
     args.disable_api_nodes = True
+    args.preview_method = LatentPreviewMethod.Latent2RGB
 
     import utils.extra_config  # noqa: F401  (before `nodes`, see module docstring)
     import folder_paths
@@ -94,8 +95,14 @@ def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True):
     if harness_nodes:
         folder_paths.add_model_folder_path("custom_nodes", str(HARNESS_NODES))
 
+    import comfy.utils
     import nodes
 
+    def progress_hook(value, total, preview_image, prompt_id=None, node_id=None):
+        _state["progress"].append((value, total, preview_image is not None))
+
+    _state["progress"] = []
+    comfy.utils.set_progress_bar_global_hook(progress_hook)
     asyncio.run(nodes.init_extra_nodes(init_custom_nodes=True, init_api_nodes=False))
     if "RePaintSampler" not in nodes.NODE_CLASS_MAPPINGS:
         raise RuntimeError("comfyui-repaint-extend did not load into ComfyUI; see the log above")
@@ -130,6 +137,8 @@ class GraphResult:
     executor: object
     prompt_id: str
     messages: list = field(default_factory=list)
+    progress: list = field(default_factory=list)
+    """(value, total, has_preview) of every progress-bar update, as a server would send them."""
 
     def output(self, node_id: str, index: int = 0):
         """The ``index``-th output of node ``node_id`` as the executor cached it."""
@@ -169,9 +178,37 @@ def run_graph(prompt: dict, extra_data: dict | None = None) -> GraphResult:
         server, cache_type=execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0}
     )
     prompt_id = str(uuid.uuid4())
+    _state["progress"].clear()
     executor.execute(prompt, prompt_id, extra_data or {}, outputs)
     if not executor.success:
         errors = [data for event, data in executor.status_messages if event == "execution_error"]
         message = errors[0].get("exception_message", "") if errors else "unknown error"
         raise GraphError(f"graph execution failed: {message}", errors)
-    return GraphResult(executor=executor, prompt_id=prompt_id, messages=server.messages)
+    return GraphResult(
+        executor=executor, prompt_id=prompt_id, messages=server.messages, progress=list(_state["progress"])
+    )
+
+
+def server_config(work_dir: str | os.PathLike) -> Path:
+    """Write an extra-model-paths YAML that makes ``main.py`` load this pack and the harness nodes."""
+    work_dir = Path(work_dir).resolve()
+    config = work_dir / "extra_model_paths.yaml"
+    config.write_text(
+        "repaint_extend:\n"
+        "    custom_nodes: |\n"
+        f"        {pack_custom_nodes_dir(work_dir)}\n"
+        f"        {HARNESS_NODES}\n"
+    )
+    return config
+
+
+def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
+    """The command that serves ComfyUI on 127.0.0.1:``port`` (CPU, in-memory database)."""
+    work_dir = Path(work_dir).resolve()
+    return [
+        sys.executable, str(comfy_dir() / "main.py"), "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+        "--database-url", "sqlite:///:memory:", "--disable-api-nodes",
+        "--extra-model-paths-config", str(server_config(work_dir)),
+        "--output-directory", str(work_dir / "output"), "--input-directory", str(work_dir / "input"),
+        "--temp-directory", str(work_dir / "temp"), "--user-directory", str(work_dir / "user"),
+    ]

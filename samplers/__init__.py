@@ -15,6 +15,7 @@ from .repaint import (
     seeded_noise_sampler,
     ve_scales,
 )
+from .inpaint import KnownRegionDenoiser
 from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
 from .schedule import jump_schedule, schedule_moves, schedule_nfe
 
@@ -32,4 +33,5 @@ __all__ = [
     "MASK_PRESETS",
     "repaint_mask",
     "check_noise_mask",
+    "KnownRegionDenoiser",
 ]

@@ -26,3 +26,27 @@ def _register_package() -> None:
 
 
 _register_package()
+
+
+# --- the real host -----------------------------------------------------------------------------------
+# harness/ holds no `nodes` folder, so it can go on sys.path (the repository root never does).
+sys.path.insert(0, str(ROOT / "harness"))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def comfy(tmp_path_factory):
+    """ComfyUI booted in this process (CPU) with the pack and the harness nodes loaded; returns the
+    ``comfy_host`` module (``run_graph``, ``validate``, ``GraphError``)."""
+    import comfy_host
+
+    comfy_host.boot(tmp_path_factory.mktemp("comfyui"))
+    return comfy_host
+
+
+@pytest.fixture(scope="session")
+def graphs(comfy):
+    import graphs as graph_builders
+
+    return graph_builders

@@ -1,0 +1,199 @@
+"""RePaint nodes through ComfyUI's real executor with tiny randomly initialised models."""
+
+import copy
+
+import pytest
+import torch
+
+STEPS, JUMP_LENGTH, JUMP_N_SAMPLE = 8, 3, 2
+NFE = STEPS + (JUMP_N_SAMPLE - 1) * JUMP_LENGTH * 2  # ceil((8 - 3) / 3) = 2 jump points
+
+
+def _known(mask, latent):
+    import comfy.sampler_helpers
+
+    return comfy.sampler_helpers.prepare_mask(mask, latent.shape, "cpu") == 0
+
+
+def _run_inpaint(comfy, graphs, **kwargs):
+    kwargs = {"steps": STEPS, "jump_length": JUMP_LENGTH, "jump_n_sample": JUMP_N_SAMPLE, **kwargs}
+    prompt, ids = graphs.repaint_inpaint(**kwargs)
+    result = comfy.run_graph(prompt)
+    latent_in = result.output(*ids["latent"])
+    return result, ids, latent_in, result.output(ids["sampler"])
+
+
+@pytest.mark.parametrize("kind", ["eps", "v", "flow", "inpaint"])
+def test_known_latent_region_is_preserved_exactly(comfy, graphs, kind):
+    result, ids, latent_in, latent_out = _run_inpaint(comfy, graphs, kind=kind, preset="half", cfg=2.0)
+    before, after = latent_in["samples"], latent_out["samples"]
+    known = _known(latent_in["noise_mask"], before)
+    assert known.any() and (~known).any()
+    assert torch.equal(after[known], before[known])
+    assert torch.isfinite(after).all()
+    assert (after[~known] - before[~known]).abs().mean() > 1e-3  # the unknown half was generated
+    assert "noise_mask" in latent_out  # the mask travels on, as KSampler's output does
+    # Pixel composite: the known half of the saved image is the input image.
+    image, composite = result.output(ids["image"]), result.output(ids["composite"])
+    assert torch.equal(composite[:, :, 32:], image[:, :, 32:])
+
+
+def test_progress_counts_model_calls_and_carries_previews(comfy, graphs):
+    result, ids, _, _ = _run_inpaint(comfy, graphs, kind="flow")
+    sampler_updates = [(value, total, preview) for value, total, preview in result.progress if total == NFE]
+    assert [value for value, _, _ in sampler_updates] == list(range(1, NFE + 1))
+    assert all(preview for _, _, preview in sampler_updates)
+
+
+def test_deterministic_for_a_seed(comfy, graphs):
+    first = _run_inpaint(comfy, graphs, kind="eps", seed=7)[3]["samples"]
+    again = _run_inpaint(comfy, graphs, kind="eps", seed=7)[3]["samples"]
+    other = _run_inpaint(comfy, graphs, kind="eps", seed=8)[3]["samples"]
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+@pytest.mark.parametrize("known_noise", ["fresh", "random", "fixed"])
+def test_batch_and_cfg(comfy, graphs, known_noise):
+    _, _, latent_in, latent_out = _run_inpaint(
+        comfy, graphs, kind="v", batch_size=2, cfg=4.0, preset="expand", known_noise=known_noise
+    )
+    before, after = latent_in["samples"], latent_out["samples"]
+    assert after.shape == before.shape and after.shape[0] == 2
+    known = _known(latent_in["noise_mask"], before)
+    assert torch.equal(after[known], before[known])
+    assert not torch.equal(after[0], after[1])  # each batch item has its own noise
+
+
+def _sampler_custom_graph(advanced: bool):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
+    pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="a photo")
+    neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
+    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0x406080)
+    encoded = g.node("VAEEncode", pixels=image.out(0), vae=ckpt.out(2))
+    mask = g.node("RePaintMask", preset="thick", width=64, height=64, batch_size=1, seed=3)
+    latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
+    sampler = g.node(
+        "RePaintSampler", jump_length=JUMP_LENGTH, jump_n_sample=JUMP_N_SAMPLE, eta=1.0, known_noise="fresh"
+    )
+    sigmas = g.node("BasicScheduler", model=ckpt.out(0), scheduler="karras", steps=STEPS, denoise=1.0)
+    if advanced:
+        noise = g.node("RandomNoise", noise_seed=11)
+        guider = g.node("CFGGuider", model=ckpt.out(0), positive=pos.out(0), negative=neg.out(0), cfg=3.0)
+        out = g.node(
+            "SamplerCustomAdvanced", noise=noise.out(0), guider=guider.out(0), sampler=sampler.out(0),
+            sigmas=sigmas.out(0), latent_image=latent.out(0),
+        )
+    else:
+        out = g.node(
+            "SamplerCustom", model=ckpt.out(0), add_noise=True, noise_seed=11, cfg=3.0, positive=pos.out(0),
+            negative=neg.out(0), sampler=sampler.out(0), sigmas=sigmas.out(0), latent_image=latent.out(0),
+        )
+    g.node("PreviewAny", source=out.out(0))
+    return g.finalize(), latent.id, out.id
+
+
+@pytest.mark.parametrize("advanced", [False, True])
+def test_repaint_sampler_in_sampler_custom(comfy, advanced):
+    prompt, latent_id, out_id = _sampler_custom_graph(advanced)
+    result = comfy.run_graph(prompt)
+    latent_in, latent_out = result.output(latent_id), result.output(out_id)
+    before, after = latent_in["samples"], latent_out["samples"]
+    known = _known(latent_in["noise_mask"], before)
+    # Through SamplerCustom the host scales latents in and out (x * 0.18215 / 0.18215): equal up to an ulp.
+    torch.testing.assert_close(after[known], before[known], rtol=1e-6, atol=1e-6)
+    assert (after[~known] - before[~known]).abs().mean() > 1e-3
+    assert [t for _, t, _ in result.progress if t == NFE], "the progress bar must count NFE"
+
+
+# --- bad input: a clear error, and nothing modified in place ---------------------------------------------
+
+
+def _node(name):
+    import nodes
+
+    return nodes.NODE_CLASS_MAPPINGS[name]
+
+
+@pytest.fixture(scope="module")
+def tiny_eps(comfy):
+    import tiny_models
+
+    model, clip, vae = tiny_models.build("eps", "tiny", 0)
+    tokens = clip.tokenize("a photo")
+    cond = [[clip.encode_from_tokens(tokens), {}]]
+    return model, cond
+
+
+def _latent(batch=1, h=8, w=8, mask=None):
+    samples = torch.randn(batch, 4, h, w, generator=torch.Generator().manual_seed(0))
+    out = {"samples": samples}
+    if mask is not None:
+        out["noise_mask"] = mask
+    return out
+
+
+def _ksampler(model, cond, latent, steps=STEPS, jump_length=JUMP_LENGTH, jump_n_sample=JUMP_N_SAMPLE):
+    return _node("KSamplerRePaint").execute(
+        model, 0, steps, 1.0, "normal", cond, cond, latent, 1.0, jump_length, jump_n_sample, 1.0, "fresh"
+    )
+
+
+def _half_mask(batch=1, h=64, w=64):
+    mask = torch.zeros(batch, h, w)
+    mask[:, :, : w // 2] = 1.0
+    return mask
+
+
+@pytest.mark.parametrize(
+    "latent_kwargs, sampler_kwargs, message",
+    [
+        (dict(mask=_half_mask()), dict(steps=5, jump_length=5), "jump_length"),
+        (dict(mask=_half_mask()), dict(jump_n_sample=0), "jump_n_sample"),
+        (dict(mask=_half_mask(h=48)), {}, "multiples of 8"),
+        (dict(mask=_half_mask(h=60, w=60), h=7, w=7), {}, "multiples of 8"),
+        (dict(mask=_half_mask(batch=3), batch=2), {}, "batch"),
+        (dict(mask=torch.zeros(1, 64, 64)), {}, "empty"),
+        (dict(mask=torch.ones(1, 64, 64)), {}, "all 1"),
+        (dict(), {}, "SetLatentNoiseMask"),
+    ],
+    ids=["jump_length>=steps", "jump_n_sample<1", "mask-size", "not-multiple-of-8", "mask-batch", "empty-mask",
+         "all-ones-mask", "no-mask"],
+)
+def test_bad_input_raises_a_clear_error_and_changes_nothing(tiny_eps, latent_kwargs, sampler_kwargs, message):
+    model, cond = tiny_eps
+    latent = _latent(**latent_kwargs)
+    snapshot = copy.deepcopy(latent)
+    with pytest.raises(ValueError, match=message):
+        _ksampler(model, cond, latent, **sampler_kwargs)
+    assert latent.keys() == snapshot.keys()
+    assert all(torch.equal(latent[k], snapshot[k]) for k in latent)
+
+
+def test_success_changes_nothing_in_place(tiny_eps):
+    model, cond = tiny_eps
+    latent = _latent(mask=_half_mask())
+    snapshot = copy.deepcopy(latent)
+    out = _ksampler(model, cond, latent).result[0]
+    assert all(torch.equal(latent[k], snapshot[k]) for k in latent)
+    assert out["samples"] is not latent["samples"]
+
+
+def test_bad_widget_values_fail_validation_naming_the_input(comfy, graphs):
+    prompt, ids = graphs.repaint_inpaint(steps=STEPS, jump_length=JUMP_LENGTH, jump_n_sample=0)
+    with pytest.raises(comfy.GraphError) as info:
+        comfy.run_graph(prompt)
+    assert "jump_n_sample" in str(info.value.details)
+
+
+def test_repaint_mask_node_presets(comfy):
+    node = _node("RePaintMask")
+    half = node.execute("half", 16, 8, 2, 0).result[0]
+    assert half.shape == (2, 8, 16) and half[:, :, :8].eq(1).all() and half[:, :, 8:].eq(0).all()
+    thin_a = node.execute("thin", 64, 64, 1, 5).result[0]
+    thin_b = node.execute("thin", 64, 64, 1, 5).result[0]
+    thick = node.execute("thick", 64, 64, 1, 5).result[0]
+    assert torch.equal(thin_a, thin_b) and 0 < thin_a.mean() < thick.mean() < 1

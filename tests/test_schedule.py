@@ -1,0 +1,74 @@
+"""RePaint's jump schedule: reference counts, the NFE formula, windows, and bad input."""
+
+import math
+
+import pytest
+from repaint_extend.samplers import jump_schedule, schedule_moves, schedule_nfe
+
+
+def _counts(schedule):
+    steps = list(zip(schedule[:-1], schedule[1:]))
+    down = sum(1 for a, b in steps if b < a)
+    return len(schedule), down, len(steps) - down
+
+
+def test_reference_counts_250_10_10():
+    schedule = jump_schedule(250, 10, 10)
+    assert _counts(schedule) == (4571, 2410, 2160)
+    assert schedule[0] == 249 and schedule[-1] == -1
+
+
+@pytest.mark.parametrize(
+    "steps, j, r",
+    [(250, 10, 10), (100, 10, 5), (50, 5, 5), (20, 3, 2), (17, 4, 3), (10, 9, 2), (5, 1, 4), (30, 10, 1)],
+)
+def test_nfe_formula_and_walk(steps, j, r):
+    schedule = jump_schedule(steps, j, r)
+    entries, down, up = _counts(schedule)
+    expected = steps + (r - 1) * j * math.ceil((steps - j) / j) if r > 1 else steps
+    assert down == expected == schedule_nfe(steps, j, r)
+    assert down - up == steps  # net walk from steps-1 to -1
+    assert all(abs(b - a) == 1 for a, b in zip(schedule, schedule[1:]))
+    assert max(schedule) == steps - 1 and min(schedule) == -1
+
+
+def test_jumps_go_back_jump_length_and_repeat_r_minus_1_times():
+    moves = schedule_moves(jump_schedule(20, 5, 3))
+    jumps = [(a, b) for a, b in moves if b > a]
+    # jump points 0, 5, 10 (t < T - j = 15), each jumped from twice, each jump j = 5 long
+    assert sorted(jumps) == sorted([(0, 5), (5, 10), (10, 15)] * 2)
+
+
+def test_window_limits_resampling():
+    full = jump_schedule(100, 10, 5)
+    late = jump_schedule(100, 10, 5, start_percent=0.5)
+    none = jump_schedule(100, 10, 5, start_percent=1.0, end_percent=1.0)
+    jumps = lambda s: [a for a, b in schedule_moves(s) if b > a]  # noqa: E731
+    assert len(jumps(late)) < len(jumps(full))
+    assert all(t < 50 for t in jumps(late))  # only the second half of sampling resamples
+    assert jumps(none) == [] and _counts(none)[1] == 100
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(steps=10, jump_length=10, jump_n_sample=2), "jump_length"),
+        (dict(steps=10, jump_length=12, jump_n_sample=2), "jump_length"),
+        (dict(steps=10, jump_length=3, jump_n_sample=0), "jump_n_sample"),
+        (dict(steps=0, jump_length=3, jump_n_sample=2), "steps"),
+        (dict(steps=10, jump_length=0, jump_n_sample=2), "jump_length"),
+        (dict(steps=10, jump_length=3, jump_n_sample=2, start_percent=0.8, end_percent=0.2), "start_percent"),
+    ],
+)
+def test_bad_parameters_name_the_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        jump_schedule(**kwargs)
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match="steps"):
+        jump_schedule(10.0, 3, 2)
+
+
+def test_no_resampling_is_a_plain_walk():
+    assert jump_schedule(5, 10, 1) == [4, 3, 2, 1, 0, -1]
