@@ -55,12 +55,13 @@ def pack_custom_nodes_dir(work_dir: Path) -> Path:
     return folder
 
 
-def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True):
+def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir: str | os.PathLike | None = None):
     """Start ComfyUI in this process once, on the CPU, with this pack loaded.
 
     Args:
         work_dir: folder for ComfyUI's input/output/temp/user folders and the custom_nodes link.
         harness_nodes: also load ``harness/custom_nodes`` (tiny stand-in model loaders, test sinks).
+        output_dir: where SaveImage writes (default ``work_dir/output``).
 
     Returns:
         The ``nodes`` module of ComfyUI (its ``NODE_CLASS_MAPPINGS`` lists every node type).
@@ -88,7 +89,7 @@ def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True):
     for name in ("input", "output", "temp", "user"):
         (work_dir / name).mkdir(parents=True, exist_ok=True)
     folder_paths.set_input_directory(str(work_dir / "input"))
-    folder_paths.set_output_directory(str(work_dir / "output"))
+    folder_paths.set_output_directory(str(Path(output_dir or work_dir / "output").resolve()))
     folder_paths.set_temp_directory(str(work_dir / "temp"))
     folder_paths.set_user_directory(str(work_dir / "user"))
     folder_paths.add_model_folder_path("custom_nodes", str(pack_custom_nodes_dir(work_dir)))
