@@ -218,10 +218,23 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
     def prior_ok(idx: int, parent: np.ndarray, expected: float, parent_idx: int) -> np.ndarray | None:
         if prior is None or prior[idx, 2] <= 0:
             return None
-        # MediaPipe's limb vector, re-anchored at our (possibly inferred) parent
+        # the detector's limb vector, re-anchored at our (possibly inferred) parent; if plausible,
+        # its direction is kept and its length set to the anthropometric one
         vec = prior[idx, :2] - (prior[parent_idx, :2] if prior[parent_idx, 2] > 0 else parent)
-        cand = parent + vec
-        return cand if _plausible(parent, cand, expected) else None
+        if not _plausible(parent, parent + vec, expected):
+            return None
+        return parent + _unit(vec) * expected
+
+    # segment lengths shared by both legs: a detected thigh of plausible length (either leg, own
+    # side first) sets the thigh and shank lengths, else the anthropometric ones
+    def observed_thigh(side: str) -> float | None:
+        L = _LEGS[side]
+        if measured[L["knee"]] and measured[L["hip"]]:
+            t = float(np.hypot(*(p[L["knee"], :2] - p[L["hip"], :2])))
+            lo, hi = OBSERVED_THIGH_RANGE
+            if lo * THIGH * H <= t <= hi * THIGH * H:
+                return t
+        return None
 
     for side, other in (("left", "right"), ("right", "left")):
         L, O = _LEGS[side], _LEGS[other]
@@ -232,11 +245,9 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
                 continue
             parent = p[par, :2]
             expected = lengths[joint]
-            if joint == "ankle" and measured[L["knee"]] and measured[L["hip"]]:
-                thigh_obs = float(np.hypot(*(p[L["knee"], :2] - p[L["hip"], :2])))
-                lo, hi = OBSERVED_THIGH_RANGE
-                if lo * THIGH * H <= thigh_obs <= hi * THIGH * H:
-                    expected = thigh_obs * SHANK / THIGH
+            t_obs = observed_thigh(side) or (observed_thigh(other) if symmetry else None)
+            if t_obs is not None:
+                expected = t_obs if joint == "knee" else t_obs * SHANK / THIGH
             new = None
             if symmetry and measured[O[joint]] and measured[O[parent_name]]:
                 v = p[O[joint], :2] - p[O[parent_name], :2]
@@ -304,7 +315,7 @@ def complete_legs(frame: Mapping, stance: str = "straight", symmetry: bool = Tru
        (its vector from its parent joint, x negated);
     2. ``use_prior``: the detector's own estimate (``"prior_keypoints_2d"``, e.g. MediaPipe's
        out-of-frame legs), re-anchored at the parent joint, if plausible: length within
-       0.7..1.3 x the anthropometric one and within 60 degrees of straight down;
+       0.7..1.3 x the expected one and within 60 degrees of straight down;
     3. the anthropometric model: ``stance="straight"`` hangs the segment straight down (image +y);
        ``stance="follow_thighs"`` continues the direction of the thigh for the shank (and, for a
        missing knee, mirrors the other detected thigh if any). A detected thigh of plausible length
