@@ -70,7 +70,7 @@ TOE_FORWARD = 0.75 * FOOT_LENGTH  # big-toe tip ahead of the ankle
 # Plausibility of a detector's own out-of-frame guess (a "prior"): segment length within this
 # factor range of the anthropometric length, direction within this angle of straight down.
 PRIOR_LENGTH_RANGE = (0.7, 1.3)
-PRIOR_MAX_ANGLE_DEG = 60.0
+PRIOR_MAX_ANGLE_DEG = 45.0
 # An observed thigh is trusted for the shank length when within this range of the model's.
 OBSERVED_THIGH_RANGE = (0.6, 1.4)
 
@@ -212,6 +212,9 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
     if geo is None:
         return copy.deepcopy(dict(person))
     H = geo["H"]
+    # left/right mirroring of the other leg: x negated for a frontal view, copied as is in profile
+    # (both legs then point the same way on screen)
+    flip = -1.0 if geo["facing"] >= 0.5 else 1.0
     measured = (p[:, 2] > 0) & ~np.isin(np.arange(N_POINTS), sorted(inferred))
     lengths = {"knee": THIGH * H, "ankle": SHANK * H}
 
@@ -251,7 +254,7 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
             new = None
             if symmetry and measured[O[joint]] and measured[O[parent_name]]:
                 v = p[O[joint], :2] - p[O[parent_name], :2]
-                new = parent + np.array([-v[0], v[1]])
+                new = parent + np.array([flip * v[0], v[1]])
             if new is None:
                 new = prior_ok(j, parent, expected, par)
             if new is None:
@@ -261,7 +264,7 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
                         direction = _unit(p[L["knee"], :2] - p[L["hip"], :2])
                     elif measured[O["knee"]] and measured[O["hip"]]:
                         v = p[O["knee"], :2] - p[O["hip"], :2]
-                        direction = _unit(np.array([-v[0], v[1]]))
+                        direction = _unit(np.array([flip * v[0], v[1]]))
                 new = parent + direction * expected
             p[j] = (*new, 1.0)
             inferred.add(j)
@@ -278,7 +281,7 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
             new = None
             if symmetry and measured[O[name]] and measured[O["ankle"]]:
                 v = p[O[name], :2] - p[O["ankle"], :2]
-                new = ankle + np.array([-v[0], v[1]])
+                new = ankle + np.array([flip * v[0], v[1]])
             if new is None and prior is not None and prior[j, 2] > 0 and prior[L["ankle"], 2] > 0:
                 v = prior[j, :2] - prior[L["ankle"], :2]
                 if float(np.hypot(*v)) <= 1.5 * FOOT_LENGTH * H and v[1] >= -0.02 * H:
@@ -311,11 +314,12 @@ def complete_legs(frame: Mapping, stance: str = "straight", symmetry: bool = Tru
 
     For each missing point, in order of preference:
 
-    1. ``symmetry``: the same point of the other leg, if that one was detected, mirrored left/right
-       (its vector from its parent joint, x negated);
+    1. ``symmetry``: the same point of the other leg, if that one was detected: its vector from its
+       parent joint, mirrored left/right (x negated) when the person faces the camera (shoulder
+       width >= 0.5 x 0.259 H), copied unchanged in profile;
     2. ``use_prior``: the detector's own estimate (``"prior_keypoints_2d"``, e.g. MediaPipe's
        out-of-frame legs), re-anchored at the parent joint, if plausible: length within
-       0.7..1.3 x the expected one and within 60 degrees of straight down;
+       0.7..1.3 x the expected one and within 45 degrees of straight down;
     3. the anthropometric model: ``stance="straight"`` hangs the segment straight down (image +y);
        ``stance="follow_thighs"`` continues the direction of the thigh for the shank (and, for a
        missing knee, mirrors the other detected thigh if any). A detected thigh of plausible length
