@@ -77,3 +77,13 @@ def test_controlnet_aux_imports_next_to_numpy2_mediapipe():
 
     assert sys.modules["mediapipe"] is mediapipe  # the real module is back
     assert hasattr(mediapipe, "tasks")
+
+
+def test_core_package_never_imports_the_host():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "pose"
+    pat = re.compile(r"^\s*(import|from)\s+(comfy\w*|nodes|folder_paths|server|execution)\b", re.M)
+    offenders = [str(p) for p in root.rglob("*.py") if pat.search(p.read_text())]
+    assert offenders == []
