@@ -141,7 +141,7 @@ def landmarks_to_person(lms: np.ndarray, width: int, height: int, visibility: fl
     # small toes: derived from heel and big toe (MediaPipe has none)
     for side in ("left", "right"):
         heel, big, small = KP[f"{side}_heel"], KP[f"{side}_big_toe"], KP[f"{side}_small_toe"]
-        ankle, hip = KP[f"{side}_ankle"], KP[f"{side}_hip"]
+        hip = KP[f"{side}_hip"]
         other_hip = KP["right_hip" if side == "left" else "left_hip"]
         outward = np.sign(lms[MP_FROM_OURS[hip], 0] - lms[MP_FROM_OURS[other_hip], 0]) or 1.0
         est = small_toe_from(prior[heel, :2], prior[big, :2], outward)
@@ -149,7 +149,6 @@ def landmarks_to_person(lms: np.ndarray, width: int, height: int, visibility: fl
         if pts[heel, 2] > 0 and pts[big, 2] > 0:
             pts[small] = (*est, 1.0)
             inferred.append(small)
-        del ankle
     return person_from_points(pts, inferred=inferred, scores=scores, prior=prior)
 
 
@@ -160,7 +159,7 @@ def detect(image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model
         image: uint8 ``[H, W, 3]`` RGB numpy array.
         num_poses: most people to detect (MediaPipe ``num_poses``), >= 1.
         visibility: MediaPipe visibility in [0, 1] from which a landmark counts as detected
-            (default 0.5, MediaPipe's own default ``min_pose_presence``-style threshold).
+            (default 0.5, the value MediaPipe's own confidence options default to).
         model_path: the ``.task`` bundle (default: the one shipped in ``pose/models``).
     Returns:
         frame ``{"people": [...], "canvas_width": W, "canvas_height": H}`` with pixel coordinates,
