@@ -1,0 +1,324 @@
+"""Pose detection: MediaPipe Pose (shipped, offline) and optional controlnet_aux OpenPose / DWPose.
+
+MediaPipe Pose Landmarker (BlazePose GHUM 3D, "full") gives 33 landmarks per person, in this
+order (MediaPipe docs, "Pose landmark detection guide", pose landmark model):
+0 nose, 1-3 left eye inner/eye/outer, 4-6 right eye inner/eye/outer, 7 left ear, 8 right ear,
+9-10 mouth left/right, 11 left shoulder, 12 right shoulder, 13 left elbow, 14 right elbow,
+15 left wrist, 16 right wrist, 17-22 pinkies/indices/thumbs, 23 left hip, 24 right hip,
+25 left knee, 26 right knee, 27 left ankle, 28 right ankle, 29 left heel, 30 right heel,
+31 left foot index, 32 right foot index.
+Coordinates are normalised to the image ([0, 1], may lie outside), with a per-landmark
+``visibility`` (likelihood of being in frame and not occluded).
+
+Mapping to our 18 + 6 points (see :mod:`pose.keypoints`): COCO-18 from the landmarks of the same
+name; the neck is the midpoint of the shoulders (as DWPose / comfyui_controlnet_aux compute it);
+the big toe is MediaPipe's "foot index" (tip of the foot); MediaPipe has no small toe, so it is
+derived from the heel and big toe (:func:`pose.complete.small_toe_from`) and listed as inferred.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+from .keypoints import KP, N_POINTS, new_frame, person_from_points
+
+MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+DEFAULT_TASK = os.path.join(MODEL_DIR, "pose_landmarker_full.task")
+
+# our keypoint index -> MediaPipe landmark index (None: derived)
+MP_FROM_OURS = {
+    KP["nose"]: 0,
+    KP["right_shoulder"]: 12, KP["right_elbow"]: 14, KP["right_wrist"]: 16,
+    KP["left_shoulder"]: 11, KP["left_elbow"]: 13, KP["left_wrist"]: 15,
+    KP["right_hip"]: 24, KP["right_knee"]: 26, KP["right_ankle"]: 28,
+    KP["left_hip"]: 23, KP["left_knee"]: 25, KP["left_ankle"]: 27,
+    KP["right_eye"]: 5, KP["left_eye"]: 2, KP["right_ear"]: 8, KP["left_ear"]: 7,
+    KP["left_big_toe"]: 31, KP["left_heel"]: 29,
+    KP["right_big_toe"]: 32, KP["right_heel"]: 30,
+}
+
+_lock = threading.Lock()
+_landmarkers: dict[tuple, Any] = {}
+
+
+def check_image(image: Any, name: str = "image") -> np.ndarray:
+    """Validate an RGB image: uint8 numpy ``[H, W, 3]`` (a ``[H, W, 4]`` RGBA drops alpha).
+
+    Raises:
+        TypeError: not a numpy array; ValueError: wrong dtype or shape, with the fix.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy uint8 array [H, W, 3] (RGB), got {type(image).__name__}; "
+                        "convert a ComfyUI IMAGE with (t[0].cpu().numpy() * 255).round().astype(np.uint8)")
+    if image.dtype != np.uint8:
+        raise ValueError(f"{name}: expected dtype uint8 (0..255), got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"{name}: expected shape [H, W, 3] (RGB), got {list(image.shape)}")
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _import_mediapipe():
+    try:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("pose.detect needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2") from e
+    return mp, BaseOptions, vision
+
+
+def _get_landmarker(model_path: str, num_poses: int):
+    key = (os.path.abspath(model_path), int(num_poses))
+    with _lock:
+        lm = _landmarkers.get(key)
+        if lm is None:
+            if not os.path.isfile(model_path):
+                raise FileNotFoundError(
+                    f"MediaPipe pose model not found: {model_path}. It ships with this pack as "
+                    f"pose/models/pose_landmarker_full.task; rebuild it with pose/models/build_task.py")
+            mp, BaseOptions, vision = _import_mediapipe()
+            opts = vision.PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=model_path),
+                running_mode=vision.RunningMode.IMAGE, num_poses=int(num_poses))
+            lm = vision.PoseLandmarker.create_from_options(opts)
+            _landmarkers[key] = lm
+        return lm
+
+
+def detect_mediapipe_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK, num_poses: int = 1) -> np.ndarray:
+    """Raw MediaPipe landmarks: float64 ``[P, 33, 3]`` = (x px, y px, visibility in [0, 1]).
+
+    The model is loaded once per (path, num_poses) and cached (thread-safe).
+    """
+    image = check_image(image)
+    mp, _, _ = _import_mediapipe()
+    lm = _get_landmarker(model_path, num_poses)
+    h, w = image.shape[:2]
+    with _lock:  # a Tasks landmarker is not re-entrant
+        result = lm.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
+    out = np.zeros((len(result.pose_landmarks), 33, 3))
+    for p, lms in enumerate(result.pose_landmarks):
+        for i, l in enumerate(lms):
+            vis = l.visibility if l.visibility is not None else 0.0
+            out[p, i] = (l.x * w, l.y * h, vis)
+    return out
+
+
+def landmarks_to_person(lms: np.ndarray, width: int, height: int, visibility: float = 0.5,
+                        margin: float = 0.02) -> dict:
+    """Map one person's MediaPipe landmarks ``[33, 3]`` (px, px, visibility) to a person dict.
+
+    A landmark is *present* when its visibility >= ``visibility`` and it lies inside the canvas
+    grown by ``margin`` x its size; otherwise it is missing, and its estimate goes to the
+    :data:`~pose.keypoints.PRIOR_KEY` field (``[x, y, visibility]``) for :func:`pose.complete_legs`.
+    Scores (:data:`~pose.keypoints.SCORES_KEY`) are MediaPipe's visibilities.
+    """
+    from .complete import small_toe_from  # local: complete imports keypoints only
+
+    pts = np.zeros((N_POINTS, 3))
+    prior = np.zeros((N_POINTS, 3))
+    scores = np.zeros(N_POINTS)
+    mx, my = margin * width, margin * height
+    for ours, m in MP_FROM_OURS.items():
+        x, y, v = lms[m]
+        inside = -mx <= x <= width + mx and -my <= y <= height + my
+        scores[ours] = v
+        prior[ours] = (x, y, max(v, 1e-3))
+        if v >= visibility and inside:
+            pts[ours] = (x, y, 1.0)
+    # neck = shoulder midpoint (DWPose / comfyui_controlnet_aux convention)
+    rs, ls = KP["right_shoulder"], KP["left_shoulder"]
+    neck = (lms[11, :2] + lms[12, :2]) / 2
+    scores[KP["neck"]] = min(scores[rs], scores[ls])
+    prior[KP["neck"]] = (*neck, max(scores[KP["neck"]], 1e-3))
+    if pts[rs, 2] > 0 and pts[ls, 2] > 0:
+        pts[KP["neck"]] = (*neck, 1.0)
+    inferred = []
+    # small toes: derived from heel and big toe (MediaPipe has none)
+    for side in ("left", "right"):
+        heel, big, small = KP[f"{side}_heel"], KP[f"{side}_big_toe"], KP[f"{side}_small_toe"]
+        hip = KP[f"{side}_hip"]
+        other_hip = KP["right_hip" if side == "left" else "left_hip"]
+        outward = np.sign(lms[MP_FROM_OURS[hip], 0] - lms[MP_FROM_OURS[other_hip], 0]) or 1.0
+        est = small_toe_from(prior[heel, :2], prior[big, :2], outward)
+        prior[small] = (*est, max(min(scores[heel], scores[big]), 1e-3))
+        if pts[heel, 2] > 0 and pts[big, 2] > 0:
+            pts[small] = (*est, 1.0)
+            inferred.append(small)
+    return person_from_points(pts, inferred=inferred, scores=scores, prior=prior)
+
+
+def detect(image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model_path: str = DEFAULT_TASK) -> dict:
+    """Detect body and feet with MediaPipe Pose; return one POSE_KEYPOINT frame.
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB numpy array.
+        num_poses: most people to detect (MediaPipe ``num_poses``), >= 1.
+        visibility: MediaPipe visibility in [0, 1] from which a landmark counts as detected
+            (default 0.5, the value MediaPipe's own confidence options default to).
+        model_path: the ``.task`` bundle (default: the one shipped in ``pose/models``).
+    Returns:
+        frame ``{"people": [...], "canvas_width": W, "canvas_height": H}`` with pixel coordinates,
+        COCO-18 in ``pose_keypoints_2d``, feet in ``foot_keypoints_2d``; undetected points missing,
+        with MediaPipe's guesses in ``prior_keypoints_2d`` (see :mod:`pose.keypoints`).
+        No person found: ``people == []``.
+    Raises:
+        TypeError/ValueError for a bad image; FileNotFoundError if the model is missing;
+        ImportError if mediapipe is not installed.
+    Runs offline; the model is loaded once and cached.
+    """
+    image = check_image(image)
+    if int(num_poses) < 1:
+        raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+    if not 0.0 <= float(visibility) <= 1.0:
+        raise ValueError(f"visibility must be in [0, 1], got {visibility}")
+    h, w = image.shape[:2]
+    all_lms = detect_mediapipe_landmarks(image, model_path, num_poses)
+    people = [landmarks_to_person(lms, w, h, visibility) for lms in all_lms]
+    return new_frame(w, h, people)
+
+
+# ----------------------------------------------------------------------------------------------
+# optional detectors through controlnet_aux
+
+
+def import_controlnet_aux(submodule: str):
+    """Import ``controlnet_aux.<submodule>`` even where its package ``__init__`` is broken.
+
+    controlnet_aux (<= 0.0.10) imports its MediaPipe face detector at package import, which uses
+    the legacy ``mediapipe.solutions`` that mediapipe >= 0.10.30 no longer has: ``import
+    controlnet_aux`` then fails with ``AttributeError: module 'mediapipe' has no attribute
+    'solutions'``. In that case, and only for the duration of that import, ``mediapipe`` is hidden
+    so that controlnet_aux takes its own "mediapipe not installed" path (its face detector is
+    unusable either way); the real ``mediapipe`` module is restored right after.
+    """
+    import importlib
+
+    name = f"controlnet_aux.{submodule}"
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        import mediapipe  # noqa: F401
+
+        legacy_ok = hasattr(sys.modules["mediapipe"], "solutions")
+    except ImportError:
+        legacy_ok = True  # controlnet_aux handles a missing mediapipe itself
+    if legacy_ok:
+        return importlib.import_module(name)
+    import warnings
+
+    saved = sys.modules.get("mediapipe")
+    sys.modules["mediapipe"] = None  # type: ignore[assignment]  # makes "import mediapipe" raise ImportError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return importlib.import_module(name)
+    finally:
+        if saved is not None:
+            sys.modules["mediapipe"] = saved
+        else:
+            sys.modules.pop("mediapipe", None)
+
+
+def _require_file(path: str | None, what: str, filename: str, where: str) -> str:
+    if not path or not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{what} weights not found at {path!r}. Put '{filename}' in {where} and pass its path; "
+            "this pack never downloads weights.")
+    return path
+
+
+_openpose_bodies: dict[str, Any] = {}
+
+
+def detect_openpose(image: np.ndarray, weights_path: str) -> dict:
+    """Detect COCO-18 body keypoints with controlnet_aux's OpenPose body model (no feet).
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB.
+        weights_path: path of ``body_pose_model.pth`` (from the ``lllyasviel/Annotators`` model
+            repository), e.g. ``ComfyUI/models/controlnet_aux/body_pose_model.pth``.
+    Returns:
+        a frame like :func:`detect` (feet missing; scores = OpenPose part scores).
+    Raises:
+        FileNotFoundError naming the file and where it goes when ``weights_path`` is missing;
+        never downloads (controlnet_aux's ``Body`` is built from the local file directly).
+    """
+    image = check_image(image)
+    path = _require_file(weights_path, "OpenPose body", "body_pose_model.pth",
+                         "ComfyUI/models/controlnet_aux/ (file from the 'lllyasviel/Annotators' repository)")
+    body_mod = import_controlnet_aux("open_pose.body")
+    import torch
+
+    with _lock:
+        body = _openpose_bodies.get(path)
+        if body is None:
+            body = body_mod.Body(path)
+            _openpose_bodies[path] = body
+    h, w = image.shape[:2]
+    with torch.no_grad():
+        candidate, subset = body(image[:, :, ::-1].copy())  # controlnet_aux expects BGR
+    people = []
+    for res in body_mod.Body.format_body_result(candidate, subset):
+        pts = np.zeros((N_POINTS, 3))
+        scores = np.zeros(N_POINTS)
+        for i, kp in enumerate(res.keypoints[:18]):
+            if kp is not None:
+                pts[i] = (kp.x, kp.y, 1.0)
+                scores[i] = float(kp.score)
+        people.append(person_from_points(pts, scores=scores))
+    return new_frame(w, h, people)
+
+
+def detect_dwpose(image: np.ndarray, det_checkpoint: str, pose_checkpoint: str, device: str = "cpu",
+                  score_threshold: float = 0.3) -> dict:
+    """Detect body + feet with controlnet_aux's DWPose (``controlnet_aux.dwpose.Wholebody``).
+
+    controlnet_aux 0.0.10's DWPose runs on OpenMMLab (``mmcv>=2.0.1``, ``mmdet>=3.1.0``,
+    ``mmpose>=1.1.0``) with its bundled configs and two local checkpoints.
+
+    Args:
+        image: uint8 ``[H, W, 3]`` RGB.
+        det_checkpoint: YOLOX-L COCO detector, ``yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth``.
+        pose_checkpoint: DWPose whole-body model ``dw-ll_ucoco_384.pth``.
+        score_threshold: keypoint score from which a point is present (0.3, as DWPose and
+            comfyui_controlnet_aux use).
+    Returns:
+        a frame like :func:`detect`; feet from DWPose's COCO-WholeBody points 18..23.
+    Raises:
+        FileNotFoundError naming each missing checkpoint and where it goes (checked first, so
+        nothing is ever downloaded; controlnet_aux would otherwise fetch URLs); ImportError when
+        the OpenMMLab packages are missing.
+    """
+    image = check_image(image)
+    where = "ComfyUI/models/controlnet_aux/dwpose/"
+    det = _require_file(det_checkpoint, "DWPose detector (YOLOX-L)",
+                        "yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth", where)
+    pose = _require_file(pose_checkpoint, "DWPose pose estimator", "dw-ll_ucoco_384.pth", where)
+    try:
+        import mmdet  # noqa: F401
+        import mmpose  # noqa: F401
+    except ImportError as e:
+        raise ImportError("DWPose through controlnet_aux needs OpenMMLab: pip install -U openmim && "
+                          "mim install 'mmcv>=2.0.1' 'mmdet>=3.1.0' 'mmpose>=1.1.0'") from e
+    wb_mod = import_controlnet_aux("dwpose.wholebody")
+    key = f"{det}|{pose}|{device}"
+    with _lock:
+        wb = _openpose_bodies.get(key)
+        if wb is None:
+            wb = wb_mod.Wholebody(det_ckpt=det, pose_ckpt=pose, device=device)
+            _openpose_bodies[key] = wb
+    h, w = image.shape[:2]
+    keypoints, scores = wb(image[:, :, ::-1].copy())  # [N, 134, 2] px, [N, 134]; body in OpenPose order
+    people = []
+    for kps, sc in zip(np.asarray(keypoints), np.asarray(scores)):
+        pts = np.zeros((N_POINTS, 3))
+        ok = sc[:N_POINTS] > score_threshold
+        pts[ok, :2] = kps[:N_POINTS][ok]
+        pts[ok, 2] = 1.0
+        people.append(person_from_points(pts, scores=np.clip(sc[:N_POINTS], 0, 1)))
+    return new_frame(w, h, people)

@@ -1,0 +1,118 @@
+"""Numeric pose edits: set a point, move / scale / rotate a limb.
+
+A *limb* is a root joint and the points it carries (the root stays fixed; moving a shank moves the
+ankle and the foot). Edited points are user-set, so they are removed from the person's
+``"inferred_keypoints"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .keypoints import KEYPOINT_NAMES, KP, inferred_indices, person_points, set_person_points, validate_frame
+
+_L = {s: {k: KP[f"{s}_{k}"] for k in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "big_toe",
+                                      "small_toe", "heel")} for s in ("left", "right")}
+
+#: limb name -> (root index, indices of the points it moves)
+LIMBS: dict[str, tuple[int, tuple[int, ...]]] = {"head": (KP["neck"], (KP["nose"], KP["right_eye"], KP["left_eye"],
+                                                                       KP["right_ear"], KP["left_ear"]))}
+for _s, _j in _L.items():
+    _foot = (_j["big_toe"], _j["small_toe"], _j["heel"])
+    LIMBS[f"{_s}_arm"] = (_j["shoulder"], (_j["elbow"], _j["wrist"]))
+    LIMBS[f"{_s}_forearm"] = (_j["elbow"], (_j["wrist"],))
+    LIMBS[f"{_s}_leg"] = (_j["hip"], (_j["knee"], _j["ankle"], *_foot))
+    LIMBS[f"{_s}_shank"] = (_j["knee"], (_j["ankle"], *_foot))
+    LIMBS[f"{_s}_foot"] = (_j["ankle"], _foot)
+
+
+def _index(point: int | str) -> int:
+    if isinstance(point, str):
+        if point not in KP:
+            raise ValueError(f"point: unknown name {point!r}; use one of {', '.join(KEYPOINT_NAMES)}")
+        return KP[point]
+    if isinstance(point, bool) or not isinstance(point, (int, np.integer)) or not 0 <= point < len(KEYPOINT_NAMES):
+        raise ValueError(f"point: expected an index 0..23 or a name, got {point!r}")
+    return int(point)
+
+
+def _person(frame: Mapping, person: int):
+    validate_frame(frame)
+    n = len(frame["people"])
+    if isinstance(person, bool) or not isinstance(person, (int, np.integer)) or not 0 <= person < n:
+        raise ValueError(f"person: index {person!r} out of range for {n} people")
+    return frame["people"][person]
+
+
+def _limb(limb: str) -> tuple[int, tuple[int, ...]]:
+    if limb not in LIMBS:
+        raise ValueError(f"limb: unknown {limb!r}; use one of {', '.join(LIMBS)}")
+    return LIMBS[limb]
+
+
+def _replace(frame: Mapping, person: int, pts: np.ndarray, touched) -> dict:
+    p = frame["people"][person]
+    inferred = set(inferred_indices(p)) - set(touched)
+    out = copy.deepcopy(dict(frame))
+    out["people"][person] = set_person_points(p, pts, inferred)
+    return out
+
+
+def set_point(frame: Mapping, person: int, point: int | str, x: float, y: float) -> dict:
+    """Set keypoint ``point`` (index 0..23 or name, e.g. ``"left_ankle"``) of person ``person`` to
+    ``(x, y)`` px (outside the canvas allowed); it becomes present and user-set. Returns a new frame.
+    Raises ValueError for an unknown point or person, or non-finite coordinates."""
+    p = _person(frame, person)
+    i = _index(point)
+    if not (math.isfinite(float(x)) and math.isfinite(float(y))):
+        raise ValueError(f"x, y must be finite numbers, got {x!r}, {y!r}")
+    pts = person_points(p)
+    pts[i] = (float(x), float(y), 1.0)
+    return _replace(frame, person, pts, [i])
+
+
+def remove_point(frame: Mapping, person: int, point: int | str) -> dict:
+    """Mark keypoint ``point`` of person ``person`` as missing. Returns a new frame."""
+    p = _person(frame, person)
+    i = _index(point)
+    pts = person_points(p)
+    pts[i] = 0.0
+    return _replace(frame, person, pts, [i])
+
+
+def _transform(frame: Mapping, person: int, limb: str, fn) -> dict:
+    p = _person(frame, person)
+    root, moved = _limb(limb)
+    pts = person_points(p)
+    if pts[root, 2] <= 0:
+        raise ValueError(f"limb {limb!r}: its root point {KEYPOINT_NAMES[root]!r} is missing; set it first")
+    touched = [i for i in moved if pts[i, 2] > 0]
+    for i in touched:
+        pts[i, :2] = fn(pts[i, :2], pts[root, :2])
+    return _replace(frame, person, pts, touched)
+
+
+def move_limb(frame: Mapping, person: int, limb: str, dx: float, dy: float) -> dict:
+    """Translate the points of ``limb`` (see :data:`LIMBS`) by ``(dx, dy)`` px; the root stays."""
+    d = np.array([float(dx), float(dy)])
+    return _transform(frame, person, limb, lambda q, r: q + d)
+
+
+def scale_limb(frame: Mapping, person: int, limb: str, factor: float) -> dict:
+    """Scale the points of ``limb`` about its root by ``factor`` (> 0; e.g. 1.1 = 10 % longer)."""
+    if not float(factor) > 0:
+        raise ValueError(f"factor must be > 0, got {factor!r}")
+    return _transform(frame, person, limb, lambda q, r: r + (q - r) * float(factor))
+
+
+def rotate_limb(frame: Mapping, person: int, limb: str, degrees: float) -> dict:
+    """Rotate the points of ``limb`` about its root by ``degrees`` (positive = clockwise on screen,
+    since image y points down)."""
+    a = math.radians(float(degrees))
+    c, s = math.cos(a), math.sin(a)
+    rot = np.array([[c, -s], [s, c]])
+    return _transform(frame, person, limb, lambda q, r: r + rot @ (q - r))

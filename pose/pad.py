@@ -1,0 +1,261 @@
+"""Pad an image, its mask and its pose together by the same (left, top, right, bottom) offsets."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .keypoints import (
+    BODY_KEY,
+    FOOT_KEY,
+    OTHER_KEYS,
+    PRIOR_KEY,
+    _flat,
+    _flat_triplets,
+    person_points,
+    validate_frame,
+)
+
+PAD_MODES = ("edge", "constant", "reflect")
+
+
+def _check_pads(left: Any, top: Any, right: Any, bottom: Any) -> tuple[int, int, int, int]:
+    pads = (left, top, right, bottom)
+    for name, v in zip(("left", "top", "right", "bottom"), pads):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
+    return tuple(int(v) for v in pads)  # type: ignore[return-value]
+
+
+def pad(frame: Mapping, left: int, top: int, right: int, bottom: int) -> dict:
+    """Pad a POSE_KEYPOINT frame's canvas; shift every present keypoint by ``(left, top)`` px.
+
+    Body, feet, face, hands and the detector prior (``prior_keypoints_2d``) are shifted; missing
+    points (confidence 0) stay ``[0, 0, 0]``; the canvas becomes
+    ``(canvas_width + left + right) x (canvas_height + top + bottom)``.
+
+    Args:
+        frame: one POSE_KEYPOINT frame (pixels; not modified).
+        left, top, right, bottom: non-negative ints, pixels.
+    Returns:
+        a new frame.
+    Raises:
+        ValueError for a negative or non-integer pad; PoseFormatError for a malformed frame.
+    """
+    validate_frame(frame)
+    left, top, right, bottom = _check_pads(left, top, right, bottom)
+    out = copy.deepcopy(dict(frame))
+    out["canvas_width"] = int(frame["canvas_width"]) + left + right
+    out["canvas_height"] = int(frame["canvas_height"]) + top + bottom
+    shift = np.array([left, top], dtype=np.float64)
+    for person in out["people"]:
+        for key in (BODY_KEY, FOOT_KEY, *OTHER_KEYS):
+            if person.get(key) is None:
+                continue
+            arr = _flat_triplets(person[key], key, None)
+            if arr.shape[0]:
+                arr[arr[:, 2] > 0, :2] += shift
+                person[key] = _flat(arr)
+        if person.get(PRIOR_KEY) is not None:
+            arr = _flat_triplets(person[PRIOR_KEY], PRIOR_KEY, None)
+            arr[:, :2] += shift
+            person[PRIOR_KEY] = _flat(arr)
+    return out
+
+
+def keypoint_bounds(frame: Mapping) -> tuple[float, float, float, float] | None:
+    """``(x_min, y_min, x_max, y_max)`` in px over every present body and foot point, or None."""
+    validate_frame(frame)
+    pts = [person_points(p) for p in frame["people"]]
+    pts = [p[p[:, 2] > 0, :2] for p in pts]
+    pts = [p for p in pts if len(p)]
+    if not pts:
+        return None
+    allp = np.concatenate(pts)
+    return (float(allp[:, 0].min()), float(allp[:, 1].min()), float(allp[:, 0].max()), float(allp[:, 1].max()))
+
+
+def auto_padding(frame: Mapping, margin: int | float = 0.05, multiple: int = 64,
+                 sides: str = "ltrb") -> tuple[int, int, int, int]:
+    """Smallest padding that contains every present body and foot point plus a margin.
+
+    For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
+    keypoints (e.g. completed feet below the frame) plus ``margin`` reach beyond the canvas,
+    rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image,
+    and 64 keeps the padded size a multiple of 64 whenever the input size is one). A side whose
+    keypoints stay inside (with the margin) gets 0.
+
+    Args:
+        frame: POSE_KEYPOINT frame (pixels).
+        margin: int = pixels; float in [0, 1) = fraction of the canvas height.
+        multiple: positive int.
+        sides: which sides may be padded (default all).
+    Returns:
+        ``(left, top, right, bottom)`` ints >= 0; all 0 when no point is present.
+    Raises:
+        ValueError for a bad margin, multiple or sides.
+    """
+    validate_frame(frame)
+    if isinstance(multiple, bool) or not isinstance(multiple, (int, np.integer)) or multiple < 1:
+        raise ValueError(f"multiple must be a positive integer, got {multiple!r}")
+    if not set(sides) <= set("ltrb"):
+        raise ValueError(f"sides must use the letters l, t, r, b; got {sides!r}")
+    w, h = int(frame["canvas_width"]), int(frame["canvas_height"])
+    if isinstance(margin, float):
+        if not 0.0 <= margin < 1.0:
+            raise ValueError(f"margin as a float is a fraction of the height in [0, 1), got {margin}")
+        margin_px = margin * h
+    elif isinstance(margin, (int, np.integer)) and not isinstance(margin, bool) and margin >= 0:
+        margin_px = float(margin)
+    else:
+        raise ValueError(f"margin must be pixels (int >= 0) or a fraction (float), got {margin!r}")
+    b = keypoint_bounds(frame)
+    if b is None:
+        return (0, 0, 0, 0)
+    x0, y0, x1, y1 = b
+    need = {"l": margin_px - x0, "t": margin_px - y0, "r": x1 + margin_px - (w - 1), "b": y1 + margin_px - (h - 1)}
+
+    def up(v: float) -> int:
+        return 0 if v <= 0 else int(math.ceil(v / multiple)) * multiple
+
+    return tuple(up(need[s]) if s in sides else 0 for s in "ltrb")  # type: ignore[return-value]
+
+
+def _outside_mask(h: int, w: int, left: int, top: int, right: int, bottom: int, grow: int, feather: int) -> np.ndarray:
+    """float32 ``[H', W']``: 1.0 on the new border, ``grow`` px into the original image on the
+    padded sides, then a linear ramp to 0 over ``feather`` px."""
+    H, W = h + top + bottom, w + left + right
+    ys = np.arange(H, dtype=np.float32)[:, None]
+    xs = np.arange(W, dtype=np.float32)[None, :]
+    inf = np.float32(np.inf)
+    # distance (px) inside the original image from each padded side; +inf for unpadded sides
+    d = np.full((H, W), inf, dtype=np.float32)
+    if left:
+        d = np.minimum(d, np.broadcast_to(xs - left + 1, (H, W)))
+    if top:
+        d = np.minimum(d, np.broadcast_to(ys - top + 1, (H, W)))
+    if right:
+        d = np.minimum(d, np.broadcast_to(left + w - xs, (H, W)))
+    if bottom:
+        d = np.minimum(d, np.broadcast_to(top + h - ys, (H, W)))
+    # d <= 0 : new area; 1..: pixels of the original, 1 = the row/column next to the border
+    m = np.where(d <= grow, 1.0, 0.0).astype(np.float32)
+    if feather > 0:
+        ramp = 1.0 - (d - grow) / np.float32(feather + 1)
+        m = np.maximum(m, np.clip(ramp, 0.0, 1.0))
+    return m
+
+
+def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, right: int = 0, bottom: int = 0,
+                   mode: str = "edge", fill: float = 0.5, grow: int = 0, feather: int = 0):
+    """Pad an image and its inpainting mask by the same offsets; the mask marks new area 1.0.
+
+    Works on numpy arrays or torch tensors (returns the same kind, dtype and device); inputs are
+    never modified.
+
+    Args:
+        image: ``[H, W, C]`` or ComfyUI IMAGE ``[B, H, W, C]`` (float in [0, 1], or uint8 for numpy).
+        mask: None (nothing known to be missing), ``[H, W]`` or ``[B, H, W]`` float in [0, 1]
+            (1 = repaint); ComfyUI MASK layout.
+        left, top, right, bottom: non-negative int pixels.
+        mode: new pixels: ``"edge"`` (replicate the border), ``"constant"`` (``fill``) or
+            ``"reflect"``.
+        fill: value for ``"constant"``, in the image's range (0..1 float, or 0..255 for uint8).
+        grow: also mark this many px of the original image next to each padded side as unknown.
+        feather: then ramp the mask linearly from 1 to 0 over this many px further in.
+    Returns:
+        ``(image, mask)``: padded image; float32 mask ``[H', W']`` (or ``[B, H', W']`` if the image
+        is batched) = max(padded old mask (0 on the new area... then 1), new-area mask).
+    Raises:
+        TypeError/ValueError naming the bad input.
+    """
+    left, top, right, bottom = _check_pads(left, top, right, bottom)
+    if mode not in PAD_MODES:
+        raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
+    for name, v in (("grow", grow), ("feather", feather)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
+    is_torch = type(image).__module__.startswith("torch")
+    if not is_torch and not isinstance(image, np.ndarray):
+        raise TypeError(f"image: expected a numpy array or torch tensor [H, W, C] / [B, H, W, C], got {type(image).__name__}")
+    if image.ndim not in (3, 4):
+        raise ValueError(f"image: expected [H, W, C] or [B, H, W, C], got shape {list(image.shape)}")
+    batched = image.ndim == 4
+    h, w = int(image.shape[-3]), int(image.shape[-2])
+    if mode == "reflect" and (max(left, right) >= w or max(top, bottom) >= h):
+        raise ValueError(f"mode='reflect' needs pads smaller than the image ({w}x{h}); use 'edge'")
+    new_area = _outside_mask(h, w, left, top, right, bottom, int(grow), int(feather))
+
+    if is_torch:
+        import torch
+        import torch.nn.functional as F
+
+        x = image if batched else image.unsqueeze(0)
+        x = x.permute(0, 3, 1, 2)
+        tmode = {"edge": "replicate", "constant": "constant", "reflect": "reflect"}[mode]
+        if tmode == "constant":
+            y = F.pad(x, (left, right, top, bottom), mode="constant", value=float(fill))
+        else:
+            y = F.pad(x.float() if not x.is_floating_point() else x, (left, right, top, bottom), mode=tmode).to(x.dtype)
+        out_img = y.permute(0, 2, 3, 1).contiguous()
+        if not batched:
+            out_img = out_img[0]
+        na = torch.from_numpy(new_area).to(image.device)
+        if mask is None:
+            old = torch.zeros((h, w), dtype=torch.float32, device=image.device)
+        else:
+            if not type(mask).__module__.startswith("torch"):
+                mask = torch.as_tensor(np.asarray(mask))
+            old = mask.to(device=image.device, dtype=torch.float32)
+        if old.shape[-2:] != (h, w):
+            raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
+        old_p = F.pad(old.reshape(-1, 1, h, w), (left, right, top, bottom), value=0.0).reshape(
+            *old.shape[:-2], h + top + bottom, w + left + right)
+        out_mask = torch.maximum(old_p, na)
+        if batched and out_mask.ndim == 2:
+            out_mask = out_mask.unsqueeze(0).expand(image.shape[0], -1, -1).contiguous()
+        return out_img, out_mask
+
+    pads = [(top, bottom), (left, right), (0, 0)]
+    if batched:
+        pads = [(0, 0)] + pads
+    if mode == "constant":
+        out_img = np.pad(image, pads, mode="constant", constant_values=fill)
+    else:
+        out_img = np.pad(image, pads, mode=mode)
+    if mask is None:
+        old = np.zeros((h, w), dtype=np.float32)
+    else:
+        old = np.asarray(mask, dtype=np.float32)
+    if old.shape[-2:] != (h, w):
+        raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
+    old_p = np.pad(old, [(0, 0)] * (old.ndim - 2) + [(top, bottom), (left, right)], mode="constant")
+    out_mask = np.maximum(old_p, new_area)
+    if batched and out_mask.ndim == 2:
+        out_mask = np.repeat(out_mask[None], image.shape[0], axis=0)
+    return out_img, out_mask.astype(np.float32)
+
+
+def pad_all(image: Any, mask: Any, frame: Mapping, left: int | str = "auto", top: int = 0, right: int = 0,
+            bottom: int = 0, margin: int | float = 0.05, multiple: int = 64, **kwargs):
+    """Pad image, mask and pose together. ``left="auto"`` computes all four pads with
+    :func:`auto_padding` (then ``top``/``right``/``bottom`` are ignored).
+
+    Returns ``(image, mask, frame, (left, top, right, bottom))``. The frame's canvas must match
+    the image size, else ValueError. Extra keyword arguments go to :func:`pad_image_mask`.
+    """
+    validate_frame(frame)
+    h, w = int(image.shape[-3]), int(image.shape[-2])
+    if (int(frame["canvas_width"]), int(frame["canvas_height"])) != (w, h):
+        raise ValueError(f"frame canvas {frame['canvas_width']}x{frame['canvas_height']} does not match the image "
+                         f"{w}x{h}; rescale the pose first")
+    if left == "auto":
+        pads = auto_padding(frame, margin=margin, multiple=multiple)
+    else:
+        pads = _check_pads(left, top, right, bottom)
+    img, m = pad_image_mask(image, mask, *pads, **kwargs)
+    return img, m, pad(frame, *pads), pads

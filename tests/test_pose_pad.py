@@ -1,0 +1,104 @@
+"""Padding a pose, an image and its mask together."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from repaint_extend.pose import auto_padding, pad, pad_all, pad_image_mask, person_from_points, person_points
+
+
+def frame_with(points, w=100, h=80):
+    pts = np.zeros((24, 3))
+    for i, (x, y) in points.items():
+        pts[i] = (x, y, 1.0)
+    return {"people": [person_from_points(pts)], "canvas_width": w, "canvas_height": h}
+
+
+def test_pad_rebases_present_points_only():
+    frame = frame_with({0: (10, 20), 10: (50, 130), 20: (-5, 90)})
+    frame["people"][0]["prior_keypoints_2d"] = [1.0, 2.0, 0.1] * 24
+    before = copy.deepcopy(frame)
+    out = pad(frame, 3, 7, 11, 13)
+    assert frame == before
+    assert (out["canvas_width"], out["canvas_height"]) == (114, 100)
+    p = person_points(out["people"][0])
+    assert p[0].tolist() == [13, 27, 1] and p[10].tolist() == [53, 137, 1] and p[20].tolist() == [-2, 97, 1]
+    assert p[1].tolist() == [0, 0, 0]  # missing stays missing
+    assert out["people"][0]["prior_keypoints_2d"][:2] == [4.0, 9.0]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_pad_rejects_bad_offsets(bad):
+    with pytest.raises(ValueError, match="left"):
+        pad(frame_with({0: (1, 1)}), bad, 0, 0, 0)
+
+
+def test_auto_padding_contains_feet_plus_margin_in_multiples_of_64():
+    frame = frame_with({10: (50, 130), 18: (60, 150), 21: (-20, 140)}, w=128, h=128)
+    pads = auto_padding(frame, margin=10)
+    assert pads == (64, 0, 0, 64)
+    l, t, r, b = pads
+    out = pad(frame, *pads)
+    p = person_points(out["people"][0])
+    pres = p[:, 2] > 0
+    assert p[pres, 1].max() + 10 <= out["canvas_height"] - 1 and p[pres, 0].min() >= 10
+    assert all(v % 64 == 0 for v in pads)
+    assert auto_padding(frame_with({0: (64, 64)}, 128, 128), margin=10) == (0, 0, 0, 0)
+    assert auto_padding(frame, margin=10, sides="b") == (0, 0, 0, 64)
+    with pytest.raises(ValueError, match="multiple"):
+        auto_padding(frame, multiple=0)
+
+
+def test_pad_image_mask_numpy():
+    img = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    mask = np.zeros((4, 5), np.float32)
+    mask[0, 0] = 0.5
+    img0, mask0 = img.copy(), mask.copy()
+    out, m = pad_image_mask(img, mask, 1, 0, 0, 2)
+    np.testing.assert_array_equal(img, img0)
+    np.testing.assert_array_equal(mask, mask0)
+    assert out.shape == (6, 6, 3) and out.dtype == np.uint8 and m.shape == (6, 6) and m.dtype == np.float32
+    np.testing.assert_array_equal(out[:4, 1:], img)
+    np.testing.assert_array_equal(out[5, 1:], img[3])  # edge mode replicates
+    assert m[:4, 0].min() == 1.0 and m[4:].min() == 1.0  # new area unknown
+    assert m[0, 1] == 0.5 and m[1:4, 1:].max() == 0.0  # old mask kept, known pixels 0
+    out_c, _ = pad_image_mask(img, None, 0, 0, 0, 1, mode="constant", fill=7)
+    assert np.all(out_c[4] == 7)
+
+
+def test_grow_and_feather():
+    img = np.zeros((20, 10, 3), np.float32)
+    _, m = pad_image_mask(img, None, 0, 0, 0, 4, grow=2, feather=3)
+    col = m[:, 5]
+    assert np.all(col[20:] == 1) and np.all(col[18:20] == 1)  # new area + 2 grown rows
+    np.testing.assert_allclose(col[15:18], [0.25, 0.5, 0.75])  # linear ramp over 3 px
+    assert np.all(col[:15] == 0)
+
+
+def test_pad_image_mask_torch_batch():
+    img = torch.rand(2, 8, 6, 3)
+    mask = torch.zeros(2, 8, 6)
+    img0 = img.clone()
+    out, m = pad_image_mask(img, mask, 2, 1, 0, 3, mode="reflect")
+    assert torch.equal(img, img0)
+    assert out.shape == (2, 12, 8, 3) and m.shape == (2, 12, 8) and m.dtype == torch.float32
+    assert torch.equal(out[:, 1:9, 2:], img)
+    assert torch.equal(out[:, 1:9, 0], img[:, :, 2])  # reflect
+    assert m[:, 0].min() == 1 and m[:, :, :2].min() == 1 and m[:, 1:9, 2:].max() == 0
+    out2, m2 = pad_image_mask(img[0], None, 0, 0, 0, 2)
+    assert out2.shape == (10, 6, 3) and m2.shape == (10, 6)
+
+
+def test_pad_all_auto_and_mismatch():
+    frame = frame_with({10: (50, 130)}, w=64, h=64)
+    img = np.zeros((64, 64, 3), np.uint8)
+    i2, m2, f2, pads = pad_all(img, None, frame, "auto", margin=8)
+    assert pads == (0, 0, 0, 128) and i2.shape == (192, 64, 3) and f2["canvas_height"] == 192
+    with pytest.raises(ValueError, match="does not match"):
+        pad_all(np.zeros((10, 10, 3), np.uint8), None, frame)
+    with pytest.raises(ValueError, match="mask"):
+        pad_image_mask(img, np.zeros((3, 3)), 0, 0, 0, 1)
+    with pytest.raises(TypeError, match="image"):
+        pad_image_mask([[1]], None, 0, 0, 0, 1)

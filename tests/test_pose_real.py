@@ -1,0 +1,114 @@
+"""Detection + completion on real photos shipped in registry packages (issue 3, section 9).
+
+camera.png (CC0) and astronaut.png from scikit-image, grace_hopper.jpg from matplotlib. Writes a
+contact sheet (photo + skeleton before and after completion) to tests/_output/pose_contact_sheet.png.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from repaint_extend.pose import auto_padding, complete_legs, detect, leg_ratios, overlay, pad, pad_image_mask, render
+from repaint_extend.pose.complete import SHANK, THIGH, TORSO
+from repaint_extend.pose.keypoints import INFERRED_KEY, KP, person_points
+
+OUT = Path(__file__).resolve().parent / "_output"
+# anthropometric range: the table's ratio to the torso (Winter Fig. 4.1) +- 20 % (population spread
+# and 2-D foreshortening)
+RANGE = (0.8, 1.2)
+
+
+def _photos():
+    import matplotlib.cbook
+    import skimage.data
+
+    cam = skimage.data.camera()
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+        grace = np.asarray(Image.open(fh).convert("RGB"))
+    return {"camera": np.repeat(cam[:, :, None], 3, axis=2), "astronaut": skimage.data.astronaut(), "grace_hopper": grace}
+
+
+@pytest.fixture(scope="module")
+def results():
+    out = {}
+    for name, img in _photos().items():
+        det = detect(img)
+        comp = complete_legs(det)
+        out[name] = (img, det, comp)
+    return out
+
+
+def test_detects_one_person_with_torso_in_every_photo(results):
+    for name, (img, det, _) in results.items():
+        assert len(det["people"]) == 1, name
+        assert (det["canvas_width"], det["canvas_height"]) == (img.shape[1], img.shape[0])
+        p = person_points(det["people"][0])
+        for k in ("nose", "neck", "right_shoulder", "left_shoulder"):
+            x, y, c = p[KP[k]]
+            assert c == 1.0 and 0 <= x < img.shape[1] and 0 <= y < img.shape[0], (name, k)
+        assert p[KP["right_shoulder"], 0] < p[KP["left_shoulder"], 0]  # facing the camera: right on the left
+
+
+def test_camera_completed_ankles_lie_below_the_frame(results):
+    img, det, comp = results["camera"]
+    p_det, p = person_points(det["people"][0]), person_points(comp["people"][0])
+    assert p_det[KP["right_hip"], 2] == 1 and p_det[KP["left_hip"], 2] == 1  # hips visible
+    for side in ("left", "right"):
+        assert p_det[KP[f"{side}_ankle"], 2] == 0  # cut off
+        assert p[KP[f"{side}_ankle"], 1] > img.shape[0]
+        for f in ("big_toe", "heel"):
+            assert p[KP[f"{side}_{f}"], 1] > img.shape[0]
+    inferred = comp["people"][0][INFERRED_KEY]
+    assert {KP["left_ankle"], KP["right_ankle"]} <= set(inferred)
+    vis = p_det[:, 2] > 0
+    np.testing.assert_array_equal(p[vis], p_det[vis])  # detected points kept
+
+
+@pytest.mark.parametrize("name", ["camera", "astronaut", "grace_hopper"])
+def test_leg_lengths_in_anthropometric_range(results, name):
+    _, _, comp = results[name]
+    r = leg_ratios(comp)
+    assert set(r) == {"left_thigh", "left_shank", "right_thigh", "right_shank"}
+    for seg, v in r.items():
+        ref = (THIGH if seg.endswith("thigh") else SHANK) / TORSO
+        assert RANGE[0] * ref <= v <= RANGE[1] * ref, (name, seg, v)
+    p = person_points(comp["people"][0])
+    for side in ("left", "right"):  # legs go down: hip above knee above ankle above the toes
+        ys = [p[KP[f"{side}_{j}"], 1] for j in ("hip", "knee", "ankle")]
+        assert ys[0] < ys[1] < ys[2] < p[KP[f"{side}_big_toe"], 1]
+
+
+def _panel(img, frame, label, height=360):
+    ov = overlay(img, render(frame))
+    im = Image.fromarray(ov)
+    im = im.resize((max(1, round(im.width * height / im.height)), height), Image.BILINEAR)
+    ImageDraw.Draw(im).text((6, 6), label, fill=(255, 255, 0))
+    return im
+
+
+def test_contact_sheet(results):
+    rows = []
+    for name, (img, det, comp) in results.items():
+        pads = auto_padding(comp)
+        assert pads[3] > 0 and all(v % 64 == 0 for v in pads)
+        img_p, mask = pad_image_mask(img, None, *pads, mode="constant", fill=96)
+        comp_p = pad(comp, *pads)
+        pts = person_points(comp_p["people"][0])
+        assert pts[pts[:, 2] > 0, 1].max() < comp_p["canvas_height"]  # feet inside the padded canvas
+        assert mask[-1].min() == 1.0 and mask[: img.shape[0]].max() == 0.0
+        rows.append([_panel(img, det, f"{name}: detected"), _panel(img_p, comp_p, f"{name}: completed, padded {pads}")])
+    W = max(sum(p.width for p in r) + 10 * len(r) for r in rows)
+    sheet = Image.new("RGB", (W, sum(r[0].height + 10 for r in rows)), (40, 40, 40))
+    y = 0
+    for r in rows:
+        x = 0
+        for p in r:
+            sheet.paste(p, (x, y))
+            x += p.width + 10
+        y += r[0].height + 10
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "pose_contact_sheet.png"
+    sheet.save(path)
+    assert path.stat().st_size > 10_000
