@@ -1,0 +1,108 @@
+"""Pose nodes through ComfyUI's real executor, on scikit-image's camera.png (a man cut off at the thighs)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def camera_png(comfy):
+    import folder_paths
+    import skimage
+    from PIL import Image
+
+    target = Path(folder_paths.get_input_directory()) / "camera.png"
+    source = Path(skimage.data.__file__).parent / "camera.png"
+    Image.open(source).convert("RGB").save(target)
+    return target.name
+
+
+def _pose_graph(image_name):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    image = g.node("LoadImage", image=image_name)
+    detect = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
+    complete = g.node("PoseCompleteLegs", pose=detect.out(0), stance="straight", symmetry=True,
+                      use_detector_guess=True, feet=True)
+    padded = g.node("PosePadImageMaskPose", image=image.out(0), pose=complete.out(0), padding="auto", left=0,
+                    top=0, right=0, bottom=0, margin=32, multiple=64, fill="edge", grow=0, feather=0)
+    render = g.node("PoseRender", pose=padded.out(2), body=True, feet=True, hands=True, face=True)
+    g.node("PreviewImage", images=render.out(0))
+    g.node("PreviewImage", images=padded.out(0))
+    save = g.node("PoseSaveJSON", pose=padded.out(2), filename_prefix="pose/camera")
+    return g.finalize(), {"image": image.id, "detect": detect.id, "complete": complete.id, "pad": padded.id,
+                          "render": render.id, "save": save.id}
+
+
+def test_detect_complete_pad_render_graph(comfy, camera_png):
+    prompt, ids = _pose_graph(camera_png)
+    result = comfy.run_graph(prompt)
+    image = result.output(ids["image"])
+    _, h, w, _ = image.shape
+    completed = result.output(ids["complete"])[0]["people"][0]
+    ankles = [completed["pose_keypoints_2d"][3 * i + 1] for i in (10, 13)]  # COCO-18 right/left ankle y
+    assert all(y > h for y in ankles), "completed ankles of camera.png lie below the frame"
+    assert completed.get("inferred_keypoints"), "inferred points are marked"
+
+    padded_image = result.output(ids["pad"], 0)
+    mask = result.output(ids["pad"], 1)
+    left, top, right, bottom = (result.output(ids["pad"], k) for k in range(3, 7))
+    assert bottom > 0 and bottom % 64 == 0
+    assert padded_image.shape[1:3] == (h + top + bottom, w + left + right)
+    assert torch.equal(padded_image[:, top : top + h, left : left + w], image)  # old pixels untouched
+    assert mask[:, top : top + h, left : left + w].eq(0).all() and mask[:, top + h :].eq(1).all()
+
+    padded_pose = result.output(ids["pad"], 2)[0]
+    assert (padded_pose["canvas_width"], padded_pose["canvas_height"]) == (padded_image.shape[2], padded_image.shape[1])
+    feet = padded_pose["people"][0]["foot_keypoints_2d"]
+    assert all(feet[3 * i + 1] < padded_image.shape[1] for i in range(6)), "padding contains the feet"
+
+    hint = result.output(ids["render"])
+    assert hint.shape == padded_image.shape
+    below = hint[:, top + h :]
+    assert below.max() > 0.5, "legs are drawn in the new area"
+
+    saved = result.ui[ids["save"]]["openpose_json"][0]
+    assert json.loads(saved)[0]["people"][0]["foot_keypoints_2d"] == feet
+
+
+def test_save_then_load_json_round_trip(comfy, camera_png, tmp_path):
+    import folder_paths
+    from comfy_execution.graph_utils import GraphBuilder
+
+    prompt, ids = _pose_graph(camera_png)
+    result = comfy.run_graph(prompt)
+    frames = result.output(ids["pad"], 2)
+    out_dir = Path(folder_paths.get_output_directory()) / "pose"
+    saved = sorted(out_dir.glob("camera_*.json"))[-1]
+    shutil.copy(saved, Path(folder_paths.get_input_directory()) / "roundtrip.json")
+
+    g = GraphBuilder(prefix="")
+    load = g.node("PoseLoadJSON", file="roundtrip.json", coordinates="auto")
+    render = g.node("PoseRender", pose=load.out(0), body=True, feet=True, hands=True, face=True)
+    g.node("PreviewImage", images=render.out(0))
+    loaded = comfy.run_graph(g.finalize()).output(load.id)
+    person, original = loaded[0]["people"][0], frames[0]["people"][0]
+    for key in ("pose_keypoints_2d", "foot_keypoints_2d"):
+        assert person[key] == pytest.approx(original[key], abs=1e-3)
+
+
+def test_load_json_refuses_paths_outside_input(comfy):
+    import nodes
+
+    with pytest.raises(ValueError, match="outside"):
+        nodes.NODE_CLASS_MAPPINGS["PoseLoadJSON"].execute("../../etc/passwd", "auto")
+
+
+def test_pad_rejects_a_pose_of_another_canvas(comfy):
+    import nodes
+
+    pose = [{"people": [], "canvas_width": 10, "canvas_height": 10}]
+    with pytest.raises(ValueError, match="does not match"):
+        nodes.NODE_CLASS_MAPPINGS["PosePadImageMaskPose"].execute(
+            torch.zeros(1, 20, 20, 3), pose, "manual", 0, 0, 0, 8, 32, 64, "edge", 0, 0
+        )
