@@ -5,33 +5,21 @@ The repository root is the package that ComfyUI imports, so it is never put on `
 ``repaint_extend``: core tests write ``from repaint_extend.samplers import ...``.
 """
 
-import importlib.util
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "repaint_extend"
 OUTPUT_DIR = ROOT / "tests" / "_output"
 
-
-def _register_package() -> None:
-    if PACKAGE in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(
-        PACKAGE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[PACKAGE] = module
-    spec.loader.exec_module(module)
-
-
-_register_package()
-
-
-# --- the real host -----------------------------------------------------------------------------------
 # harness/ holds no `nodes` folder, so it can go on sys.path (the repository root never does).
 sys.path.insert(0, str(ROOT / "harness"))
 
+import pack  # noqa: E402
+
+pack.load()
+
+
+# --- the real host -----------------------------------------------------------------------------------
 import pytest  # noqa: E402
 
 
