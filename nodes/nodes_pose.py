@@ -23,6 +23,8 @@ from ..pose import (
     auto_padding,
     complete_legs,
     detect,
+    detect_dwpose,
+    detect_openpose,
     dump_pose_keypoint_json,
     load_pose_keypoint_json,
     move_limb,
@@ -84,6 +86,38 @@ class PoseDetectMediaPipe(io.ComfyNode):
     @classmethod
     def execute(cls, image, max_people, visibility) -> io.NodeOutput:
         return io.NodeOutput([detect(img, num_poses=max_people, visibility=visibility) for img in _to_uint8(image)])
+
+
+ANNOTATOR_FILES = {
+    "openpose_body": ("body_pose_model.pth",),
+    "dwpose": ("dwpose/yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth", "dwpose/dw-ll_ucoco_384.pth"),
+}
+"""Weights the controlnet_aux detectors read, relative to ``ComfyUI/models/controlnet_aux/``."""
+
+
+class PoseDetectControlNetAux(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="PoseDetectControlNetAux",
+            display_name="Pose Detect (OpenPose / DWPose weights)",
+            category=_CATEGORY,
+            description="controlnet_aux's OpenPose body model (no feet) or DWPose (body + feet), from weights you "
+            "put in ComfyUI/models/controlnet_aux/: body_pose_model.pth, or dwpose/yolox_l_8x8_300e_coco_"
+            "20211126_140236-d3bd2b23.pth and dwpose/dw-ll_ucoco_384.pth. Nothing is downloaded.",
+            inputs=[
+                io.Image.Input("image"),
+                io.Combo.Input("detector", options=list(ANNOTATOR_FILES), default="openpose_body"),
+            ],
+            outputs=[PoseKeypoint.Output(display_name="pose")],
+        )
+
+    @classmethod
+    def execute(cls, image, detector) -> io.NodeOutput:
+        folder = os.path.join(folder_paths.models_dir, "controlnet_aux")
+        paths = [os.path.join(folder, name) for name in ANNOTATOR_FILES[detector]]
+        run = {"openpose_body": detect_openpose, "dwpose": detect_dwpose}[detector]
+        return io.NodeOutput([run(img, *paths) for img in _to_uint8(image)])
 
 
 class PoseCompleteLegs(io.ComfyNode):
@@ -274,5 +308,5 @@ class PoseEdit(io.ComfyNode):
         return io.NodeOutput([ops[operation](f) for f in _frames(pose)])
 
 
-NODES = [PoseDetectMediaPipe, PoseCompleteLegs, PosePadImageMaskPose, PoseRender, PoseLoadJSON, PoseSaveJSON,
+NODES = [PoseDetectMediaPipe, PoseDetectControlNetAux, PoseCompleteLegs, PosePadImageMaskPose, PoseRender, PoseLoadJSON, PoseSaveJSON,
          PoseEdit]

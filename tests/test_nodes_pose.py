@@ -106,3 +106,12 @@ def test_pad_rejects_a_pose_of_another_canvas(comfy):
         nodes.NODE_CLASS_MAPPINGS["PosePadImageMaskPose"].execute(
             torch.zeros(1, 20, 20, 3), pose, "manual", 0, 0, 0, 8, 32, 64, "edge", 0, 0
         )
+
+
+@pytest.mark.parametrize("detector, missing", [("openpose_body", "body_pose_model.pth"), ("dwpose", "dw")])
+def test_weight_based_detectors_name_the_missing_file_and_its_folder(comfy, detector, missing):
+    import nodes
+
+    with pytest.raises(FileNotFoundError) as info:
+        nodes.NODE_CLASS_MAPPINGS["PoseDetectControlNetAux"].execute(torch.zeros(1, 64, 64, 3), detector)
+    assert missing in str(info.value) and "controlnet_aux" in str(info.value)
