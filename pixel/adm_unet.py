@@ -280,8 +280,6 @@ class ADMUNet(nn.Module):
         norm_groups: int = 32,
     ):
         super().__init__()
-        if num_heads_upsample == -1:
-            num_heads_upsample = num_heads
         self.config = dict(
             image_size=image_size,
             in_channels=in_channels,
@@ -301,6 +299,8 @@ class ADMUNet(nn.Module):
             use_new_attention_order=bool(use_new_attention_order),
             norm_groups=norm_groups,
         )
+        if num_heads_upsample == -1:
+            num_heads_upsample = num_heads
         self.in_channels, self.out_channels = in_channels, out_channels
         self.model_channels = model_channels
         self.num_classes = num_classes
@@ -319,7 +319,11 @@ class ADMUNet(nn.Module):
 
         self.time_embed = nn.Sequential(nn.Linear(model_channels, emb_ch), nn.SiLU(), nn.Linear(emb_ch, emb_ch))
         if num_classes is not None:
-            self.label_emb = nn.Embedding(num_classes, emb_ch)
+            # N(0, 1) init as nn.Embedding's default, skipped on the meta device (shape-only builds,
+            # where torch's first meta normal_ costs seconds).
+            self.label_emb = nn.Embedding(num_classes, emb_ch, _weight=torch.empty(num_classes, emb_ch))
+            if not self.label_emb.weight.is_meta:
+                nn.init.normal_(self.label_emb.weight)
 
         ch = input_ch = int(channel_mult[0] * model_channels)
         self.input_blocks = nn.ModuleList([_Block([nn.Conv2d(in_channels, ch, 3, padding=1)])])
