@@ -11,6 +11,7 @@ from repaint_extend.pixel import (
     load_adm,
     published_config,
     save_adm,
+    unet_kwargs_from_flags,
 )
 
 torch.set_num_threads(1)
@@ -33,6 +34,18 @@ def test_published_flags_match_repaint_confs():
     assert published_config("imagenet256")["num_classes"] == 1000
     with pytest.raises(KeyError):
         published_config("celeba256", not_a_key=1)
+
+
+def test_flags_conversion_other_sizes():
+    # guided-diffusion README, ImageNet 64x64 flags: attention at 32/16/8 px = rates 2, 4, 8.
+    flags = dict(image_size=64, num_channels=192, num_res_blocks=3, attention_resolutions="32,16,8",
+                 class_cond=True, learn_sigma=True, num_head_channels=64, use_new_attention_order=True)
+    cfg = unet_kwargs_from_flags(flags)
+    assert cfg["attention_resolutions"] == [2, 4, 8] and cfg["channel_mult"] == [1, 2, 3, 4]
+    assert cfg["num_res_blocks"] == 3 and cfg["use_new_attention_order"] and cfg["num_classes"] == 1000
+    assert unet_kwargs_from_flags(dict(flags, image_size=128, channel_mult="1,2,4"))["channel_mult"] == [1, 2, 4]
+    with pytest.raises(ValueError):
+        unet_kwargs_from_flags(dict(flags, image_size=96))
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_FLAGS))
