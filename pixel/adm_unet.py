@@ -207,9 +207,7 @@ class AttentionBlock(nn.Module):
         else:
             q, k, v = qkv.reshape(b, n, 3 * hd, length).split(hd, dim=2)
         # [B, n, L, hd] for scaled dot-product attention (scale 1/sqrt(hd), the default).
-        out = F.scaled_dot_product_attention(
-            q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2)
-        )
+        out = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
         h = out.transpose(-1, -2).reshape(b, c, length)
         return (x + self.proj_out(h)).reshape(b, c, *spatial)
 
@@ -310,14 +308,21 @@ class ADMUNet(nn.Module):
 
         def res(ch_in, ch_out=None, **kw):
             return ResBlock(
-                ch_in, emb_ch, ch_out, dropout=dropout, use_scale_shift_norm=use_scale_shift_norm,
-                norm_groups=norm_groups, **kw,
+                ch_in,
+                emb_ch,
+                ch_out,
+                dropout=dropout,
+                use_scale_shift_norm=use_scale_shift_norm,
+                norm_groups=norm_groups,
+                **kw,
             )
 
         def att(ch, heads):
             return AttentionBlock(ch, heads, num_head_channels, use_new_attention_order, norm_groups)
 
-        self.time_embed = nn.Sequential(nn.Linear(model_channels, emb_ch), nn.SiLU(), nn.Linear(emb_ch, emb_ch))
+        self.time_embed = nn.Sequential(
+            nn.Linear(model_channels, emb_ch), nn.SiLU(), nn.Linear(emb_ch, emb_ch)
+        )
         if num_classes is not None:
             # N(0, 1) init as nn.Embedding's default, skipped on the meta device (shape-only builds,
             # where torch's first meta normal_ costs seconds).
@@ -366,7 +371,9 @@ class ADMUNet(nn.Module):
         """True when the output holds epsilon and the variance interpolation (``2C`` channels)."""
         return self.out_channels == 2 * self.in_channels
 
-    def forward(self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, timesteps: torch.Tensor, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Predict the network output (epsilon, or epsilon and v with learned sigma).
 
         Args:

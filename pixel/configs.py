@@ -175,7 +175,12 @@ def config_from_state_dict(
         ADMCheckpointError: if the dict lacks the ADM keys or its block layout is inconsistent, or
             if an attention width is not divisible by ``num_head_channels``.
     """
-    required = ["time_embed.0.weight", "input_blocks.0.0.weight", "out.2.weight", "middle_block.0.in_layers.2.weight"]
+    required = [
+        "time_embed.0.weight",
+        "input_blocks.0.0.weight",
+        "out.2.weight",
+        "middle_block.0.in_layers.2.weight",
+    ]
     missing = [k for k in required if k not in sd]
     if missing:
         raise ADMCheckpointError(
@@ -316,7 +321,7 @@ def load_state_dict(source) -> tuple[dict[str, torch.Tensor], dict | None]:
         raise ADMCheckpointError("checkpoint is not a mapping of parameter names to tensors")
     sd = dict(sd)
     if sd and all(k.startswith("module.") for k in sd):
-        sd = {k[len("module."):]: v for k, v in sd.items()}
+        sd = {k[len("module.") :]: v for k, v in sd.items()}
     return sd, config
 
 
@@ -332,7 +337,11 @@ def _mismatch_report(model: torch.nn.Module, sd: Mapping[str, torch.Tensor], lim
     if not (missing or unexpected or shapes):
         return None
     parts = []
-    for name, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
+    for name, items in (
+        ("missing keys", missing),
+        ("unexpected keys", unexpected),
+        ("shape mismatches", shapes),
+    ):
         if items:
             more = f" ... (+{len(items) - limit} more)" if len(items) > limit else ""
             parts.append(f"{len(items)} {name}: {items[:limit]}{more}")
@@ -370,8 +379,13 @@ def load_adm(
         config = stored
     if config is None:
         infer_keys = {
-            "image_size", "num_heads", "num_head_channels", "num_heads_upsample",
-            "use_new_attention_order", "dropout", "norm_groups",
+            "image_size",
+            "num_heads",
+            "num_head_channels",
+            "num_heads_upsample",
+            "use_new_attention_order",
+            "dropout",
+            "norm_groups",
         }
         cfg = config_from_state_dict(sd, **{k: v for k, v in overrides.items() if k in infer_keys})
     else:

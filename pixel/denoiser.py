@@ -53,6 +53,7 @@ class ADMDenoiser(nn.Module):
             learn_sigma = getattr(model, "out_channels", None) == 2 * getattr(model, "in_channels", -1)
         self.learn_sigma = bool(learn_sigma)
         self.register_buffer("sigmas", self.schedule.sigmas.to(torch.float32), persistent=False)
+        self.register_buffer("log_sigmas", self.schedule.log_sigmas.to(torch.float32), persistent=False)
 
     @property
     def sigma_min(self) -> float:
@@ -63,7 +64,15 @@ class ADMDenoiser(nn.Module):
         return self.schedule.sigma_max
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
-        t = self.schedule.sigma_to_t(sigma)
+        """Fractional timestep of each sigma, on sigma's device (no host sync): the float32 form of
+        :meth:`pixel.schedule.DiscreteSchedule.sigma_to_t` (linear in log sigma between the two
+        neighbouring steps, clamped to [0, T-1]), rounded when ``quantize``."""
+        ls = self.log_sigmas.to(sigma.device)
+        log_s = sigma.float().clamp(self.sigma_min, self.sigma_max).log()
+        hi = torch.searchsorted(ls, log_s.reshape(-1).contiguous()).clamp(1, ls.numel() - 1)
+        lo = hi - 1
+        w = (log_s.reshape(-1) - ls[lo]) / (ls[hi] - ls[lo])
+        t = (lo.float() + w).clamp(0, ls.numel() - 1).reshape(sigma.shape)
         return t.round() if self.quantize else t
 
     def get_eps(self, x: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -72,8 +81,10 @@ class ADMDenoiser(nn.Module):
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
         if sigma.shape != (x.shape[0],):
-            raise ValueError(f"sigma must be a scalar or have shape [B] = [{x.shape[0]}], got {tuple(sigma.shape)}")
-        c_in = (1.0 / (1.0 + sigma.double() ** 2).sqrt()).to(x.dtype)[:, None, None, None]
+            raise ValueError(
+                f"sigma must be a scalar or have shape [B] = [{x.shape[0]}], got {tuple(sigma.shape)}"
+            )
+        c_in = torch.rsqrt(1.0 + sigma * sigma).to(x.dtype)[:, None, None, None]
         t = self.sigma_to_t(sigma)
         out = self.inner_model(x * c_in, t, y=y) if y is not None else self.inner_model(x * c_in, t)
         c = x.shape[1]
@@ -85,7 +96,9 @@ class ADMDenoiser(nn.Module):
             raise ValueError(f"model outputs {out.shape[1]} channels for a {c}-channel input")
         return out.to(x.dtype)
 
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor | None = None, **kwargs
+    ) -> torch.Tensor:
         """Denoise.
 
         Args:

@@ -41,8 +41,12 @@ def load_digits_split() -> dict[str, np.ndarray]:
     idx = np.arange(len(d.target))
     i_tr, i_te = train_test_split(idx, test_size=TEST_SIZE, random_state=SPLIT_SEED, stratify=d.target)
     return dict(
-        x_train=d.images[i_tr], y_train=d.target[i_tr], idx_train=i_tr,
-        x_test=d.images[i_te], y_test=d.target[i_te], idx_test=i_te,
+        x_train=d.images[i_tr],
+        y_train=d.target[i_tr],
+        idx_train=i_tr,
+        x_test=d.images[i_te],
+        y_test=d.target[i_te],
+        idx_test=i_te,
     )
 
 

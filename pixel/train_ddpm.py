@@ -120,7 +120,9 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int = 8, scale: int = 4) -
     canvas = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), 64, np.uint8)
     for i in range(n):
         r, c = divmod(i, nrow)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = g[i]
+        canvas[
+            pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w
+        ] = g[i]
     img = Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
@@ -189,8 +191,11 @@ def main(argv=None) -> dict:
         return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
 
     gen = torch.Generator(device="cpu").manual_seed(args.seed)
-    print(f"digits DDPM: {len(data)} training images {tuple(data.shape[1:])}, {n_params} parameters, "
-          f"{args.steps} steps x batch {args.batch_size}, device {device}", flush=True)
+    print(
+        f"digits DDPM: {len(data)} training images {tuple(data.shape[1:])}, {n_params} parameters, "
+        f"{args.steps} steps x batch {args.batch_size}, device {device}",
+        flush=True,
+    )
     t0 = time.time()
     running, log = 0.0, []
     for step in range(args.steps):
@@ -209,14 +214,16 @@ def main(argv=None) -> dict:
         opt.step()
         decay = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for pe, p in zip(ema.parameters(), net.parameters()):
+            for pe, p in zip(ema.parameters(), net.parameters(), strict=True):
                 pe.lerp_(p, 1 - decay)
         running += loss.item()
         if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
             k = (step % args.log_every) + 1
             log.append((step + 1, running / k))
-            print(f"step {step + 1:6d}  loss {running / k:.4f}  lr {lr_at(step):.2e}  "
-                  f"{time.time() - t0:7.1f}s", flush=True)
+            print(
+                f"step {step + 1:6d}  loss {running / k:.4f}  lr {lr_at(step):.2e}  {time.time() - t0:7.1f}s",
+                flush=True,
+            )
             running = 0.0
     train_s = time.time() - t0
 
@@ -232,7 +239,7 @@ def main(argv=None) -> dict:
     info = dict(
         model="digits demo DDPM (epsilon prediction, L_simple, linear beta, T=1000)",
         data="sklearn.datasets.load_digits, train split of train_test_split(test_size=0.25, random_state=0, "
-             "stratify=target); 8x8 -> nearest upsampling; grey g in 0..16 -> g/8-1; 3 identical channels",
+        "stratify=target); 8x8 -> nearest upsampling; grey g in 0..16 -> g/8-1; 3 identical channels",
         parameters=n_params,
         steps=args.steps,
         batch_size=args.batch_size,
@@ -246,9 +253,17 @@ def main(argv=None) -> dict:
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pixel.save_adm(ema, out, extra_metadata={"training": json.dumps(info, sort_keys=True),
-                                            "schedule": "linear", "timesteps": "1000",
-                                            "prediction": "eps", "licence": "GPL-3.0-or-later"})
+    pixel.save_adm(
+        ema,
+        out,
+        extra_metadata={
+            "training": json.dumps(info, sort_keys=True),
+            "schedule": "linear",
+            "timesteps": "1000",
+            "prediction": "eps",
+            "licence": "GPL-3.0-or-later",
+        },
+    )
     info.update(score, sample_seconds=round(sample_s, 1), weights_bytes=os.path.getsize(out), grid=args.grid)
     print(json.dumps(info, indent=1), flush=True)
     return info

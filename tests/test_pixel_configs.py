@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from repaint_extend.pixel import (
     PUBLISHED_FLAGS,
     ADMCheckpointError,
@@ -38,12 +37,24 @@ def test_published_flags_match_repaint_confs():
 
 def test_flags_conversion_other_sizes():
     # guided-diffusion README, ImageNet 64x64 flags: attention at 32/16/8 px = rates 2, 4, 8.
-    flags = dict(image_size=64, num_channels=192, num_res_blocks=3, attention_resolutions="32,16,8",
-                 class_cond=True, learn_sigma=True, num_head_channels=64, use_new_attention_order=True)
+    flags = dict(
+        image_size=64,
+        num_channels=192,
+        num_res_blocks=3,
+        attention_resolutions="32,16,8",
+        class_cond=True,
+        learn_sigma=True,
+        num_head_channels=64,
+        use_new_attention_order=True,
+    )
     cfg = unet_kwargs_from_flags(flags)
     assert cfg["attention_resolutions"] == [2, 4, 8] and cfg["channel_mult"] == [1, 2, 3, 4]
     assert cfg["num_res_blocks"] == 3 and cfg["use_new_attention_order"] and cfg["num_classes"] == 1000
-    assert unet_kwargs_from_flags(dict(flags, image_size=128, channel_mult="1,2,4"))["channel_mult"] == [1, 2, 4]
+    assert unet_kwargs_from_flags(dict(flags, image_size=128, channel_mult="1,2,4"))["channel_mult"] == [
+        1,
+        2,
+        4,
+    ]
     with pytest.raises(ValueError):
         unet_kwargs_from_flags(dict(flags, image_size=96))
 
@@ -59,20 +70,65 @@ VARIANTS = [
     dict(published_config("celeba256", **TINY)),
     dict(published_config("imagenet256", **TINY), num_classes=7),
     # conv resampling, no scale-shift norm, fractional first multiplier, attention at full res
-    dict(image_size=32, in_channels=3, model_channels=16, out_channels=3, num_res_blocks=1,
-         attention_resolutions=[1, 4], dropout=0.0, channel_mult=[0.5, 1, 2], conv_resample=True,
-         num_classes=None, num_heads=4, num_head_channels=8, num_heads_upsample=-1,
-         use_scale_shift_norm=False, resblock_updown=False, use_new_attention_order=False, norm_groups=8),
+    dict(
+        image_size=32,
+        in_channels=3,
+        model_channels=16,
+        out_channels=3,
+        num_res_blocks=1,
+        attention_resolutions=[1, 4],
+        dropout=0.0,
+        channel_mult=[0.5, 1, 2],
+        conv_resample=True,
+        num_classes=None,
+        num_heads=4,
+        num_head_channels=8,
+        num_heads_upsample=-1,
+        use_scale_shift_norm=False,
+        resblock_updown=False,
+        use_new_attention_order=False,
+        norm_groups=8,
+    ),
     # parameter-free resampling (average pool / nearest), 1 channel, 3 blocks per level
-    dict(image_size=16, in_channels=1, model_channels=8, out_channels=2, num_res_blocks=3,
-         attention_resolutions=[2], dropout=0.0, channel_mult=[1, 2], conv_resample=False,
-         num_classes=None, num_heads=4, num_head_channels=8, num_heads_upsample=-1,
-         use_scale_shift_norm=True, resblock_updown=False, use_new_attention_order=False, norm_groups=4),
+    dict(
+        image_size=16,
+        in_channels=1,
+        model_channels=8,
+        out_channels=2,
+        num_res_blocks=3,
+        attention_resolutions=[2],
+        dropout=0.0,
+        channel_mult=[1, 2],
+        conv_resample=False,
+        num_classes=None,
+        num_heads=4,
+        num_head_channels=8,
+        num_heads_upsample=-1,
+        use_scale_shift_norm=True,
+        resblock_updown=False,
+        use_new_attention_order=False,
+        norm_groups=4,
+    ),
     # a single level (no resampling at all)
-    dict(image_size=8, in_channels=3, model_channels=8, out_channels=3, num_res_blocks=2,
-         attention_resolutions=[], dropout=0.0, channel_mult=[1], conv_resample=True,
-         num_classes=None, num_heads=4, num_head_channels=8, num_heads_upsample=-1,
-         use_scale_shift_norm=True, resblock_updown=False, use_new_attention_order=False, norm_groups=4),
+    dict(
+        image_size=8,
+        in_channels=3,
+        model_channels=8,
+        out_channels=3,
+        num_res_blocks=2,
+        attention_resolutions=[],
+        dropout=0.0,
+        channel_mult=[1],
+        conv_resample=True,
+        num_classes=None,
+        num_heads=4,
+        num_head_channels=8,
+        num_heads_upsample=-1,
+        use_scale_shift_norm=True,
+        resblock_updown=False,
+        use_new_attention_order=False,
+        norm_groups=4,
+    ),
 ]
 
 
@@ -80,7 +136,9 @@ VARIANTS = [
 def test_config_inference_round_trip(cfg):
     sd = ADMUNet(**cfg).state_dict()
     got = config_from_state_dict(
-        sd, image_size=cfg["image_size"], num_head_channels=cfg["num_head_channels"],
+        sd,
+        image_size=cfg["image_size"],
+        num_head_channels=cfg["num_head_channels"],
         norm_groups=cfg["norm_groups"],
     )
     assert got == cfg

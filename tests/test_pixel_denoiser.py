@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from repaint_extend.pixel import ADMDenoiser, ADMUNet, DiscreteSchedule, published_config, space_timesteps
 
 torch.set_num_threads(1)
@@ -68,12 +67,16 @@ def test_exact_eps_gives_exact_x0_at_every_level():
         sigma = sched.sigmas[i].float()
         noise = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(i))
         x = c + sigma * noise
-        assert torch.allclose(den(x, sigma.expand(2)), c.expand(2, -1, -1, -1), atol=2e-4 * max(1.0, sigma.item()))
+        assert torch.allclose(
+            den(x, sigma.expand(2)), c.expand(2, -1, -1, -1), atol=2e-4 * max(1.0, sigma.item())
+        )
 
 
 def test_tiny_adm_denoiser_ignores_the_variance_half():
     torch.manual_seed(0)
-    model = ADMUNet(**published_config("celeba256", model_channels=16, num_head_channels=8, norm_groups=8)).eval()
+    model = ADMUNet(
+        **published_config("celeba256", model_channels=16, num_head_channels=8, norm_groups=8)
+    ).eval()
     with torch.no_grad():
         model.out[2].weight.normal_(0, 0.1)
         model.out[2].bias.normal_(0, 0.1)
@@ -95,14 +98,22 @@ def test_tiny_adm_denoiser_ignores_the_variance_half():
 def test_k_diffusion_style_sampling_loop_runs():
     """DDIM (Euler in sigma) over a respaced schedule with the tiny model: finite, right shape."""
     torch.manual_seed(0)
-    model = ADMUNet(**published_config("imagenet256", model_channels=16, num_head_channels=8, norm_groups=8)).eval()
+    model = ADMUNet(
+        **published_config("imagenet256", model_channels=16, num_head_channels=8, norm_groups=8)
+    ).eval()
     den = ADMDenoiser(model)
     sigmas = den.schedule.sigmas_for_timesteps(space_timesteps(1000, 5))
     x = torch.randn(1, 3, 32, 32) * sigmas[0]
     s_in = x.new_ones(1)
     extra_args = {"y": torch.tensor([3]), "seed": 0}
     with torch.no_grad():
-        for s, s_next in zip(sigmas[:-1], sigmas[1:]):
+        for s, s_next in zip(sigmas[:-1], sigmas[1:], strict=True):
             d = (x - den(x, s * s_in, **extra_args)) / s
             x = x + d * (s_next - s)
     assert x.shape == (1, 3, 32, 32) and torch.isfinite(x).all()
+
+
+def test_device_side_sigma_to_t_matches_the_float64_schedule():
+    den = ADMDenoiser(Recorder(torch.zeros(1, 3, 1, 1)))
+    sigma = torch.cat([torch.logspace(-3, 3, 300), den.sigmas, torch.zeros(1)])
+    assert torch.allclose(den.sigma_to_t(sigma), den.schedule.sigma_to_t(sigma), atol=1e-3)

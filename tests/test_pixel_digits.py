@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from repaint_extend.pixel import ADMDenoiser, load_adm
 
 torch.set_num_threads(1)

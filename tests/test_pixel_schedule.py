@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from repaint_extend.pixel import (
     DiscreteSchedule,
     alphas_cumprod_from_betas,

@@ -12,15 +12,23 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from repaint_extend.pixel import ADMUNet, published_config, timestep_embedding
 from repaint_extend.pixel.adm_unet import AttentionBlock
 
 torch.set_num_threads(1)
 
-RES = ["in_layers.0.weight", "in_layers.0.bias", "in_layers.2.weight", "in_layers.2.bias",
-       "emb_layers.1.weight", "emb_layers.1.bias", "out_layers.0.weight", "out_layers.0.bias",
-       "out_layers.3.weight", "out_layers.3.bias"]
+RES = [
+    "in_layers.0.weight",
+    "in_layers.0.bias",
+    "in_layers.2.weight",
+    "in_layers.2.bias",
+    "emb_layers.1.weight",
+    "emb_layers.1.bias",
+    "out_layers.0.weight",
+    "out_layers.0.bias",
+    "out_layers.3.weight",
+    "out_layers.3.bias",
+]
 SKIP = ["skip_connection.weight", "skip_connection.bias"]
 ATTN = ["norm.weight", "norm.bias", "qkv.weight", "qkv.bias", "proj_out.weight", "proj_out.bias"]
 
@@ -30,9 +38,18 @@ def expected_256_keys(class_cond: bool) -> set[str]:
     ResBlock up/down-samplers, attention at 32/16/8 px = levels 3, 4, 5."""
     mult = [1, 1, 2, 2, 4, 4]
     attn_levels = {3, 4, 5}
-    keys = {"time_embed.0.weight", "time_embed.0.bias", "time_embed.2.weight", "time_embed.2.bias",
-            "input_blocks.0.0.weight", "input_blocks.0.0.bias", "out.0.weight", "out.0.bias",
-            "out.2.weight", "out.2.bias"}
+    keys = {
+        "time_embed.0.weight",
+        "time_embed.0.bias",
+        "time_embed.2.weight",
+        "time_embed.2.bias",
+        "input_blocks.0.0.weight",
+        "input_blocks.0.0.bias",
+        "out.0.weight",
+        "out.0.bias",
+        "out.2.weight",
+        "out.2.bias",
+    }
     if class_cond:
         keys.add("label_emb.weight")
 
@@ -143,9 +160,13 @@ def _naive_attention(x, qkv_w, qkv_b, proj_w, proj_b, norm, heads, legacy):
     for hh in range(heads):
         if legacy:  # per head: [q, k, v] blocks of d channels
             base = hh * 3 * d
-            q, k, v = qkv[:, base:base + d], qkv[:, base + d:base + 2 * d], qkv[:, base + 2 * d:base + 3 * d]
+            q, k, v = (
+                qkv[:, base : base + d],
+                qkv[:, base + d : base + 2 * d],
+                qkv[:, base + 2 * d : base + 3 * d],
+            )
         else:  # [all q, all k, all v], then heads
-            q, k, v = (qkv[:, s * c + hh * d: s * c + (hh + 1) * d] for s in range(3))
+            q, k, v = (qkv[:, s * c + hh * d : s * c + (hh + 1) * d] for s in range(3))
         att = torch.softmax(torch.einsum("bdt,bds->bts", q, k) / d**0.5, dim=-1)
         outs.append(torch.einsum("bts,bds->bdt", att, v))
     a = torch.cat(outs, dim=1)
@@ -154,14 +175,32 @@ def _naive_attention(x, qkv_w, qkv_b, proj_w, proj_b, norm, heads, legacy):
 
 @pytest.mark.parametrize("new_order", [False, True])
 def test_attention_qkv_split_order(new_order):
-    block = _randomise(AttentionBlock(16, num_head_channels=4, use_new_attention_order=new_order, norm_groups=4))
+    block = _randomise(
+        AttentionBlock(16, num_head_channels=4, use_new_attention_order=new_order, norm_groups=4)
+    )
     x = torch.randn(2, 16, 3, 5)
     with torch.no_grad():
         got = block(x)
-        ref = _naive_attention(x, block.qkv.weight, block.qkv.bias, block.proj_out.weight, block.proj_out.bias,
-                               block.norm, 4, legacy=not new_order)
-        other = _naive_attention(x, block.qkv.weight, block.qkv.bias, block.proj_out.weight,
-                                 block.proj_out.bias, block.norm, 4, legacy=new_order)
+        ref = _naive_attention(
+            x,
+            block.qkv.weight,
+            block.qkv.bias,
+            block.proj_out.weight,
+            block.proj_out.bias,
+            block.norm,
+            4,
+            legacy=not new_order,
+        )
+        other = _naive_attention(
+            x,
+            block.qkv.weight,
+            block.qkv.bias,
+            block.proj_out.weight,
+            block.proj_out.bias,
+            block.norm,
+            4,
+            legacy=new_order,
+        )
     assert torch.allclose(got, ref, atol=1e-5)
     assert not torch.allclose(got, other, atol=1e-3)  # the flag matters with several heads
 
