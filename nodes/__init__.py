@@ -7,10 +7,10 @@ from typing_extensions import override
 
 from comfy_api.latest import ComfyExtension, io
 
-from . import nodes_pose, nodes_repaint
+from . import nodes_pixel, nodes_pose, nodes_repaint
 
 
 class RePaintExtendExtension(ComfyExtension):
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [*nodes_repaint.NODES, *nodes_pose.NODES]
+        return [*nodes_repaint.NODES, *nodes_pose.NODES, *nodes_pixel.NODES]

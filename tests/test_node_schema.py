@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 PINNED = Path(__file__).with_name("node_schema.json")
-# Combos whose options are not the pack's to pin: files in ComfyUI's input folder, the host's schedulers.
-DYNAMIC_OPTIONS = {("PoseLoadJSON", "file"), ("KSamplerRePaint", "scheduler")}
+# Combos whose options are not the pack's to pin: files in ComfyUI's folders, the host's schedulers.
+DYNAMIC_OPTIONS = {("PoseLoadJSON", "file"), ("KSamplerRePaint", "scheduler"), ("LoadADMPixelModel", "ckpt_name")}
 
 
 def _describe(node_id, node_cls) -> dict:

@@ -1,0 +1,70 @@
+"""Pixel-space model nodes: Load ADM Pixel Model (guided-diffusion / RePaint checkpoints, and the demo
+models embedded in the pack) -> MODEL, VAE (identity) and an empty CONDITIONING.
+
+Node IDs and input names are frozen (saved workflows refer to them); see tests/node_schema.json.
+"""
+
+from __future__ import annotations
+
+import os
+
+import folder_paths
+from comfy_api.latest import io
+
+from ..pixel import load_adm, load_state_dict
+from .pixel_host import IdentityVAE, adm_model_patcher, empty_conditioning
+
+FOLDER = "pixel_diffusion"
+"""ComfyUI models folder of pixel-space checkpoints: ``ComfyUI/models/pixel_diffusion/``."""
+
+_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pixel", "weights")
+EMBEDDED = {"[embedded] digits 16x16": os.path.join(_WEIGHTS, "digits_ddpm.safetensors")}
+"""Demo models shipped with the pack (pixel/weights), listed before the user's checkpoints."""
+
+if FOLDER not in folder_paths.folder_names_and_paths:
+    folder_paths.add_model_folder_path(FOLDER, os.path.join(folder_paths.models_dir, FOLDER))
+
+_CACHE: dict = {}
+
+
+class LoadADMPixelModel(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="LoadADMPixelModel",
+            display_name="Load ADM Pixel Model",
+            category="loaders",
+            description="Loads a pixel-space guided-diffusion / RePaint checkpoint (.pt or .safetensors, e.g. "
+            "celeba256_250000.pt, places256_300000.pt, 256x256_diffusion_uncond.pt) from "
+            "ComfyUI/models/pixel_diffusion/, or a demo model embedded in the pack. Outputs the MODEL, an identity "
+            "VAE (latents are the image in [-1, 1]) and an empty CONDITIONING for the sampler's prompts.",
+            inputs=[
+                io.Combo.Input("ckpt_name", options=[*EMBEDDED, *folder_paths.get_filename_list(FOLDER)]),
+                io.Int.Input("num_head_channels", default=64, min=-1, max=1024, tooltip="Only for checkpoints "
+                             "without a stored config (guided-diffusion .pt): 64 for the published 256 px models; -1 "
+                             "to use num_heads."),
+                io.Int.Input("num_heads", default=4, min=1, max=64, tooltip="Used when num_head_channels is -1."),
+            ],
+            outputs=[io.Model.Output(), io.Vae.Output(), io.Conditioning.Output()],
+        )
+
+    @classmethod
+    def execute(cls, ckpt_name, num_head_channels, num_heads) -> io.NodeOutput:
+        path = EMBEDDED.get(ckpt_name) or folder_paths.get_full_path(FOLDER, ckpt_name)
+        if path is None or not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"ckpt_name: {ckpt_name!r} not found; put pixel-space checkpoints in "
+                f"{os.path.join(folder_paths.models_dir, FOLDER)}"
+            )
+        key = (path, os.path.getmtime(path), num_head_channels, num_heads)
+        if key not in _CACHE:
+            state_dict, stored_config = load_state_dict(path)
+            # A config stored with the weights wins; guided-diffusion's .pt files store none.
+            overrides = {} if stored_config else {"num_head_channels": num_head_channels, "num_heads": num_heads}
+            unet, _ = load_adm(state_dict, config=stored_config, **overrides)
+            _CACHE.clear()
+            _CACHE[key] = adm_model_patcher(unet)
+        return io.NodeOutput(_CACHE[key], IdentityVAE(), empty_conditioning())
+
+
+NODES = [LoadADMPixelModel]
