@@ -38,7 +38,6 @@ def main() -> None:
     import numpy as np
     import skimage.data
     from PIL import Image
-
     from repaint_extend.pose import detect
 
     images = {"astronaut": skimage.data.astronaut(),

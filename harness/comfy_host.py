@@ -83,8 +83,8 @@ def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir:
     args.disable_api_nodes = True
     args.preview_method = LatentPreviewMethod.Latent2RGB
 
-    import utils.extra_config  # noqa: F401  (before `nodes`, see module docstring)
     import folder_paths
+    import utils.extra_config  # noqa: F401  (before `nodes`, see module docstring)
 
     for name in ("input", "output", "temp", "user"):
         (work_dir / name).mkdir(parents=True, exist_ok=True)
@@ -97,6 +97,7 @@ def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir:
         folder_paths.add_model_folder_path("custom_nodes", str(HARNESS_NODES))
 
     import comfy.utils
+
     import nodes
 
     def progress_hook(value, total, preview_image, prompt_id=None, node_id=None):

@@ -3,9 +3,8 @@
 Node families live in ``nodes_<family>.py``; this file only lists them.
 """
 
-from typing_extensions import override
-
 from comfy_api.latest import ComfyExtension, io
+from typing_extensions import override
 
 from . import nodes_pixel, nodes_pose, nodes_repaint
 

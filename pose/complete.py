@@ -240,10 +240,10 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
         return None
 
     for side, other in (("left", "right"), ("right", "left")):
-        L, O = _LEGS[side], _LEGS[other]
+        leg, opposite = _LEGS[side], _LEGS[other]
         # --- knee, then ankle
         for joint, parent_name in (("knee", "hip"), ("ankle", "knee")):
-            j, par = L[joint], L[parent_name]
+            j, par = leg[joint], leg[parent_name]
             if p[j, 2] > 0:
                 continue
             parent = p[par, :2]
@@ -252,8 +252,8 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
             if t_obs is not None:
                 expected = t_obs if joint == "knee" else t_obs * SHANK / THIGH
             new = None
-            if symmetry and measured[O[joint]] and measured[O[parent_name]]:
-                v = p[O[joint], :2] - p[O[parent_name], :2]
+            if symmetry and measured[opposite[joint]] and measured[opposite[parent_name]]:
+                v = p[opposite[joint], :2] - p[opposite[parent_name], :2]
                 new = parent + np.array([flip * v[0], v[1]])
             if new is None:
                 new = prior_ok(j, parent, expected, par)
@@ -261,9 +261,9 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
                 direction = DOWN
                 if stance == "follow_thighs":
                     if joint == "ankle":
-                        direction = _unit(p[L["knee"], :2] - p[L["hip"], :2])
-                    elif measured[O["knee"]] and measured[O["hip"]]:
-                        v = p[O["knee"], :2] - p[O["hip"], :2]
+                        direction = _unit(p[leg["knee"], :2] - p[leg["hip"], :2])
+                    elif measured[opposite["knee"]] and measured[opposite["hip"]]:
+                        v = p[opposite["knee"], :2] - p[opposite["hip"], :2]
                         direction = _unit(np.array([flip * v[0], v[1]]))
                 new = parent + direction * expected
             p[j] = (*new, 1.0)
@@ -271,19 +271,19 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
         if not feet:
             continue
         # --- feet
-        ankle = p[L["ankle"], :2]
-        outward = float(np.sign(p[L["hip"], 0] - p[O["hip"], 0]) or (1.0 if side == "left" else -1.0))
+        ankle = p[leg["ankle"], :2]
+        outward = float(np.sign(p[leg["hip"], 0] - p[opposite["hip"], 0]) or (1.0 if side == "left" else -1.0))
         model = _foot_offsets(geo, outward)
         for name in ("heel", "big", "small"):
-            j = L[name]
+            j = leg[name]
             if p[j, 2] > 0:
                 continue
             new = None
-            if symmetry and measured[O[name]] and measured[O["ankle"]]:
-                v = p[O[name], :2] - p[O["ankle"], :2]
+            if symmetry and measured[opposite[name]] and measured[opposite["ankle"]]:
+                v = p[opposite[name], :2] - p[opposite["ankle"], :2]
                 new = ankle + np.array([flip * v[0], v[1]])
-            if new is None and prior is not None and prior[j, 2] > 0 and prior[L["ankle"], 2] > 0:
-                v = prior[j, :2] - prior[L["ankle"], :2]
+            if new is None and prior is not None and prior[j, 2] > 0 and prior[leg["ankle"], 2] > 0:
+                v = prior[j, :2] - prior[leg["ankle"], :2]
                 if float(np.hypot(*v)) <= 1.5 * FOOT_LENGTH * H and v[1] >= -0.02 * H:
                     new = ankle + v
             if new is None:

@@ -102,9 +102,9 @@ def detect_mediapipe_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK
         result = lm.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
     out = np.zeros((len(result.pose_landmarks), 33, 3))
     for p, lms in enumerate(result.pose_landmarks):
-        for i, l in enumerate(lms):
-            vis = l.visibility if l.visibility is not None else 0.0
-            out[p, i] = (l.x * w, l.y * h, vis)
+        for i, landmark in enumerate(lms):
+            vis = landmark.visibility if landmark.visibility is not None else 0.0
+            out[p, i] = (landmark.x * w, landmark.y * h, vis)
     return out
 
 

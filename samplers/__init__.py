@@ -6,6 +6,8 @@ Public API:
         RePaint resampling in k-diffusion's calling convention.
 """
 
+from .inpaint import KnownRegionDenoiser
+from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
 from .repaint import (
     denoise_step,
     flow_scales,
@@ -15,8 +17,6 @@ from .repaint import (
     seeded_noise_sampler,
     ve_scales,
 )
-from .inpaint import KnownRegionDenoiser
-from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
 from .schedule import jump_schedule, schedule_moves, schedule_nfe
 
 __all__ = [

@@ -4,8 +4,14 @@ import copy
 
 import numpy as np
 import pytest
-
-from repaint_extend.pose import INFERRED_KEY, KEYPOINT_NAMES, complete_legs, leg_ratios, person_from_points, person_points
+from repaint_extend.pose import (
+    INFERRED_KEY,
+    KEYPOINT_NAMES,
+    complete_legs,
+    leg_ratios,
+    person_from_points,
+    person_points,
+)
 from repaint_extend.pose.complete import FOOT_LENGTH, SHANK, THIGH, TORSO
 
 KP = {n: i for i, n in enumerate(KEYPOINT_NAMES)}

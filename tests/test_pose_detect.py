@@ -4,7 +4,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from repaint_extend.pose import detect, detect_dwpose, detect_openpose
 from repaint_extend.pose.detect import DEFAULT_TASK, MP_FROM_OURS, import_controlnet_aux, landmarks_to_person
 from repaint_extend.pose.keypoints import INFERRED_KEY, KP, PRIOR_KEY, person_points

@@ -4,8 +4,15 @@ import copy
 
 import numpy as np
 import pytest
-
-from repaint_extend.pose import INFERRED_KEY, move_limb, person_from_points, person_points, rotate_limb, scale_limb, set_point
+from repaint_extend.pose import (
+    INFERRED_KEY,
+    move_limb,
+    person_from_points,
+    person_points,
+    rotate_limb,
+    scale_limb,
+    set_point,
+)
 from repaint_extend.pose.keypoints import KP
 
 

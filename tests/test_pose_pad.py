@@ -5,7 +5,6 @@ import copy
 import numpy as np
 import pytest
 import torch
-
 from repaint_extend.pose import auto_padding, pad, pad_all, pad_image_mask, person_from_points, person_points
 
 
@@ -39,7 +38,6 @@ def test_auto_padding_contains_feet_plus_margin_in_multiples_of_64():
     frame = frame_with({10: (50, 130), 18: (60, 150), 21: (-20, 140)}, w=128, h=128)
     pads = auto_padding(frame, margin=10)
     assert pads == (64, 0, 0, 64)
-    l, t, r, b = pads
     out = pad(frame, *pads)
     p = person_points(out["people"][0])
     pres = p[:, 2] > 0

@@ -9,8 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-
-from repaint_extend.pose import auto_padding, complete_legs, detect, leg_ratios, overlay, pad, pad_image_mask, render
+from repaint_extend.pose import (
+    auto_padding,
+    complete_legs,
+    detect,
+    leg_ratios,
+    overlay,
+    pad,
+    pad_image_mask,
+    render,
+)
 from repaint_extend.pose.complete import SHANK, THIGH, TORSO
 from repaint_extend.pose.keypoints import INFERRED_KEY, KP, person_points
 

@@ -36,9 +36,10 @@ def server(comfy, tmp_path):
             try:
                 _request(f"{base}/object_info/RePaintSampler", timeout=2)
                 break
-            except OSError:
+            except OSError as error:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("ComfyUI server did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
+                    log_tail = (tmp_path / "server.log").read_text()[-3000:]
+                    raise RuntimeError(f"ComfyUI server did not start:\n{log_tail}") from error
                 time.sleep(0.5)
         yield base, tmp_path
     finally:
