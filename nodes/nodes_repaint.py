@@ -5,15 +5,11 @@ Node IDs and input names are frozen (saved workflows refer to them); see tests/n
 
 from __future__ import annotations
 
-import comfy.sample
 import comfy.samplers
-import comfy.utils
-import latent_preview
-import torch
 from comfy_api.latest import io
 
-from ..samplers import MASK_PRESETS, check_noise_mask, jump_schedule, repaint_mask
-from .sampler_host import KNOWN_NOISE, RePaintKSampler, count_nfe, known_region
+from ..samplers import MASK_PRESETS, repaint_mask
+from .sampler_host import KNOWN_NOISE, RePaintKSampler, repaint_ksampler
 
 _CATEGORY = "sampling/repaint"
 
@@ -76,31 +72,11 @@ class KSamplerRePaint(io.ComfyNode):
         cls, model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise,
         jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0,
     ) -> io.NodeOutput:
-        latent = latent_image["samples"]
-        check_noise_mask(latent_image.get("noise_mask"), tuple(latent.shape), name="latent_image's noise_mask")
-        jump_schedule(steps, jump_length, jump_n_sample, start_percent, end_percent)  # validates early
-        if denoise <= 0.0:
-            raise ValueError("denoise must be > 0 for RePaint to generate anything")
-        mask = latent_image["noise_mask"]
-
-        latent = comfy.sample.fix_empty_latent_channels(model, latent)
-        noise = comfy.sample.prepare_noise(latent, seed, latent_image.get("batch_index"))
-        total_steps = steps if denoise >= 1.0 else int(steps / denoise)
-        sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total_steps).cpu()
-        sigmas = sigmas[-(steps + 1):]
-
-        sampler = RePaintKSampler(jump_length, jump_n_sample, eta, known_noise, start_percent, end_percent)
-        nfe = count_nfe(steps, sampler.extra_options)
-        callback = latent_preview.prepare_callback(model, nfe)
-        samples = comfy.sample.sample_custom(
-            model, noise, cfg, sampler, sigmas, positive, negative, latent,
-            noise_mask=mask, callback=callback, disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed,
+        options = dict(
+            jump_length=jump_length, jump_n_sample=jump_n_sample, eta=eta, known_noise=known_noise,
+            start_percent=start_percent, end_percent=end_percent,
         )
-        # Known latent pixels back bit-exact: ComfyUI's latent scaling in and out can move them by an ulp.
-        keep = known_region(mask, samples.shape)
-        samples = torch.where(keep, latent.to(samples.dtype), samples)
-        out = latent_image.copy()
-        out["samples"] = samples
+        out = repaint_ksampler(model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options)
         return io.NodeOutput(out)
 
 

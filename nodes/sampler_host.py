@@ -6,7 +6,11 @@ model's ``model_sampling``, chooses how the known region is re-noised, and repor
 
 from __future__ import annotations
 
+import comfy.sample
+import comfy.sampler_helpers
 import comfy.samplers
+import comfy.utils
+import latent_preview
 import torch
 
 from ..samplers import (
@@ -118,7 +122,34 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
 def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
     """Boolean ``[B, C, h, w]``: where a (pixel- or latent-resolution) noise mask leaves the latent
     exactly known, i.e. where ComfyUI's resized mask is exactly 0."""
-    import comfy.sampler_helpers
+    return comfy.sampler_helpers.prepare_mask(denoise_mask, latent_shape, "cpu") == 0
 
-    prepared = comfy.sampler_helpers.prepare_mask(denoise_mask, latent_shape, "cpu")
-    return prepared == 0
+
+def repaint_ksampler(model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options) -> dict:
+    """KSampler (RePaint): ComfyUI's ``common_ksampler`` with the RePaint SAMPLER and an NFE progress bar.
+
+    ``options`` are :class:`RePaintKSampler`'s. Returns a new LATENT dict whose known latent pixels (where
+    the noise mask is 0) are bit-exact copies of the input's. Raises ``ValueError`` before any model call
+    for a bad mask or bad jump parameters; nothing is modified in place.
+    """
+    latent = latent_image["samples"]
+    check_noise_mask(latent_image.get("noise_mask"), tuple(latent.shape), name="latent_image's noise_mask")
+    sampler = RePaintKSampler(**options)
+    nfe = count_nfe(steps, sampler.extra_options)  # validates the jump parameters early
+    if denoise <= 0.0:
+        raise ValueError("denoise must be > 0 for RePaint to generate anything")
+    mask = latent_image["noise_mask"]
+    latent = comfy.sample.fix_empty_latent_channels(model, latent)
+    noise = comfy.sample.prepare_noise(latent, seed, latent_image.get("batch_index"))
+    total_steps = steps if denoise >= 1.0 else int(steps / denoise)
+    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total_steps).cpu()
+    samples = comfy.sample.sample_custom(
+        model, noise, cfg, sampler, sigmas[-(steps + 1):], positive, negative, latent, noise_mask=mask,
+        callback=latent_preview.prepare_callback(model, nfe), disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+        seed=seed,
+    )
+    # Known latent pixels back bit-exact: ComfyUI's latent scaling in and out can move them by an ulp.
+    samples = torch.where(known_region(mask, samples.shape), latent.to(samples.dtype), samples)
+    out = latent_image.copy()
+    out["samples"] = samples
+    return out
