@@ -21,11 +21,11 @@ Public API::
 from .blend import TileInputs, blend_tile, check_image, check_mask, feather_weight, tile_inputs
 from .composite import COLOR_SPACES, composite_known, known_band, match_color, match_color_to_known, to_uint8
 from .driver import SampleTile, outpaint
-from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles, unknown_any
+from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles
 
 __all__ = [
     "MAX_SIDE", "ORDERS", "COLOR_SPACES", "Tile", "TileInputs", "SampleTile",
-    "plan_tiles", "crop_to_tile", "check_canvas_hw", "unknown_any",
+    "plan_tiles", "crop_to_tile", "check_canvas_hw",
     "tile_inputs", "feather_weight", "blend_tile", "check_image", "check_mask",
     "to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known",
     "outpaint",

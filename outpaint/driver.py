@@ -79,14 +79,14 @@ def outpaint(canvas: torch.Tensor, mask: torch.Tensor, sample_tile: SampleTile,
         if progress is not None:
             progress(i + 1, len(plan), t)
 
-    # soft mask values: blend the generated layer with the canvas, one band of rows at a time
-    step = max(plan[0].h if plan else H, multiple)
-    for y in range(0, H, step):
-        rows = slice(y, min(H, y + step))
-        ms = m[:, rows][..., None]
-        soft = (ms > 0) & (ms < 1)
-        if bool(soft.any()):
-            w = work[:, rows]
-            w.copy_(torch.where(soft, canvas[:, rows] * (1 - ms) + w * ms, w))
+    # soft mask values: blend the generated layer with the canvas, one tile-sized block at a time
+    bh, bw = (plan[0].h, plan[0].w) if plan else (H, W)
+    for y in range(0, H, bh):
+        for x in range(0, W, bw):
+            ms = m[:, y:y + bh, x:x + bw][..., None]
+            soft = (ms > 0) & (ms < 1)
+            if bool(soft.any()):
+                w = work[:, y:y + bh, x:x + bw]
+                w.copy_(torch.where(soft, canvas[:, y:y + bh, x:x + bw] * (1 - ms) + w * ms, w))
     return work
 
