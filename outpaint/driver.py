@@ -71,8 +71,12 @@ def outpaint(canvas: torch.Tensor, mask: torch.Tensor, sample_tile: SampleTile,
 
     work = canvas.clone()
     plan = list(plan)
+    boxes = np.array([t.box for t in plan], dtype=np.int64).reshape(-1, 4)  # y0, x0, y1, x1
     for i, t in enumerate(plan):
-        inputs = tile_inputs(work, m, plan[:i], t, feather)
+        y0, x0, y1, x1 = t.box
+        before = boxes[:i]
+        near = np.nonzero((before[:, 0] < y1) & (before[:, 2] > y0) & (before[:, 1] < x1) & (before[:, 3] > x0))[0]
+        inputs = tile_inputs(work, m, [plan[j] for j in near], t, feather)  # the earlier tiles it overlaps
         result = sample_tile(inputs.image, inputs.noise_mask, t)
         blend_tile(work, result, t, inputs.weight, out=work)
         del inputs, result
