@@ -98,7 +98,7 @@ def composite_known(original, result, mask, rounding: str = "round"):
         out = np.where(mw > 0, blend, o4)
     else:
         raise ValueError(f"original must be uint8 or float in [0, 1], got {o4.dtype}")
-    out = np.ascontiguousarray(np.broadcast_to(out, o4.shape))
+    # np.where broadcasts to the original's full shape: a new, writable array
     out = out if batched else out[0]
     if is_torch:
         return torch.from_numpy(out).to(original.device)
