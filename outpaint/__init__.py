@@ -18,7 +18,7 @@ Public API::
     out = match_color_to_known(out, mask, band=32)                  # Reinhard et al. 2001
 """
 
-from .blend import TileInputs, blend_tile, check_image, check_mask, feather_weight, tile_inputs
+from .blend import TileInputs, blend_tile, check_image, check_mask, distance_to, feather_weight, tile_inputs
 from .composite import COLOR_SPACES, composite_known, known_band, match_color, match_color_to_known, to_uint8
 from .driver import SampleTile, outpaint
 from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles
@@ -26,7 +26,7 @@ from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_t
 __all__ = [
     "MAX_SIDE", "ORDERS", "COLOR_SPACES", "Tile", "TileInputs", "SampleTile",
     "plan_tiles", "crop_to_tile", "check_canvas_hw",
-    "tile_inputs", "feather_weight", "blend_tile", "check_image", "check_mask",
+    "tile_inputs", "feather_weight", "distance_to", "blend_tile", "check_image", "check_mask",
     "to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known",
     "outpaint",
 ]

@@ -119,3 +119,23 @@ def test_tile_inputs_bad_input():
         tile_inputs(canvas, mask, [], plan[0], feather=-1)
     with pytest.raises(ValueError, match="generated"):
         tile_inputs(canvas, mask, torch.zeros(1, 10, 10), plan[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_seam_distance_is_the_exact_euclidean_distance_within_reach(seed):
+    from scipy import ndimage
+
+    from repaint_extend.outpaint import distance_to
+
+    g = torch.Generator().manual_seed(seed)
+    fresh = torch.rand(2, 48, 40, generator=g) > 0.985  # sparse points: long, oblique distances
+    fresh[1] = False
+    fresh[1, 30:, 25:] = True
+    reach = 12
+    d = distance_to(fresh, reach)
+    for b in range(2):
+        ref = torch.from_numpy(ndimage.distance_transform_edt(~fresh[b].numpy())).float()
+        near = ref <= reach
+        assert torch.allclose(d[b][near], ref[near], atol=1e-5)
+        assert torch.all(d[b][~near] > reach)
+    assert torch.all(distance_to(torch.zeros(1, 8, 8, dtype=torch.bool), 3) > 3)
