@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 import tracemalloc
@@ -45,9 +44,8 @@ def main(argv=None) -> int:
     import pack
 
     pack.load()
-    from torch_memory import TorchAllocations
-
     from repaint_extend.outpaint import outpaint, plan_tiles
+    from torch_memory import TorchAllocations
 
     scale = args.tile / 512
     canvases = {n: (int(h * scale) // 8 * 8, int(w * scale) // 8 * 8) for n, (h, w) in CANVASES.items()}

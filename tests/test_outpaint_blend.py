@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from repaint_extend.outpaint import blend_tile, feather_weight, plan_tiles, tile_inputs
 
 
@@ -47,7 +46,7 @@ def test_second_tile_sees_generated_pixels_as_context_and_feathers_into_them():
     generated = torch.zeros(1, 160, 64)
     generated[:, 64:112] = 1
     same = tile_inputs(canvas, mask, generated, t, feather=8)
-    assert all(torch.equal(a, b) for a, b in zip(inp, same))
+    assert all(torch.equal(a, b) for a, b in zip(inp, same, strict=True))
 
 
 def test_weight_is_zero_on_known_pixels_and_hard_without_feather():
@@ -123,9 +122,8 @@ def test_tile_inputs_bad_input():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_seam_distance_is_the_exact_euclidean_distance_within_reach(seed):
-    from scipy import ndimage
-
     from repaint_extend.outpaint import distance_to
+    from scipy import ndimage
 
     g = torch.Generator().manual_seed(seed)
     fresh = torch.rand(2, 48, 40, generator=g) > 0.985  # sparse points: long, oblique distances

@@ -6,11 +6,10 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
-from torch_memory import TorchAllocations
-
 from repaint_extend.outpaint import composite_known, outpaint, plan_tiles
 from repaint_extend.pose import pad_image_mask
 from repaint_extend.samplers import KnownRegionDenoiser, sample_repaint
+from torch_memory import TorchAllocations
 
 TILE = dict(tile=64, overlap=16, feather=8)
 CANVASES = {1: (96, 64), 2: (160, 64), 4: (160, 112)}  # tiles -> (H, W), known rows 0-63
@@ -105,9 +104,9 @@ def peak_memory(n_tiles):
 def test_peak_memory_is_set_by_the_tile_not_the_canvas():
     for n in (1, 2, 4):
         peak_memory(n)  # warm-up: first-call imports and caches
-    torch_extra, largest, numpy_peak = zip(*(peak_memory(n) for n in (1, 2, 4)))
+    torch_extra, largest, numpy_peak = zip(*(peak_memory(n) for n in (1, 2, 4)), strict=True)
     # beyond the returned canvas, the driver holds one tile's tensors whatever the canvas size
-    total = [a + b for a, b in zip(torch_extra, numpy_peak)]
+    total = [a + b for a, b in zip(torch_extra, numpy_peak, strict=True)]
     assert max(total) <= 1.1 * min(total), (torch_extra, numpy_peak)
     assert max(torch_extra) < 64 * 64 * 3 * 4 * 6  # a few tiles' worth, no canvas-sized scratch
     assert len(set(largest)) == 1

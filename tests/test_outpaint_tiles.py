@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from scipy import ndimage
-
 from repaint_extend.outpaint import MAX_SIDE, Tile, crop_to_tile, plan_tiles
+from scipy import ndimage
 
 
 def bottom(h, w, known_rows):
@@ -109,7 +108,7 @@ def test_legs_strips_come_top_down_and_a_short_extension_is_one_tile_with_most_c
     assert [t.x for t in plan] == [0] * len(plan)
     ys = [t.y for t in plan]
     assert ys == sorted(ys) and ys[0] == 704 - 64 and ys[-1] + 512 == 2048
-    assert all(b - a <= 512 - 64 for a, b in zip(ys, ys[1:])), "neighbours overlap by less than 64 px"
+    assert all(b - a <= 512 - 64 for a, b in zip(ys, ys[1:], strict=False)), "neighbours overlap by less than 64 px"
     two_wide = plan_tiles((1024, 960), bottom(1024, 960, 768), tile=512, overlap=64)
     assert [(t.row, t.col) for t in two_wide] == [(0, 0), (0, 1)]
     assert two_wide[1].x - two_wide[0].x == 512 - 64
