@@ -187,3 +187,18 @@ def test_scipy_edt_is_what_the_plan_uses():
     a = np.ones((5, 5), dtype=bool)
     a[0, 0] = False
     assert ndimage.distance_transform_edt(a)[3, 4] == pytest.approx(5.0)
+
+
+def test_the_core_imports_nothing_from_comfyui():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import pack; pack.load(); "
+        "import repaint_extend.outpaint; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('comfy', 'nodes', 'folder_paths', 'comfy_api')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code, str(root / "harness")], check=True, timeout=60)
