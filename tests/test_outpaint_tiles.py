@@ -190,15 +190,21 @@ def test_scipy_edt_is_what_the_plan_uses():
 
 
 def test_the_core_imports_nothing_from_comfyui():
-    import subprocess
+    # static: every import of outpaint/ is the standard library, torch, numpy, scipy or the package
+    import ast
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import pack; pack.load(); "
-        "import repaint_extend.outpaint; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('comfy', 'nodes', 'folder_paths', 'comfy_api')]; "
-        "assert not bad, bad"
-    )
-    subprocess.run([sys.executable, "-c", code, str(root / "harness")], check=True, timeout=60)
+    allowed = set(sys.stdlib_module_names) | {"torch", "numpy", "scipy"}
+    files = sorted((Path(__file__).resolve().parent.parent / "outpaint").glob("*.py"))
+    assert len(files) >= 5
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
