@@ -1,0 +1,290 @@
+"""Tile plans for outpainting beyond the model's native resolution (pure torch + numpy + scipy).
+
+A plan is a list of :class:`Tile` rectangles (pixels) of the model's native size that together cover
+every unknown pixel of the canvas, each overlapping its neighbours, ordered outward from the known
+region so that a tile is sampled only after the tiles between it and the known pixels.
+
+Conventions (as ComfyUI): images are ``[B, H, W, C]``, masks ``[B, H, W]`` or ``[H, W]``, mask value
+> 0 = unknown (to generate), 0 = known (kept bit-exact). All coordinates and sizes are pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+__all__ = ["MAX_SIDE", "ORDERS", "Tile", "plan_tiles", "crop_to_tile", "check_canvas_hw"]
+
+MAX_SIDE = 16384
+"""Largest canvas side (px) accepted by default: ComfyUI's ``MAX_RESOLUTION``."""
+
+ORDERS = ("outward", "raster")
+"""``outward``: by distance from the known region (then top-to-bottom, left-to-right);
+``raster``: top-to-bottom, left-to-right (for comparison; not for sampling)."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile of a plan, in pixels of the canvas.
+
+    Attributes:
+        index: position in the sampling order (0 = sampled first).
+        row, col: position in the plan's grid (for per-tile prompts), counted from the top-left.
+        y, x: top-left corner (px), multiples of the plan's ``multiple``.
+        h, w: size (px); the model's tile size, or the canvas side where the canvas is smaller.
+        distance: distance (px) from the tile's nearest unknown pixel to the known region, measured
+            between ``multiple``-px blocks (0: the tile holds known pixels); 0 for ``order="raster"``.
+        canvas: ``(H, W)`` of the canvas the tile belongs to (px), so crops can check their input.
+    """
+
+    index: int
+    row: int
+    col: int
+    y: int
+    x: int
+    h: int
+    w: int
+    distance: float
+    canvas: tuple[int, int]
+
+    @property
+    def rows(self) -> slice:
+        """Row slice ``y : y + h`` of the canvas."""
+        return slice(self.y, self.y + self.h)
+
+    @property
+    def cols(self) -> slice:
+        """Column slice ``x : x + w`` of the canvas."""
+        return slice(self.x, self.x + self.w)
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """``(y0, x0, y1, x1)``, end exclusive (px)."""
+        return (self.y, self.x, self.y + self.h, self.x + self.w)
+
+
+def _is_int(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
+
+
+def check_canvas_hw(canvas_hw: Sequence[int], multiple: int = 8, max_side: int = MAX_SIDE,
+                    name: str = "canvas") -> tuple[int, int]:
+    """Check a canvas size ``(H, W)`` in px: positive ints, multiples of ``multiple``, at most
+    ``max_side``. Returns ``(H, W)`` as ints.
+
+    Raises:
+        ValueError naming ``name`` and the fix.
+    """
+    if len(canvas_hw) != 2 or not all(_is_int(v) for v in canvas_hw):
+        raise ValueError(f"{name}: expected a size (H, W) in pixels, got {canvas_hw!r}")
+    h, w = (int(v) for v in canvas_hw)
+    if h < 1 or w < 1:
+        raise ValueError(f"{name} is {w}x{h} pixels: it is empty")
+    if max(h, w) > max_side:
+        raise ValueError(
+            f"{name} is {w}x{h} pixels, larger than the limit of {max_side} px per side: "
+            "pad less, or downscale the image first"
+        )
+    if h % multiple or w % multiple:
+        raise ValueError(
+            f"{name} is {w}x{h} pixels, not a multiple of {multiple} (SD latents are 1/8 of the image): "
+            f"pad or crop image and mask to {w + (-w) % multiple}x{h + (-h) % multiple}"
+        )
+    return h, w
+
+
+def _as_mask_tensor(mask: torch.Tensor | np.ndarray, canvas_hw: tuple[int, int], name: str = "mask") -> torch.Tensor:
+    """A ``[H, W]`` / ``[B, H, W]`` mask (torch or numpy) as a CPU tensor ``[B, H, W]`` (a view where
+    possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw``."""
+    m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.from_numpy(np.asarray(mask))
+    if m.ndim == 2:
+        m = m[None]
+    if m.ndim != 3:
+        raise ValueError(f"{name} must be [H, W] or [B, H, W] (ComfyUI MASK), got shape {list(m.shape)}")
+    if tuple(m.shape[1:]) != tuple(canvas_hw):
+        raise ValueError(
+            f"{name} is {m.shape[2]}x{m.shape[1]} pixels but the image is {canvas_hw[1]}x{canvas_hw[0]}: "
+            "give a mask of the image's size (pad image and mask together, e.g. Pose Pad Image/Mask/Pose)"
+        )
+    if m.dtype == torch.bool:
+        m = m.to(torch.uint8)
+    return m
+
+
+def _axis_origins(lo: int, hi: int, length: int, size: int, overlap: int, multiple: int) -> list[int]:
+    """Tile origins along one axis (px) covering the unknown extent ``[lo, hi)`` plus ``overlap`` px
+    of context on each side (clipped to ``[0, length)``), with overlaps of at least ``overlap`` px,
+    spread evenly and rounded down to multiples of ``multiple``."""
+    if size >= length:
+        return [0]
+    a = max(0, lo - overlap)
+    a -= a % multiple
+    b = min(length, hi + overlap)
+    b += (-b) % multiple
+    span = b - a
+    if span <= size:  # one tile: centre it on the extent, then shift it inside the canvas
+        centre = (a + b) // 2
+        o = min(max(0, centre - size // 2), length - size)
+        return [o - o % multiple]
+    n = math.ceil((span - size) / (size - overlap)) + 1
+    last = b - size
+    q = (last - a) / (n - 1)
+    origins = [a + int(math.floor(q * i / multiple)) * multiple for i in range(n - 1)] + [last]
+    return sorted(set(origins))
+
+
+def plan_tiles(canvas_hw: Sequence[int], unknown_mask: torch.Tensor | np.ndarray,
+               tile: int | Sequence[int] = (512, 512), overlap: int = 64, multiple: int = 8,
+               order: str = "outward", max_side: int = MAX_SIDE) -> list[Tile]:
+    """Plan tiles of the model's native size that cover every unknown pixel, ordered for sampling.
+
+    The grid covers the bounding box of the unknown pixels grown by ``overlap`` px of context on each
+    side (within the canvas). Along each axis the fewest tiles with overlaps of at least ``overlap``
+    px are spread evenly (origins rounded down to multiples of ``multiple``), so every tile lies fully
+    inside the canvas and no near-duplicate last tile appears (the even spread replaces the usual
+    "shift the last row back inside"). A single tile along an axis is centred on the unknown extent
+    and then shifted inside the canvas, so it takes as much known context as fits. **Where the canvas
+    is smaller than the tile on an axis, the tile is clipped to the canvas side on that axis** (the
+    model then samples a smaller image). Tiles with no unknown pixel are skipped, and so are tiles
+    whose unknown pixels are all covered by tiles sampled before them.
+
+    ``order="outward"``: tiles sorted by :attr:`Tile.distance`, the Euclidean distance from the
+    tile's nearest unknown pixel to the known region, computed with
+    ``scipy.ndimage.distance_transform_edt`` (exact EDT) on ``multiple``-px blocks (a block is unknown
+    if any of its pixels is unknown, and a source if any is known; distance 0 = the tile touches known
+    pixels), then by (y, x). The planning scratch is this block grid, 1/``multiple``² of the canvas. Invariant (tested): every tile, when sampled, contains
+    known pixels or pixels generated by an earlier tile, and distances never decrease along the plan.
+
+    Args:
+        canvas_hw: ``(H, W)`` of the canvas, px; multiples of ``multiple``, at most ``max_side``.
+        unknown_mask: ``[H, W]`` or ``[B, H, W]`` (ComfyUI MASK), > 0 = unknown; the plan covers the
+            union over the batch.
+        tile: the model's native tile size, px: an int (square) or ``(h, w)``; multiples of
+            ``multiple``, at most ``max_side``.
+        overlap: px shared by neighbouring tiles and the context taken around the unknown area; a
+            multiple of ``multiple``, ``0 < overlap < min(tile)``.
+        multiple: alignment of every origin and size (8 for SD latents).
+        order: one of :data:`ORDERS`.
+        max_side: the largest canvas or tile side accepted (px).
+
+    Returns:
+        list of :class:`Tile`, ``index`` = position in the list.
+
+    Raises:
+        ValueError naming the input: sizes that are not multiples of ``multiple`` or exceed
+        ``max_side``; a bad overlap; a mask of another size; nothing to outpaint (no unknown pixel,
+        e.g. padding of 0); no known pixel (nothing to extend from).
+    """
+    if not _is_int(multiple) or multiple < 1:
+        raise ValueError(f"multiple must be a positive integer (8 for SD latents), got {multiple!r}")
+    H, W = check_canvas_hw(canvas_hw, multiple, max_side)
+    th, tw = (tile, tile) if _is_int(tile) else tuple(tile)
+    if not (_is_int(th) and _is_int(tw)) or th < multiple or tw < multiple or th % multiple or tw % multiple:
+        raise ValueError(f"tile must be a size in px that is a positive multiple of {multiple}, got {tile!r}")
+    if max(th, tw) > max_side:
+        raise ValueError(f"tile {tw}x{th} is larger than the limit of {max_side} px per side")
+    if not _is_int(overlap) or overlap <= 0 or overlap % multiple:
+        raise ValueError(
+            f"overlap must be a positive multiple of {multiple} px (each tile needs context from its "
+            f"neighbours), got {overlap!r}"
+        )
+    if overlap >= min(th, tw):
+        raise ValueError(f"overlap ({overlap} px) must be smaller than the tile ({tw}x{th} px); try {min(th, tw) // 8}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+
+    # Work on blocks of multiple x multiple px (tiles are unions of blocks, so block logic is exact for
+    # coverage); reductions over a view, so no canvas-sized scratch is allocated.
+    m = _as_mask_tensor(unknown_mask, (H, W), "unknown_mask")
+    mu = m[0] if m.shape[0] == 1 else m.amax(0)  # unknown in any batch item
+    bh, bw = H // multiple, W // multiple
+    cells = mu.reshape(bh, multiple, bw, multiple)
+    blocks = (cells.amax(dim=(1, 3)) > 0).numpy()  # block holds an unknown pixel
+    sources = (cells.amin(dim=(1, 3)) <= 0).numpy()  # block holds a known pixel
+    if not blocks.any():
+        raise ValueError(
+            "unknown_mask is empty (all 0): there is nothing to outpaint; pad the image "
+            "(a padding of 0 adds no area) or paint the area to generate"
+        )
+    if not sources.any():
+        raise ValueError(
+            "unknown_mask is all unknown: no pixel is known, so there is nothing to extend from; "
+            "keep part of the image (mask 0 there)"
+        )
+    th, tw = min(th, H), min(tw, W)
+    # Euclidean distance (px, between block centres) from each block to the nearest block with a
+    # known pixel: 0 on those blocks.
+    dist = ndimage.distance_transform_edt(~sources) * multiple
+
+    rows_any, cols_any = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
+    y_origins = _axis_origins(int(rows_any[0]) * multiple, (int(rows_any[-1]) + 1) * multiple, H, th, overlap, multiple)
+    x_origins = _axis_origins(int(cols_any[0]) * multiple, (int(cols_any[-1]) + 1) * multiple, W, tw, overlap, multiple)
+
+    candidates = []
+    for r, y in enumerate(y_origins):
+        for c, x in enumerate(x_origins):
+            sub = blocks[y // multiple:(y + th) // multiple, x // multiple:(x + tw) // multiple]
+            if not sub.any():
+                continue
+            d = float(dist[y // multiple:(y + th) // multiple, x // multiple:(x + tw) // multiple][sub].min())
+            candidates.append((d if order == "outward" else 0.0, y, x, r, c))
+    candidates.sort()
+
+    covered = np.zeros_like(blocks)
+    plan: list[Tile] = []
+    for d, y, x, r, c in candidates:
+        by, bx = slice(y // multiple, (y + th) // multiple), slice(x // multiple, (x + tw) // multiple)
+        fresh = blocks[by, bx] & ~covered[by, bx]
+        if not fresh.any():
+            continue  # every unknown pixel in it was already generated by earlier tiles
+        covered[by, bx] |= blocks[by, bx]
+        plan.append(Tile(len(plan), r, c, y, x, th, tw, d, (H, W)))
+    return plan
+
+
+LAYOUTS = ("BHWC", "BHW", "HWC", "HW", "BCHW")
+
+
+def crop_to_tile(tensor: torch.Tensor | np.ndarray, tile: Tile, layout: str = "BHWC", scale: int = 1):
+    """Crop a canvas-sized tensor to a tile: IMAGE, MASK, a ControlNet hint, or a latent.
+
+    Args:
+        tensor: canvas-sized, in ``layout``: ``BHWC`` (ComfyUI IMAGE, e.g. the rendered pose hint),
+            ``BHW`` (MASK), ``HWC`` / ``HW`` (a single image or mask, numpy or torch), ``BCHW``
+            (a latent or a ControlNet ``cond_hint``).
+        tile: from :func:`plan_tiles`.
+        layout: one of ``"BHWC", "BHW", "HWC", "HW", "BCHW"``.
+        scale: downscale of the tensor relative to the canvas (8 for SD latents): the crop is
+            ``tile / scale``; the tile must be aligned to it (it is, for ``scale <= multiple``).
+
+    Returns:
+        a view (no copy) of the crop, ``tile.h / scale`` x ``tile.w / scale`` spatially.
+
+    Raises:
+        ValueError: unknown layout; a tensor whose size is not the canvas size / ``scale`` (e.g. a pose
+        canvas whose size differs from the image: render the pose on the padded canvas); a tile not
+        aligned to ``scale``.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if len(tensor.shape) != len(layout):
+        raise ValueError(f"expected a {layout} tensor of rank {len(layout)}, got shape {list(tensor.shape)}")
+    if not _is_int(scale) or scale < 1 or tile.y % scale or tile.x % scale or tile.h % scale or tile.w % scale:
+        raise ValueError(f"scale must be a positive int dividing the tile's origin and size, got {scale!r}")
+    hi, wi = layout.index("H"), layout.index("W")
+    H, W = tile.canvas
+    if (tensor.shape[hi] * scale, tensor.shape[wi] * scale) != (H, W):
+        raise ValueError(
+            f"the tensor is {tensor.shape[wi]}x{tensor.shape[hi]} but the canvas is {W}x{H}"
+            + (f" (/{scale} = {W // scale}x{H // scale})" if scale > 1 else "")
+            + ": crop only inputs of the canvas's size (render the pose / hint on the padded canvas)"
+        )
+    index = [slice(None)] * len(layout)
+    index[hi] = slice(tile.y // scale, (tile.y + tile.h) // scale)
+    index[wi] = slice(tile.x // scale, (tile.x + tile.w) // scale)
+    return tensor[tuple(index)]
