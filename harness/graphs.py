@@ -9,8 +9,20 @@ def _builder():
     return GraphBuilder(prefix="")
 
 
+DEFAULT_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
+DEFAULT_OPENPOSE = "control_v11p_sd15_openpose.pth"
+
+
+def _checkpoint(g, kind: str, size: str, ckpt_name: str | None):
+    """A real CheckpointLoaderSimple when ``ckpt_name`` is given, else the harness's tiny stand-in."""
+    if ckpt_name is not None:
+        return g.node("CheckpointLoaderSimple", ckpt_name=ckpt_name)
+    return g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0)
+
+
 def repaint_inpaint(
     *,
+    ckpt_name: str | None = None,
     kind: str = "eps",
     size: str = "tiny",
     image: str | None = None,
@@ -33,7 +45,8 @@ def repaint_inpaint(
     """RePaint inpainting: image (``LoadImage`` of ``image``, or a grey ``EmptyImage``) -> VAE encode ->
     ``RePaintMask`` -> ``KSampler (RePaint)`` -> VAE decode -> known pixels pasted back -> preview or save.
 
-    For ``kind="inpaint"`` the latent and conditioning come from ``InpaintModelConditioning``.
+    For ``kind="inpaint"`` the latent and conditioning come from ``InpaintModelConditioning``. The model
+    is ``CheckpointLoaderSimple(ckpt_name)`` when ``ckpt_name`` is given, else a tiny stand-in of ``kind``.
 
     Returns:
         ``(prompt, ids)``: the API-format graph and a dict naming its key node ids
@@ -41,7 +54,7 @@ def repaint_inpaint(
         ``composite``, ``output``).
     """
     g = _builder()
-    ckpt = g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0)
+    ckpt = _checkpoint(g, kind, size, ckpt_name)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
     if image is None:
@@ -87,3 +100,72 @@ def repaint_inpaint(
         "output": output.id,
     }
     return g.finalize(), ids
+
+
+def repaint_pixel_demo(*, image: str = "example.png", width: int = 64, height: int = 64,
+                       ckpt_name: str = "[embedded] digits 16x16", preset: str = "half", seed: int = 0,
+                       steps: int = 50, jump_length: int = 5, jump_n_sample: int = 5,
+                       save_prefix: str = "repaint_pixel"):
+    """RePaint on a pixel-space model: Load ADM Pixel Model -> image -> identity VAE -> RePaint Mask ->
+    KSampler (RePaint) (its prompts are the loader's empty conditioning, cfg 1) -> decode -> save."""
+    g = _builder()
+    load = g.node("LoadADMPixelModel", ckpt_name=ckpt_name, num_head_channels=64, num_heads=4)
+    pixels = g.node("LoadImage", image=image)
+    encoded = g.node("VAEEncode", pixels=pixels.out(0), vae=load.out(1))
+    mask = g.node("RePaintMask", preset=preset, width=width, height=height, batch_size=1, seed=seed)
+    latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
+    sampler = g.node(
+        "KSamplerRePaint", model=load.out(0), seed=seed, steps=steps, cfg=1.0, scheduler="normal",
+        positive=load.out(2), negative=load.out(2), latent_image=latent.out(0), denoise=1.0,
+        jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh",
+    )
+    decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
+    output = g.node("SaveImage", images=decoded.out(0), filename_prefix=save_prefix)
+    return g.finalize(), {"sampler": sampler.id, "latent": (latent.id, 0), "output": output.id, "mask": mask.id}
+
+
+def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_CHECKPOINT,
+                controlnet_name: str | None = DEFAULT_OPENPOSE, kind: str = "eps", size: str = "tiny",
+                prompt: str = "full-length photo of a person, legs and feet, shoes, natural light",
+                negative_prompt: str = "cropped, deformed legs, extra limbs, blurry", seed: int = 0,
+                steps: int = 50, cfg: float = 7.0, jump_length: int = 10, jump_n_sample: int = 5,
+                tile: int = 512, overlap: int = 64, feather: int = 32, margin: int = 32, multiple: int = 64,
+                save_prefix: str = "extend_legs"):
+    """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
+    Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
+    Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
+
+    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins (tests).
+    """
+    g = _builder()
+    photo = g.node("LoadImage", image=image)
+    pose = g.node("PoseDetectMediaPipe", image=photo.out(0), max_people=1, visibility=0.5)
+    legs = g.node("PoseCompleteLegs", pose=pose.out(0), stance="straight", symmetry=True, use_detector_guess=True,
+                  feet=True)
+    pad = g.node("PosePadImageMaskPose", image=photo.out(0), pose=legs.out(0), padding="auto", left=0, top=0,
+                 right=0, bottom=0, margin=margin, multiple=multiple, fill="edge", grow=0, feather=0)
+    hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
+    ckpt = _checkpoint(g, kind, size, ckpt_name)
+    positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
+    negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)
+    if controlnet_name is not None:
+        control = g.node("ControlNetLoader", control_net_name=controlnet_name)
+    else:
+        control = g.node("TinyControlNetLoader", size=size, seed=3)
+    sampler = g.node("RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0,
+                     known_noise="fresh")
+    tiled = g.node(
+        "OutpaintTiled", model=ckpt.out(0), vae=ckpt.out(2), positive=positive.out(0), negative=negative.out(0),
+        image=pad.out(0), mask=pad.out(1), seed=seed, steps=steps, cfg=cfg, scheduler="normal", tile_width=tile,
+        tile_height=tile, overlap=overlap, feather=feather, sampler=sampler.out(0), control_net=control.out(0),
+        control_image=hint.out(0), control_strength=1.0, control_start=0.0, control_end=1.0,
+    )
+    final = g.node("OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1),
+                   color_match_band=0)
+    output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
+    overlay = g.node("ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen")
+    g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
+    mask_image = g.node("MaskToImage", mask=pad.out(1))
+    g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
+    return g.finalize(), {"photo": photo.id, "pad": pad.id, "tiled": tiled.id, "final": final.id,
+                          "output": output.id, "checkpoint": ckpt.id, "controlnet": control.id}

@@ -156,6 +156,25 @@ def build_vae(size: str = "tiny", seed: int = 2):
     return comfy.sd.VAE(sd=reference.state_dict(), config=config, dtype=torch.float32)
 
 
+def build_controlnet(size: str = "tiny", seed: int = 3):
+    """A ComfyUI CONTROL_NET (``comfy.controlnet.ControlNet``) shaped like the UNet of this size, with an
+    RGB hint downscaled 8x, randomly initialised (its zero convolutions too, so that it has an effect)."""
+    import comfy.cldm.cldm
+    import comfy.controlnet
+    import comfy.model_management
+    import comfy.ops
+
+    config = _unet_config("eps", size)
+    config.pop("out_channels")
+    config.pop("use_temporal_attention")
+    config.pop("use_temporal_resblock")
+    config.update(hint_channels=3, num_heads=8, num_head_channels=-1, device="cpu",
+                  operations=comfy.ops.disable_weight_init)
+    control_model = comfy.cldm.cldm.ControlNet(**config)
+    init_parameters(control_model, seed)
+    return comfy.controlnet.ControlNet(control_model, load_device=comfy.model_management.get_torch_device())
+
+
 def build(kind: str = "eps", size: str = "tiny", seed: int = 0):
     """``(MODEL, CLIP, VAE)`` as ``CheckpointLoaderSimple`` would return them."""
     return build_model(kind, size, seed), build_clip(size, seed + 1), build_vae(size, seed + 2)

@@ -16,11 +16,13 @@ Public API::
     canvas = blend_tile(canvas, tile_result, tile, inputs.weight)   # new canvas
     image_u8 = composite_known(original_u8, out, mask)              # max |delta| = 0 on known pixels
     out = match_color_to_known(out, mask, band=32)                  # Reinhard et al. 2001
+    hint = inpaint_control_hint(image, mask)                        # control_v11p inpaint: masked -> -1
 """
 
 from .blend import TileInputs, blend_tile, check_image, check_mask, distance_to, feather_weight, tile_inputs
 from .composite import COLOR_SPACES, composite_known, known_band, match_color, match_color_to_known, to_uint8
 from .driver import SampleTile, outpaint
+from .hints import inpaint_control_hint
 from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles
 
 __all__ = [
@@ -28,5 +30,5 @@ __all__ = [
     "plan_tiles", "crop_to_tile", "check_canvas_hw",
     "tile_inputs", "feather_weight", "distance_to", "blend_tile", "check_image", "check_mask",
     "to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known",
-    "outpaint",
+    "outpaint", "inpaint_control_hint",
 ]

@@ -37,4 +37,22 @@ class TinyCheckpointLoader:
         return _CACHE[key]
 
 
-NODE_CLASS_MAPPINGS = {"TinyCheckpointLoader": TinyCheckpointLoader}
+class TinyControlNetLoader:
+    """A randomly initialised CONTROL_NET shaped like the tiny UNet (see harness/tiny_models.py)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"size": (list(tiny_models.SIZES),), "seed": ("INT", {"default": 3, "min": 0})}}
+
+    RETURN_TYPES = ("CONTROL_NET",)
+    FUNCTION = "load"
+    CATEGORY = "testing"
+
+    def load(self, size, seed):
+        key = ("controlnet", size, seed)
+        if key not in _CACHE:
+            _CACHE[key] = (tiny_models.build_controlnet(size, seed),)
+        return _CACHE[key]
+
+
+NODE_CLASS_MAPPINGS = {"TinyCheckpointLoader": TinyCheckpointLoader, "TinyControlNetLoader": TinyControlNetLoader}

@@ -1,0 +1,172 @@
+"""ComfyUI's two graph formats: the UI workflow (what the browser saves and loads by drag and drop) and
+the API prompt (what the executor runs). ComfyUI converts UI -> API only in its front end, so this
+module does it for headless runs, and the other way to write the shipped workflow files.
+
+Facts of the UI format (ComfyUI front end 1.x, workflow version 0.4): ``nodes[]`` with ``id``, ``type``,
+``inputs[]`` (``name``, ``type``, ``link``), ``outputs[]`` (``name``, ``type``, ``links``) and
+``widgets_values`` (the widget inputs in the node's input order, required then optional; an INT with
+``control_after_generate`` (and any INT named seed / noise_seed) is followed by its control value, and
+an image-upload combo by its upload button's value); ``links[]`` as ``[id, from_node, from_slot,
+to_node, to_slot, type]``. Nodes with ``mode`` 2 (muted) or 4 (bypassed) are not run.
+"""
+
+from __future__ import annotations
+
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+UI_ONLY = {"Note", "MarkdownNote"}
+
+
+class WorkflowError(ValueError):
+    """The file is not a usable ComfyUI workflow; the message names the field."""
+
+
+def _node_class(class_type: str):
+    import nodes
+
+    node_class = nodes.NODE_CLASS_MAPPINGS.get(class_type)
+    if node_class is None:
+        raise WorkflowError(f"node type {class_type!r} is not installed in this ComfyUI")
+    return node_class
+
+
+def widget_layout(class_type: str) -> list[tuple[str, int, object]]:
+    """``(input name, number of widgets_values it takes, default)`` for each widget input, in the UI's
+    order."""
+    layout = []
+    spec = _node_class(class_type).INPUT_TYPES()
+    for section in ("required", "optional"):
+        for name, entry in spec.get(section, {}).items():
+            kind, options = entry[0], (entry[1] if len(entry) > 1 else {})
+            is_widget = not isinstance(kind, str) or kind in WIDGET_TYPES
+            if not is_widget or options.get("forceInput"):
+                continue
+            count = 1
+            if kind == "INT" and (options.get("control_after_generate") or name in ("seed", "noise_seed")):
+                count += 1
+            if options.get("image_upload"):
+                count += 1
+            default = options.get("default")
+            if default is None and not isinstance(kind, str) and kind:
+                default = kind[0]  # a legacy combo: its first option
+            layout.append((name, count, default))
+    return layout
+
+
+def _output_names(class_type: str) -> list[tuple[str, str]]:
+    node_class = _node_class(class_type)
+    types = list(node_class.RETURN_TYPES)
+    names = list(getattr(node_class, "RETURN_NAMES", None) or types)
+    return list(zip(names, types))
+
+
+def ui_to_api(workflow: dict) -> dict:
+    """Convert a UI workflow to an API prompt ``{node_id: {"class_type", "inputs"}}``.
+
+    Raises:
+        WorkflowError: not a workflow (no ``nodes`` / ``links`` lists), a node type that is not
+            installed, or widget values that do not fit the node's inputs.
+    """
+    if not isinstance(workflow, dict) or not isinstance(workflow.get("nodes"), list) or not isinstance(
+        workflow.get("links"), list
+    ):
+        raise WorkflowError("not a ComfyUI workflow: expected a JSON object with 'nodes' and 'links' lists")
+    links = {}
+    for link in workflow["links"]:
+        if not isinstance(link, list) or len(link) < 5:
+            raise WorkflowError(f"links: bad entry {link!r}, expected [id, from_node, from_slot, to_node, to_slot, type]")
+        links[link[0]] = link
+    prompt = {}
+    for node in workflow["nodes"]:
+        class_type = node.get("type")
+        if class_type in UI_ONLY or node.get("mode", 0) in (2, 4):
+            continue
+        values = list(node.get("widgets_values") or [])
+        inputs = {}
+        position = 0
+        for name, count, _ in widget_layout(class_type):
+            if position >= len(values):
+                raise WorkflowError(f"node {node.get('id')} ({class_type}): widgets_values has no value for {name!r}")
+            inputs[name] = values[position]
+            position += count
+        for entry in node.get("inputs") or []:
+            link_id = entry.get("link")
+            if link_id is None:
+                continue
+            if link_id not in links:
+                raise WorkflowError(f"node {node.get('id')} ({class_type}): input {entry.get('name')!r} uses missing link {link_id}")
+            _, from_node, from_slot = links[link_id][:3]
+            inputs[entry["name"]] = [str(from_node), from_slot]
+        prompt[str(node["id"])] = {"class_type": class_type, "inputs": inputs}
+    return prompt
+
+
+def api_to_ui(prompt: dict, title: str | None = None) -> dict:
+    """Lay an API prompt out as a UI workflow (columns by graph depth), for files people drag into ComfyUI."""
+    ids = list(prompt)
+    number = {node_id: i + 1 for i, node_id in enumerate(ids)}
+    depth: dict[str, int] = {}
+
+    def node_depth(node_id: str) -> int:
+        if node_id not in depth:
+            sources = [v[0] for v in prompt[node_id]["inputs"].values() if isinstance(v, list) and len(v) == 2]
+            depth[node_id] = 1 + max((node_depth(s) for s in sources), default=-1)
+        return depth[node_id]
+
+    links, outputs_links = [], {}
+    ui_inputs: dict[str, list] = {node_id: [] for node_id in ids}
+    for node_id in ids:
+        class_type = prompt[node_id]["class_type"]
+        spec = _node_class(class_type).INPUT_TYPES()
+        types = {name: entry[0] for section in ("required", "optional") for name, entry in spec.get(section, {}).items()}
+        for name, value in prompt[node_id]["inputs"].items():
+            if isinstance(value, list) and len(value) == 2:
+                source, slot = value
+                link_type = _output_names(prompt[source]["class_type"])[slot][1]
+                link_id = len(links) + 1
+                links.append([link_id, number[source], slot, number[node_id], len(ui_inputs[node_id]), link_type])
+                outputs_links.setdefault((source, slot), []).append(link_id)
+                entry = {"name": name, "type": link_type, "link": link_id}
+                if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
+                    entry["widget"] = {"name": name}
+                ui_inputs[node_id].append(entry)
+    rows: dict[int, int] = {}
+    ui_nodes = []
+    for order, node_id in enumerate(ids):
+        class_type = prompt[node_id]["class_type"]
+        values = []
+        for name, count, default in widget_layout(class_type):
+            value = prompt[node_id]["inputs"].get(name, default)
+            if isinstance(value, list):  # a widget fed by a link keeps a placeholder value
+                value = default
+            values.append(value)
+            if count == 2:
+                values.append("image" if class_type == "LoadImage" and name == "image" else "fixed")
+        column = node_depth(node_id)
+        row = rows.get(column, 0)
+        rows[column] = row + 1
+        ui_nodes.append({
+            "id": number[node_id],
+            "type": class_type,
+            "pos": [40 + 340 * column, 40 + 230 * row],
+            "size": [300, 180],
+            "flags": {},
+            "order": order,
+            "mode": 0,
+            "inputs": ui_inputs[node_id],
+            "outputs": [
+                {"name": name, "type": kind, "links": outputs_links.get((node_id, slot), []), "slot_index": slot}
+                for slot, (name, kind) in enumerate(_output_names(class_type))
+            ],
+            "properties": {"Node name for S&R": class_type},
+            "widgets_values": values,
+        })
+    return {
+        "last_node_id": len(ids),
+        "last_link_id": len(links),
+        "nodes": ui_nodes,
+        "links": links,
+        "groups": [],
+        "config": {},
+        "extra": {"title": title} if title else {},
+        "version": 0.4,
+    }

@@ -1,0 +1,97 @@
+"""Outpainting nodes: Outpaint (Tiled) samples the unknown area tile by tile at the model's native size,
+outward from the known pixels; Outpaint Composite puts the known pixels back bit-exact, optionally after
+matching the generated colours to the known band. The tiling is ``outpaint/`` (pure torch); the
+per-tile sampling is ``outpaint_host.py``. Node IDs and inputs are frozen.
+"""
+
+from __future__ import annotations
+
+import comfy.samplers
+from comfy_api.latest import io
+
+from ..outpaint import composite_known, match_color_to_known, to_uint8
+from .outpaint_host import outpaint_tiled
+
+_CATEGORY = "image/outpaint"
+
+
+class OutpaintTiled(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="OutpaintTiled",
+            display_name="Outpaint (Tiled)",
+            category=_CATEGORY,
+            description="Fills the masked area of an image of any size tile by tile (tiles of the model's native size "
+            "with overlap, ordered outward from the known pixels, seams feathered). Each tile is sampled with the "
+            "known and already generated pixels as context, RePaint by default (any SAMPLER), and the pose hint "
+            "cropped to the tile when a ControlNet is given. Known pixels stay bit-exact.",
+            inputs=[
+                io.Model.Input("model"),
+                io.Vae.Input("vae"),
+                io.Conditioning.Input("positive"),
+                io.Conditioning.Input("negative"),
+                io.Image.Input("image", tooltip="The padded photo."),
+                io.Mask.Input("mask", tooltip="1 = generate (e.g. from Pose Pad Image/Mask/Pose)."),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+                io.Int.Input("steps", default=50, min=1, max=10000),
+                io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01),
+                io.Combo.Input("scheduler", options=comfy.samplers.SCHEDULER_NAMES, default="normal"),
+                io.Int.Input("tile_width", default=512, min=64, max=4096, step=8, tooltip="The model's native width."),
+                io.Int.Input("tile_height", default=512, min=64, max=4096, step=8),
+                io.Int.Input("overlap", default=64, min=8, max=1024, step=8),
+                io.Int.Input("feather", default=32, min=0, max=1024),
+                io.Sampler.Input("sampler", optional=True, tooltip="Default: RePaint Sampler (10, 10)."),
+                io.ControlNet.Input("control_net", optional=True, tooltip="e.g. an OpenPose ControlNet."),
+                io.Image.Input("control_image", optional=True, tooltip="The pose hint on the image's canvas."),
+                io.Float.Input("control_strength", default=1.0, min=0.0, max=10.0, step=0.01, optional=True),
+                io.Float.Input("control_start", default=0.0, min=0.0, max=1.0, step=0.001, optional=True),
+                io.Float.Input("control_end", default=1.0, min=0.0, max=1.0, step=0.001, optional=True),
+            ],
+            outputs=[io.Image.Output(display_name="image"), io.Int.Output(display_name="tiles"),
+                     io.Int.Output(display_name="nfe")],
+        )
+
+    @classmethod
+    def execute(cls, model, vae, positive, negative, image, mask, seed, steps, cfg, scheduler, tile_width,
+                tile_height, overlap, feather, sampler=None, control_net=None, control_image=None,
+                control_strength=1.0, control_start=0.0, control_end=1.0) -> io.NodeOutput:
+        control = None
+        if control_net is not None:
+            control = (control_net, control_image, control_strength, control_start, control_end)
+        image_out, tiles, nfe = outpaint_tiled(
+            model, vae, positive, negative, image, mask, seed, steps, cfg, scheduler, (tile_height, tile_width),
+            overlap, feather, sampler=sampler, control=control,
+        )
+        return io.NodeOutput(image_out, tiles, nfe)
+
+
+class OutpaintComposite(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="OutpaintComposite",
+            display_name="Outpaint Composite (exact known pixels)",
+            category=_CATEGORY,
+            description="Final composite in pixel space: the generated image, quantised to 8 bits, with every known "
+            "pixel (mask 0) copied from the original, so a saved PNG keeps them bit-identical. Optionally matches "
+            "the generated colours to a band of known pixels first (Reinhard et al. 2001).",
+            inputs=[
+                io.Image.Input("original"),
+                io.Image.Input("generated"),
+                io.Mask.Input("mask", tooltip="1 = generated, 0 = known."),
+                io.Int.Input("color_match_band", default=0, min=0, max=1024, tooltip="px of known pixels to match "
+                             "colours to; 0 = off."),
+            ],
+            outputs=[io.Image.Output(display_name="image")],
+        )
+
+    @classmethod
+    def execute(cls, original, generated, mask, color_match_band) -> io.NodeOutput:
+        if color_match_band > 0:
+            generated = match_color_to_known(generated, mask, band=color_match_band)
+        exact = composite_known(to_uint8(original), generated, mask)
+        return io.NodeOutput(exact.float() / 255.0)
+
+
+NODES = [OutpaintTiled, OutpaintComposite]

@@ -1,0 +1,50 @@
+"""Write the shipped UI workflows (workflows/*.json) from the graph builders in harness/graphs.py.
+
+    .venv/bin/python scripts/make_workflows.py
+
+Each file loads in ComfyUI by drag and drop and is listed among the pack's templates (ComfyUI serves a
+pack's ``workflows/`` folder at /workflow_templates). Run this after changing a builder; the tests check
+that every file loads, validates and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "harness"))  # harness/ has no `nodes` folder; the repository root stays off sys.path
+
+WORKFLOWS = {
+    "extend_legs": ("Extend legs: pose -> pad -> ControlNet + tiled RePaint outpainting -> exact composite",
+                    lambda graphs: graphs.extend_legs()),
+    "repaint_inpaint": ("RePaint inpainting with a mask preset (SD1.5 or any checkpoint)",
+                        lambda graphs: graphs.repaint_inpaint(
+                            ckpt_name=graphs.DEFAULT_CHECKPOINT, image="example.png", width=512, height=512,
+                            preset="thick", steps=50, jump_length=10, jump_n_sample=5, cfg=7.0,
+                            prompt="a photo", save_prefix="repaint_inpaint")),
+    "repaint_pixel_demo": ("RePaint on the pack's embedded pixel-space demo model",
+                           lambda graphs: graphs.repaint_pixel_demo()),
+}
+
+
+def main() -> int:
+    import comfy_host
+    import graphs
+    import workflow_format
+
+    comfy_host.boot(tempfile.mkdtemp(prefix="make-workflows-"))
+    out_dir = ROOT / "workflows"
+    out_dir.mkdir(exist_ok=True)
+    for name, (title, build) in WORKFLOWS.items():
+        prompt, _ = build(graphs)
+        workflow = workflow_format.api_to_ui(prompt, title=title)
+        (out_dir / f"{name}.json").write_text(json.dumps(workflow, indent=1) + "\n")
+        print(f"wrote workflows/{name}.json ({len(workflow['nodes'])} nodes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Extending a cropped photo through the real executor: pose -> pad -> render -> ControlNet -> tiled RePaint
+outpainting -> exact composite, with tiny stand-in models (SD1.5-shaped UNet, VAE, CLIP and ControlNet)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def camera_name(comfy):
+    import folder_paths
+    import skimage
+    from PIL import Image
+
+    source = Path(skimage.data.__file__).parent / "camera.png"
+    Image.open(source).convert("RGB").resize((128, 128)).save(Path(folder_paths.get_input_directory()) / "cam128.png")
+    return "cam128.png"
+
+
+def _extend_graph(image_name, *, control=True, tile=64, bottom=None):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    image = g.node("LoadImage", image=image_name)
+    pose = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
+    legs = g.node("PoseCompleteLegs", pose=pose.out(0), stance="straight", symmetry=True, use_detector_guess=True,
+                  feet=True)
+    manual = bottom is not None
+    pad = g.node("PosePadImageMaskPose", image=image.out(0), pose=legs.out(0), padding="manual" if manual else "auto",
+                 left=0, top=0, right=0, bottom=bottom or 0, margin=8, multiple=8, fill="edge", grow=0, feather=0)
+    hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
+    ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
+    pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="full-length photo of a man, legs and feet")
+    neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
+    sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
+    extra = {}
+    if control:
+        net = g.node("TinyControlNetLoader", size="tiny", seed=3)
+        extra = dict(control_net=net.out(0), control_image=hint.out(0), control_strength=1.0, control_start=0.0,
+                     control_end=1.0)
+    tiled = g.node("OutpaintTiled", model=ckpt.out(0), vae=ckpt.out(2), positive=pos.out(0), negative=neg.out(0),
+                   image=pad.out(0), mask=pad.out(1), seed=5, steps=4, cfg=2.0, scheduler="normal",
+                   tile_width=tile, tile_height=tile, overlap=16, feather=8, sampler=sampler.out(0), **extra)
+    final = g.node("OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1),
+                   color_match_band=8)
+    g.node("SaveImage", images=final.out(0), filename_prefix="extend")
+    return g.finalize(), {"image": image.id, "pad": pad.id, "hint": hint.id, "tiled": tiled.id, "final": final.id}
+
+
+def test_extend_legs_graph_keeps_every_known_pixel(comfy, camera_name):
+    prompt, ids = _extend_graph(camera_name)
+    result = comfy.run_graph(prompt)
+    image, padded, mask = result.output(ids["image"]), result.output(ids["pad"], 0), result.output(ids["pad"], 1)
+    _, h, w, _ = image.shape
+    left, top, bottom = (result.output(ids["pad"], k) for k in (3, 4, 6))
+    final = result.output(ids["final"])
+    assert final.shape == padded.shape and bottom > 0  # grown downwards to fit the completed feet
+    known = mask[0] == 0
+    assert torch.equal(final[0][known], padded[0][known])  # bit-exact
+    assert torch.equal(final[0, top : top + h, left : left + w], image[0])  # the photo itself, untouched
+    tiles, nfe = result.output(ids["tiled"], 1), result.output(ids["tiled"], 2)
+    assert tiles >= 2 and nfe == tiles * (4 + 2)  # RePaint 4 steps, j=2, r=2: 6 model calls per tile
+    new_area = final[0, top + h :]
+    assert new_area.std() > 0.01  # generated, not left as the edge fill
+    hint = result.output(ids["hint"])
+    assert hint.shape == padded.shape and hint[0, top + h :].max() > 0.5  # the legs are drawn in the new area
+
+
+def test_control_net_changes_the_result(comfy, camera_name):
+    with_control = comfy.run_graph(_extend_graph(camera_name, control=True, bottom=32)[0])
+    without = comfy.run_graph(_extend_graph(camera_name, control=False, bottom=32)[0])
+    ids = _extend_graph(camera_name, bottom=32)[1]
+    assert not torch.equal(with_control.output(ids["tiled"]), without.output(ids["tiled"]))
+
+
+def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
+    import nodes
+    import tiny_models
+
+    net = tiny_models.build_controlnet("tiny", 3)
+    cond = [[torch.zeros(1, 77, 32), {}]]
+    image, pose_image = torch.rand(1, 64, 64, 3), torch.zeros(1, 64, 64, 3)
+    mask = torch.zeros(1, 64, 64)
+    mask[:, 32:] = 1
+    node = nodes.NODE_CLASS_MAPPINGS["PoseControlNetApply"]
+    positive, negative = node.execute(cond, cond, net, pose_image, 0.8, 0.0, 1.0, net, image, mask, 0.5).result
+    inpaint_cn = positive[0][1]["control"]
+    assert inpaint_cn.previous_controlnet is not None  # pose ControlNet first, inpaint ControlNet chained on it
+    hint = inpaint_cn.cond_hint_original
+    assert hint[:, :, 32:].eq(-1).all() and torch.equal(hint[:, :, :32], image.movedim(-1, 1)[:, :, :32])
+    assert "control" not in cond[0][1]  # the input conditioning is not modified
+    with pytest.raises(ValueError, match="same canvas"):
+        node.execute(cond, cond, net, torch.zeros(1, 48, 64, 3), 1.0, 0.0, 1.0, None, image, mask, 1.0)
+    with pytest.raises(ValueError, match="image and mask"):
+        node.execute(cond, cond, net, pose_image, 1.0, 0.0, 1.0, net, None, None, 1.0)
+
+
+def test_outpaint_bad_input(comfy, camera_name):
+    import nodes
+    import tiny_models
+
+    model, clip, vae = tiny_models.build("eps", "tiny", 0)
+    cond = [[torch.zeros(1, 77, 32), {}]]
+    node = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
+    image = torch.rand(1, 64, 64, 3)
+    snapshot = image.clone()
+    with pytest.raises(ValueError, match="mask"):
+        node.execute(model, vae, cond, cond, image, torch.ones(1, 32, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8)
+    with pytest.raises(ValueError, match="nothing to outpaint|no unknown"):
+        node.execute(model, vae, cond, cond, image, torch.zeros(1, 64, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8)
+    with pytest.raises(ValueError, match="control_image"):
+        node.execute(model, vae, cond, cond, image, torch.ones(1, 64, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8,
+                     control_net=tiny_models.build_controlnet("tiny", 3), control_image=torch.zeros(1, 32, 32, 3))
+    assert torch.equal(image, snapshot)
+
+
+def test_inpaint_preprocessor_node(comfy):
+    import nodes
+
+    image, mask = torch.rand(1, 8, 8, 3), torch.zeros(8, 8)
+    mask[2:4, 2:4] = 1
+    hint = nodes.NODE_CLASS_MAPPINGS["InpaintControlNetPreprocessor"].execute(image, mask).result[0]
+    assert hint[0, 2:4, 2:4].eq(-1).all() and hint[0, 5:, 5:].equal(image[0, 5:, 5:])
