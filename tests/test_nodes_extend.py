@@ -75,8 +75,9 @@ def test_control_net_changes_the_result(comfy, camera_name):
 
 
 def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
-    import nodes
     import tiny_models
+
+    import nodes
 
     net = tiny_models.build_controlnet("tiny", 3)
     cond = [[torch.zeros(1, 77, 32), {}]]
@@ -97,8 +98,9 @@ def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
 
 
 def test_outpaint_bad_input(comfy, camera_name):
-    import nodes
     import tiny_models
+
+    import nodes
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     cond = [[torch.zeros(1, 77, 32), {}]]

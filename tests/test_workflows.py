@@ -36,8 +36,9 @@ def test_the_three_workflows_ship():
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_loads_and_validates(host, path):
-    import nodes
     import workflow_format
+
+    import nodes
 
     workflow = json.loads(path.read_text())
     assert workflow["version"] == 0.4 and workflow["nodes"] and workflow["links"]
