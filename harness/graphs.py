@@ -61,7 +61,8 @@ def repaint_inpaint(
         pixels = g.node("EmptyImage", width=width, height=height, batch_size=batch_size, color=0x808080)
     else:
         pixels = g.node("LoadImage", image=image)
-    mask = g.node("RePaintMask", preset=preset, width=width, height=height, batch_size=1, seed=mask_seed)
+    mask = g.node("RePaintMask", preset=preset, width=width, height=height, batch_size=1, seed=mask_seed,
+                  size_from=pixels.out(0))
     if kind == "inpaint":
         cond = g.node(
             "InpaintModelConditioning", positive=positive.out(0), negative=negative.out(0), vae=ckpt.out(2),
@@ -102,17 +103,21 @@ def repaint_inpaint(
     return g.finalize(), ids
 
 
-def repaint_pixel_demo(*, image: str = "example.png", width: int = 64, height: int = 64,
+def repaint_pixel_demo(*, image: str = "example.png", size: int = 16,
                        ckpt_name: str = "[embedded] digits 16x16", preset: str = "half", seed: int = 0,
                        steps: int = 50, jump_length: int = 5, jump_n_sample: int = 5,
                        save_prefix: str = "repaint_pixel"):
-    """RePaint on a pixel-space model: Load ADM Pixel Model -> image -> identity VAE -> RePaint Mask ->
-    KSampler (RePaint) (its prompts are the loader's empty conditioning, cfg 1) -> decode -> save."""
+    """RePaint on a pixel-space model: Load ADM Pixel Model -> image scaled to the model's native ``size`` ->
+    identity VAE -> RePaint Mask -> KSampler (RePaint) (its prompts are the loader's empty conditioning,
+    cfg 1) -> decode -> known pixels pasted back -> save. Pixel-space models run at their native size (attention cost grows with the
+    square of the pixel count)."""
     g = _builder()
     load = g.node("LoadADMPixelModel", ckpt_name=ckpt_name, num_head_channels=64, num_heads=4)
-    pixels = g.node("LoadImage", image=image)
+    photo = g.node("LoadImage", image=image)
+    pixels = g.node("ImageScale", image=photo.out(0), upscale_method="area", width=size, height=size, crop="center")
     encoded = g.node("VAEEncode", pixels=pixels.out(0), vae=load.out(1))
-    mask = g.node("RePaintMask", preset=preset, width=width, height=height, batch_size=1, seed=seed)
+    mask = g.node("RePaintMask", preset=preset, width=size, height=size, batch_size=1, seed=seed,
+                  size_from=pixels.out(0))
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
     sampler = g.node(
         "KSamplerRePaint", model=load.out(0), seed=seed, steps=steps, cfg=1.0, scheduler="normal",
@@ -120,7 +125,10 @@ def repaint_pixel_demo(*, image: str = "example.png", width: int = 64, height: i
         jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh",
     )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
-    output = g.node("SaveImage", images=decoded.out(0), filename_prefix=save_prefix)
+    keep = g.node("InvertMask", mask=mask.out(0))
+    composite = g.node("ImageCompositeMasked", destination=decoded.out(0), source=pixels.out(0), x=0, y=0,
+                       resize_source=False, mask=keep.out(0))  # known pixels exactly as loaded
+    output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
     return g.finalize(), {"sampler": sampler.id, "latent": (latent.id, 0), "output": output.id, "mask": mask.id}
 
 

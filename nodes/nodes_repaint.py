@@ -95,12 +95,15 @@ class RePaintMask(io.ComfyNode):
                 io.Int.Input("height", default=512, min=8, max=16384, step=8),
                 io.Int.Input("batch_size", default=1, min=1, max=4096),
                 io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+                io.Image.Input("size_from", optional=True, tooltip="Take width and height from this image."),
             ],
             outputs=[io.Mask.Output()],
         )
 
     @classmethod
-    def execute(cls, preset, width, height, batch_size, seed) -> io.NodeOutput:
+    def execute(cls, preset, width, height, batch_size, seed, size_from=None) -> io.NodeOutput:
+        if size_from is not None:
+            height, width = int(size_from.shape[1]), int(size_from.shape[2])
         return io.NodeOutput(repaint_mask(preset, height, width, batch_size, seed % 2**63))
 
 
