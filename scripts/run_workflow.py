@@ -191,7 +191,8 @@ def _known_reference(prompt, result):
 
 
 def _uint8(image) -> np.ndarray:
-    return (image[0].clamp(0, 1) * 255).round().to(dtype=__import__("torch").uint8).numpy().astype(int)
+    """8-bit values the way SaveImage writes them (``clip(255 * x).astype(uint8)``: truncation)."""
+    return np.clip(255.0 * image[0].cpu().numpy(), 0, 255).astype(np.uint8).astype(int)
 
 
 def _report(prompt, result, out, photo, image_path, seconds, models) -> dict:
