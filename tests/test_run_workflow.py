@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "run_workflow.py"
 REPORT_FIELDS = {"output_image", "input_size", "output_size", "tiles", "nfe", "seconds", "known_max_abs_diff", "models"}
