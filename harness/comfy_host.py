@@ -173,8 +173,8 @@ def run_graph(prompt: dict, extra_data: dict | None = None) -> GraphResult:
     if "nodes" not in _state:
         raise RuntimeError("call comfy_host.boot(work_dir) first")
     ok, error, outputs, node_errors = validate(prompt)
-    if not ok:
-        raise GraphError(f"graph failed validation: {error}", node_errors)
+    if not ok or node_errors:  # ComfyUI runs the valid outputs only; a headless run wants all of them
+        raise GraphError(f"graph failed validation: {error or node_errors}", node_errors)
     server = _ServerStub()
     executor = execution.PromptExecutor(
         server, cache_type=execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0}

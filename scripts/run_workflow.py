@@ -73,7 +73,9 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
         inputs = node["inputs"]
         for name, value in list(inputs.items()):
             if isinstance(value, list) and value[0] in encoders:
-                inputs[name] = [loaders[0], 2]
+                inputs[name] = [loaders[0], 2]  # the pixel model's empty CONDITIONING
+            elif isinstance(value, list) and value[0] in loaders:
+                inputs[name] = [value[0], {0: 0, 2: 1}[value[1]]]  # MODEL stays 0; VAE: slot 2 -> 1
             elif isinstance(value, list) and value[0] in controls:
                 del inputs[name]
         if node["class_type"] == "OutpaintTiled":

@@ -46,7 +46,7 @@ def test_workflow_loads_and_validates(host, path):
     assert not missing, f"node types not installed: {missing}"
     prompt = workflow_format.ui_to_api(workflow)
     ok, error, outputs, node_errors = host.validate(prompt)
-    assert ok, (error, node_errors)
+    assert ok and not node_errors, (error, node_errors)
     assert outputs, "a workflow must have an output node"
     # the UI file is what the API graph lays out: converting back gives the same graph
     assert workflow_format.ui_to_api(workflow_format.api_to_ui(prompt)) == prompt
