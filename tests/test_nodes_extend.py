@@ -124,3 +124,41 @@ def test_inpaint_preprocessor_node(comfy):
     mask[2:4, 2:4] = 1
     hint = nodes.NODE_CLASS_MAPPINGS["InpaintControlNetPreprocessor"].execute(image, mask).result[0]
     assert hint[0, 2:4, 2:4].eq(-1).all() and hint[0, 5:, 5:].equal(image[0, 5:, 5:])
+
+
+def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
+    """Pose ControlNet + inpaint ControlNet + InpaintModelConditioning + KSampler (RePaint) on a 9-channel
+    inpaint UNet: runs, keeps the known latent exactly, and the ControlNets change the result."""
+    from comfy_execution.graph_utils import GraphBuilder
+
+    def graph(control: bool):
+        g = GraphBuilder(prefix="")
+        ckpt = g.node("TinyCheckpointLoader", kind="inpaint", size="tiny", seed=0)
+        pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="legs")
+        neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
+        image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0x8090A0)
+        mask = g.node("RePaintMask", preset="half", width=64, height=64, batch_size=1, seed=0)
+        positive, negative = pos.out(0), neg.out(0)
+        if control:
+            net = g.node("TinyControlNetLoader", size="tiny", seed=3)
+            hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
+            applied = g.node("PoseControlNetApply", positive=positive, negative=negative, control_net=net.out(0),
+                             pose_image=hint.out(0), strength=1.0, start_percent=0.0, end_percent=1.0,
+                             inpaint_control_net=net.out(0), image=image.out(0), mask=mask.out(0),
+                             inpaint_strength=1.0)
+            positive, negative = applied.out(0), applied.out(1)
+        cond = g.node("InpaintModelConditioning", positive=positive, negative=negative, vae=ckpt.out(2),
+                      pixels=image.out(0), mask=mask.out(0), noise_mask=True)
+        sampler = g.node("KSamplerRePaint", model=ckpt.out(0), seed=1, steps=4, cfg=2.0, scheduler="normal",
+                         positive=cond.out(0), negative=cond.out(1), latent_image=cond.out(2), denoise=1.0,
+                         jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
+        g.node("PreviewAny", source=sampler.out(0))
+        return g.finalize(), cond.id, sampler.id
+
+    prompt, cond_id, sampler_id = graph(control=True)
+    result = comfy.run_graph(prompt)
+    before, after = result.output(cond_id, 2)["samples"], result.output(sampler_id)["samples"]
+    assert torch.equal(after[..., 4:], before[..., 4:])
+    plain_prompt, _, plain_sampler = graph(control=False)
+    plain = comfy.run_graph(plain_prompt).output(plain_sampler)["samples"]
+    assert not torch.equal(after, plain)
