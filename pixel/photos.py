@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -80,9 +81,12 @@ def load_photo(photo: Photo) -> np.ndarray:
     return a.astype(np.float32) / 127.5 - 1.0
 
 
-def _ladder(img: np.ndarray, size: int) -> list[np.ndarray]:
+@lru_cache(maxsize=None)
+def _ladder(photo: Photo, size: int) -> tuple[np.ndarray, ...]:
+    """The photo at every scale of :data:`SCALES` whose short side is >= max(MIN_SIDE, size) (cached)."""
     from skimage.transform import rescale
 
+    img = load_photo(photo)
     short = min(img.shape[:2])
     out = []
     for s in SCALES:
@@ -93,7 +97,7 @@ def _ladder(img: np.ndarray, size: int) -> list[np.ndarray]:
         else:
             r = rescale(img, s, order=1, anti_aliasing=True, channel_axis=2, preserve_range=True, mode="reflect")
             out.append(np.clip(r, -1.0, 1.0).astype(np.float32))
-    return out
+    return tuple(out)
 
 
 class PhotoCrops:
@@ -114,7 +118,7 @@ class PhotoCrops:
         self.device = torch.device(device)
         self.photos = tuple(photos)
         self.pyramids = [
-            [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).to(self.device) for a in _ladder(load_photo(p), size)]
+            [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).to(self.device) for a in _ladder(p, size)]
             for p in self.photos
         ]
         w = np.array([p.weight for p in self.photos], dtype=np.float64)
