@@ -78,8 +78,14 @@ def main(argv=None) -> dict:
     t0 = time.time()
     with torch.no_grad():
         out = samplers.sample_repaint(
-            model, x, sigmas, {"seed": args.seed}, disable=True, jump_length=args.jump_length,
-            jump_n_sample=args.jump_n_sample, callback=lambda d: nfe.append(d["nfe"]),
+            model,
+            x,
+            sigmas,
+            {"seed": args.seed},
+            disable=True,
+            jump_length=args.jump_length,
+            jump_n_sample=args.jump_n_sample,
+            callback=lambda d: nfe.append(d["nfe"]),
         )
     seconds = time.time() - t0
     known_max_abs = float((out[..., :32, :] - known[..., :32, :]).abs().max())
@@ -87,10 +93,17 @@ def main(argv=None) -> dict:
     masked[..., 32:, :] = 0.0
     tr.save_grid(torch.cat([known[:1], masked, out]), Path(args.out), nrow=2 + args.n, scale=4, color=True)
     info = dict(
-        weights=str(args.weights), steps=args.steps, jump_length=args.jump_length,
-        jump_n_sample=args.jump_n_sample, samples=args.n, nfe=nfe[-1] if nfe else 0,
-        seconds=round(seconds, 1), known_max_abs_diff=known_max_abs, out=str(args.out),
-        unknown_mean=round(float(out[..., 32:, :].mean()), 4), unknown_std=round(float(out[..., 32:, :].std()), 4),
+        weights=str(args.weights),
+        steps=args.steps,
+        jump_length=args.jump_length,
+        jump_n_sample=args.jump_n_sample,
+        samples=args.n,
+        nfe=nfe[-1] if nfe else 0,
+        seconds=round(seconds, 1),
+        known_max_abs_diff=known_max_abs,
+        out=str(args.out),
+        unknown_mean=round(float(out[..., 32:, :].mean()), 4),
+        unknown_std=round(float(out[..., 32:, :].std()), 4),
         true_unknown_mean=round(float(known[:1, :, 32:].mean()), 4),
         true_unknown_std=round(float(known[:1, :, 32:].std()), 4),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -81,7 +81,7 @@ def load_photo(photo: Photo) -> np.ndarray:
     return a.astype(np.float32) / 127.5 - 1.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ladder(photo: Photo, size: int) -> tuple[np.ndarray, ...]:
     """The photo at every scale of :data:`SCALES` whose short side is >= max(MIN_SIDE, size) (cached)."""
     from skimage.transform import rescale
@@ -95,7 +95,9 @@ def _ladder(photo: Photo, size: int) -> tuple[np.ndarray, ...]:
         if s == 1.0:
             out.append(img)
         else:
-            r = rescale(img, s, order=1, anti_aliasing=True, channel_axis=2, preserve_range=True, mode="reflect")
+            r = rescale(
+                img, s, order=1, anti_aliasing=True, channel_axis=2, preserve_range=True, mode="reflect"
+            )
             out.append(np.clip(r, -1.0, 1.0).astype(np.float32))
     return tuple(out)
 
@@ -118,7 +120,10 @@ class PhotoCrops:
         self.device = torch.device(device)
         self.photos = tuple(photos)
         self.pyramids = [
-            [torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).to(self.device) for a in _ladder(p, size)]
+            [
+                torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).to(self.device)
+                for a in _ladder(p, size)
+            ]
             for p in self.photos
         ]
         w = np.array([p.weight for p in self.photos], dtype=np.float64)

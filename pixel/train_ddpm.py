@@ -237,13 +237,28 @@ def main(argv=None) -> dict:
     ap.add_argument("--sample-steps", type=int, default=250)
     ap.add_argument("--n-samples", type=int, default=None)
     ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--save-every-s", type=float, default=0, help="also save the EMA weights every so many seconds")
+    ap.add_argument(
+        "--save-every-s", type=float, default=0, help="also save the EMA weights every so many seconds"
+    )
     ap.add_argument("--state", default=None, help="file for the full training state (saved with the weights)")
     ap.add_argument("--resume", action="store_true", help="continue from --state (same command otherwise)")
-    ap.add_argument("--stop-after-s", type=float, default=0, help="stop early (state saved) after so many seconds")
+    ap.add_argument(
+        "--stop-after-s", type=float, default=0, help="stop early (state saved) after so many seconds"
+    )
     args = ap.parse_args(argv)
     preset = PRESETS[args.dataset]
-    for key in ("out", "grid", "steps", "batch_size", "lr", "warmup", "ema", "optimizer", "weight_decay", "n_samples"):
+    for key in (
+        "out",
+        "grid",
+        "steps",
+        "batch_size",
+        "lr",
+        "warmup",
+        "ema",
+        "optimizer",
+        "weight_decay",
+        "n_samples",
+    ):
         if getattr(args, key) is None:
             setattr(args, key, preset[key])
     if args.size is None:
@@ -296,7 +311,9 @@ def main(argv=None) -> dict:
         return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
 
     gen = torch.Generator(device="cpu").manual_seed(args.seed)
-    command = "python pixel/train_ddpm.py " + " ".join(shlex.quote(a) for a in _replay_args(argv or sys.argv[1:]))
+    command = "python pixel/train_ddpm.py " + " ".join(
+        shlex.quote(a) for a in _replay_args(argv or sys.argv[1:])
+    )
     state_path = Path(args.state) if args.state else None
     start, log, train_s = 0, [], 0.0
     if args.resume:
@@ -344,8 +361,15 @@ def main(argv=None) -> dict:
             },
         )
         if state_path is not None:
-            st = dict(net=net.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
-                      step=step_done, log=log, train_s=elapsed)
+            st = dict(
+                net=net.state_dict(),
+                ema=ema.state_dict(),
+                opt=opt.state_dict(),
+                gen=gen.get_state(),
+                step=step_done,
+                log=log,
+                train_s=elapsed,
+            )
             if args.dataset == "photos":
                 st["crops"] = crops.get_state()
             state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -410,7 +434,9 @@ def main(argv=None) -> dict:
         info.update(classify_samples(samples, split))
     else:
         save_grid(samples, Path(args.grid), nrow=4, scale=2, color=True)
-    info.update(sample_seconds=round(sample_s, 1), weights_bytes=os.path.getsize(args.out), grid=str(args.grid))
+    info.update(
+        sample_seconds=round(sample_s, 1), weights_bytes=os.path.getsize(args.out), grid=str(args.grid)
+    )
     print(json.dumps(info, indent=1), flush=True)
     return info
 

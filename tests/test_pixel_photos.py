@@ -41,7 +41,9 @@ def test_crops_shape_range_determinism_and_files(photos, monkeypatch):
     assert {(p.package, p.file) for p in photos.PHOTOS} == DOCUMENTED
     opened = []
     real = skimage.io.imread
-    monkeypatch.setattr(skimage.io, "imread", lambda path, *a, **k: opened.append(path) or real(path, *a, **k))
+    monkeypatch.setattr(
+        skimage.io, "imread", lambda path, *a, **k: opened.append(path) or real(path, *a, **k)
+    )
     photos._ladder.cache_clear()
     a = photos.PhotoCrops(size=64, seed=3)
     assert sorted(opened) == sorted(photos.photo_path(p) for p in photos.PHOTOS)
