@@ -6,7 +6,7 @@ Run from the repository root (registers the root as the package ``repaint_extend
     python pixel/check_photos.py [--weights pixel/weights/photos64_ddpm.safetensors]
 
 The crop: scikit-image's ``camera.png`` (CC0) downscaled to 128x128 (anti-aliased), rows 48..111 and
-columns 24..87 (the photographer's coat and legs). The bottom 32 rows are masked and regenerated
+columns 24..87 (the photographer's dark coat, the camera and the top of the tripod over grass). The bottom 32 rows are masked and regenerated
 ``--n`` times with :func:`samplers.sample_repaint` (``--steps`` evenly spaced DDPM timesteps,
 ``jump_length``/``jump_n_sample`` as given) through :class:`samplers.KnownRegionDenoiser` and
 :class:`pixel.ADMDenoiser`. Writes a strip: original | masked input | the samples, and checks that
