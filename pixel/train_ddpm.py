@@ -1,24 +1,33 @@
-"""Train the digits demo DDPM: a small ADM UNet, epsilon prediction, on scikit-learn's digits.
+"""Train the demo DDPMs: a small ADM UNet, epsilon prediction, on scikit-learn's digits or on photo crops.
+
+``--dataset digits`` (default): :mod:`pixel.digits`, 16 px, ``pixel/weights/digits_ddpm.safetensors``.
+``--dataset photos``: :mod:`pixel.photos` (64 px crops of CC0 / public-domain photos),
+``pixel/weights/photos64_ddpm.safetensors``. Each has its defaults in :data:`PRESETS`; see
+``pixel/weights/DATA.md`` for the commands that made the committed weights.
 
 Method: DDPM (Ho et al. 2020, "Denoising Diffusion Probabilistic Models"), Algorithm 1 with the
 simplified objective L_simple (eq. 14): t ~ U{0..T-1}, eps ~ N(0, I),
 ``x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps``, loss ``|eps - net(x_t, t)|^2`` (mean over pixels);
-linear beta schedule, T = 1000 (§4; :func:`pixel.schedule.linear_betas`). Adam, linear warm-up then
+linear beta schedule, T = 1000 (§4; :func:`pixel.schedule.linear_betas`). Adam (digits) or AdamW (photos), linear warm-up then
 cosine decay of the learning rate, gradient-norm clipping at 1, and an exponential moving average of
 the weights (the saved weights; Ho et al. 2020, Appendix B, use an EMA too).
 
 Data: :mod:`pixel.digits` (the fixed training split only; nearest upsampling to ``--size`` px; 3
-identical channels; [-1, 1]). Everything is seeded (``--seed``) and, on the CPU with one thread,
+identical channels; [-1, 1]) or :class:`pixel.photos.PhotoCrops` (seeded random crops). Everything is seeded (``--seed``) and, on the CPU with one thread,
 bit-reproducible on the same machine and torch build.
 
 Run from the repository root (it registers the root as the package ``repaint_extend`` and never puts
 it on ``sys.path``)::
 
     python pixel/train_ddpm.py --out pixel/weights/digits_ddpm.safetensors
+    python pixel/train_ddpm.py --dataset photos --sample-steps 100
+
+``--save-every-s`` also saves the EMA weights periodically; ``--state`` keeps the full training state
+with them, and ``--resume`` (with ``--stop-after-s`` to pause) continues a run bit for bit on the CPU.
 
 After training it samples a grid with a plain ancestral DDPM loop (Ho et al. 2020, Algorithm 2 on a
-respaced schedule, eq. 6-7 posterior) and scores the samples with a logistic-regression classifier
-fitted on the same training split (8x8 form).
+respaced schedule, eq. 6-7 posterior); for digits it scores the samples with a logistic-regression
+classifier fitted on the same training split (8x8 form).
 """
 
 from __future__ import annotations
