@@ -103,8 +103,8 @@ def repaint_inpaint(
     return g.finalize(), ids
 
 
-def repaint_pixel_demo(*, image: str = "example.png", size: int = 16,
-                       ckpt_name: str = "[embedded] digits 16x16", preset: str = "half", seed: int = 0,
+def repaint_pixel_demo(*, image: str = "example.png", size: int = 64,
+                       ckpt_name: str = "[embedded] photos 64x64", preset: str = "half", seed: int = 0,
                        steps: int = 50, jump_length: int = 5, jump_n_sample: int = 5,
                        save_prefix: str = "repaint_pixel"):
     """RePaint on a pixel-space model: Load ADM Pixel Model -> image scaled to the model's native ``size`` ->

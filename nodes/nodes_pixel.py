@@ -18,7 +18,10 @@ FOLDER = "pixel_diffusion"
 """ComfyUI models folder of pixel-space checkpoints: ``ComfyUI/models/pixel_diffusion/``."""
 
 _WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pixel", "weights")
-EMBEDDED = {"[embedded] digits 16x16": os.path.join(_WEIGHTS, "digits_ddpm.safetensors")}
+EMBEDDED = {
+    "[embedded] photos 64x64": os.path.join(_WEIGHTS, "photos64_ddpm.safetensors"),
+    "[embedded] digits 16x16": os.path.join(_WEIGHTS, "digits_ddpm.safetensors"),
+}
 """Demo models shipped with the pack (pixel/weights), listed before the user's checkpoints."""
 
 if FOLDER not in folder_paths.folder_names_and_paths:

@@ -19,7 +19,7 @@ def test_pixel_demo_runs_headless_and_reports(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     assert REPORT_FIELDS <= set(report)
-    assert report["input_size"] == [512, 512] and report["output_size"] == [16, 16]
+    assert report["input_size"] == [512, 512] and report["output_size"] == [64, 64]
     assert report["known_max_abs_diff"] == 0
     assert report["nfe"] == 6 + 4 * 5 * 1  # steps 6, jump_length 5, jump_n_sample 5: one jump point
     assert Path(report["output_image"]).is_file()
