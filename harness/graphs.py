@@ -138,7 +138,7 @@ def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_C
                 negative_prompt: str = "cropped, deformed legs, extra limbs, blurry", seed: int = 0,
                 steps: int = 50, cfg: float = 7.0, jump_length: int = 10, jump_n_sample: int = 5,
                 tile: int = 512, overlap: int = 64, feather: int = 32, margin: int = 32, multiple: int = 64,
-                save_prefix: str = "extend_legs"):
+                color_match_band: int = 32, save_prefix: str = "extend_legs"):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
@@ -169,7 +169,7 @@ def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_C
         control_image=hint.out(0), control_strength=1.0, control_start=0.0, control_end=1.0,
     )
     final = g.node("OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1),
-                   color_match_band=0)
+                   color_match_band=color_match_band)
     output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
     overlay = g.node("ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen")
     g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
