@@ -599,7 +599,14 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     for part in args.parts:
         t0 = time.perf_counter()
-        results[part] = {"part": part, **{"gaussian": part_gaussian, "digits": part_digits, "peer": part_peer}[part](args)}
+        new = {"part": part, **{"gaussian": part_gaussian, "digits": part_digits, "peer": part_peer}[part](args)}
+        old = results.get(part)
+        if part == "digits" and old and old.get("setup") == new["setup"]:
+            # merge rows of earlier runs with other configs (so that configs can run one at a time)
+            names = {row["sampler"] for row in new["rows"]}
+            new["rows"] = [row for row in old["rows"] if row["sampler"] not in names] + new["rows"]
+            new["rows"].sort(key=lambda row: (-row["nfe"], row["kind"] != "repaint"))
+        results[part] = new
         results[part]["part_wall_s"] = round(time.perf_counter() - t0, 1)
         path.write_text(json.dumps(results, indent=1) + "\n")
     table = render(results)
