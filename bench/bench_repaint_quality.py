@@ -131,11 +131,11 @@ class PeakRSS:
         return False
 
 
-def timed(fn):
-    """Run ``fn()``; return (result, wall seconds, peak RSS delta in MiB)."""
+def timed(fn, *fn_args, **fn_kwargs):
+    """Run ``fn(*fn_args, **fn_kwargs)``; return (result, wall seconds, peak RSS delta in MiB)."""
     with PeakRSS() as mem:
         start = time.perf_counter()
-        out = fn()
+        out = fn(*fn_args, **fn_kwargs)
         wall = time.perf_counter() - start
     return out, wall, mem.peak_bytes / 2**20
 
@@ -255,8 +255,16 @@ def gauss_run_ours(prior, x_known, case, sigmas, j, r, n, seed, eta=1.0, start=0
     model = KnownRegionDenoiser(prior.ve_denoiser(), known, mask, seed=seed + 1)
     x = sigmas[0].float() * torch.randn(n, prior.d, generator=torch.Generator().manual_seed(seed))
     out = sample_repaint(
-        model, x, sigmas.float(), {"seed": seed + 2}, disable=True, jump_length=j, jump_n_sample=r, eta=eta,
-        start_percent=start, end_percent=end,
+        model,
+        x,
+        sigmas.float(),
+        {"seed": seed + 2},
+        disable=True,
+        jump_length=j,
+        jump_n_sample=r,
+        eta=eta,
+        start_percent=start,
+        end_percent=end,
     )
     known_delta = float(((out - known) * (1 - mask)).abs().max())
     return out[:, case["unknown_idx"]].double(), known_delta
@@ -293,7 +301,9 @@ def diffusers_repaint(eps_model, original, keep, shape, steps, j, r, generator, 
     """
     from diffusers import RePaintScheduler
 
-    scheduler = RePaintScheduler(num_train_timesteps=T_TRAIN, beta_schedule="linear", eta=1.0, clip_sample=False)
+    scheduler = RePaintScheduler(
+        num_train_timesteps=T_TRAIN, beta_schedule="linear", eta=1.0, clip_sample=False
+    )
     image = torch.randn(shape, generator=generator, dtype=dtype)
     scheduler.set_timesteps(steps, j, r)
     scheduler.eta = 1.0
@@ -319,8 +329,13 @@ def part_gaussian(args) -> dict:
     n = args.gauss_n
     res = {
         "setup": {
-            "grid": "8x8", "d": 64, "kernel": "squared exponential", "length_scale": args.length_scale,
-            "jitter": args.jitter, "samples": n, "seed": args.seed,
+            "grid": "8x8",
+            "d": 64,
+            "kernel": "squared exponential",
+            "length_scale": args.length_scale,
+            "jitter": args.jitter,
+            "samples": n,
+            "seed": args.seed,
             "unknown_dims": {m: int(c["unknown_idx"].numel()) for m, c in cases.items()},
             "conditional_trace": {m: float(torch.trace(c["cov"])) for m, c in cases.items()},
         },
@@ -334,19 +349,40 @@ def part_gaussian(args) -> dict:
         for _ in range(args.floor_draws):
             z = torch.randn(n, len(c["mean"]), generator=gen, dtype=torch.float64)
             vals.append(w2_samples(c["mean"] + z @ chol.T, c["mean"], c["cov"]))
-        floor[m] = {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0}
+        floor[m] = {
+            "mean": float(np.mean(vals)),
+            "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+        }
     res["noise_floor"] = floor
-    print(f"[gaussian] samples {n}; noise floor W2 " + ", ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in floor.items()))
+    print(
+        f"[gaussian] samples {n}; noise floor W2 "
+        + ", ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in floor.items())
+    )
 
     def add(name, kind, steps, j, r, sigmas, nfe):
-        row = {"sampler": name, "kind": kind, "steps": steps, "jump_length": j, "jump_n_sample": r, "nfe": nfe, "w2": {}, "known_max_abs_delta": 0.0, "wall_s": {}, "peak_rss_mib": {}}
+        row = {
+            "sampler": name,
+            "kind": kind,
+            "steps": steps,
+            "jump_length": j,
+            "jump_n_sample": r,
+            "nfe": nfe,
+            "w2": {},
+            "known_max_abs_delta": 0.0,
+            "wall_s": {},
+            "peak_rss_mib": {},
+        }
         for m, c in cases.items():
-            (u, kd), wall, mib = timed(lambda: gauss_run_ours(prior, x_known, c, sigmas, j, r, n, args.seed))
+            (u, kd), wall, mib = timed(gauss_run_ours, prior, x_known, c, sigmas, j, r, n, args.seed)
             row["w2"][m] = w2_samples(u, c["mean"], c["cov"])
             row["known_max_abs_delta"] = max(row["known_max_abs_delta"], kd)
             row["wall_s"][m], row["peak_rss_mib"][m] = round(wall, 3), round(mib, 2)
         res["rows"].append(row)
-        print(f"[gaussian] {name:28s} NFE {nfe:5d}  " + "  ".join(f"{m} {w:.4f}" for m, w in row["w2"].items()) + f"  known|Δ| {row['known_max_abs_delta']:.1e}")
+        print(
+            f"[gaussian] {name:28s} NFE {nfe:5d}  "
+            + "  ".join(f"{m} {w:.4f}" for m, w in row["w2"].items())
+            + f"  known|Δ| {row['known_max_abs_delta']:.1e}"
+        )
 
     for steps, j, r in REPAINT_CONFIGS:
         nfe = schedule_nfe(steps, j, r)
@@ -359,7 +395,9 @@ def load_digits_setup(args):
     from sklearn.svm import SVC
 
     split = load_digits_split()
-    clf = SVC(C=10.0, gamma="scale").fit(split["x_train"].reshape(len(split["x_train"]), -1) / 16.0, split["y_train"])
+    clf = SVC(C=10.0, gamma="scale").fit(
+        split["x_train"].reshape(len(split["x_train"]), -1) / 16.0, split["y_train"]
+    )
     n = args.digits_n
     x8, y = split["x_test"][:n], split["y_test"][:n]
     known = upsample_digits(x8, size=16)  # [n, 3, 16, 16] in [-1, 1]
@@ -371,7 +409,9 @@ def load_digits_setup(args):
         g = to_8x8(images).reshape(len(images), -1).numpy() / 16.0
         return float((clf.predict(g) == y).mean())
 
-    acc_all = float((clf.predict(split["x_test"].reshape(len(split["x_test"]), -1) / 16.0) == split["y_test"]).mean())
+    acc_all = float(
+        (clf.predict(split["x_test"].reshape(len(split["x_test"]), -1) / 16.0) == split["y_test"]).mean()
+    )
     return dict(clf=clf, known=known, mask=mask, y=y, model=model, agree=agree, acc_full_test=acc_all)
 
 
@@ -380,7 +420,9 @@ def digits_ours(setup, sigmas, j, r, seed, chunk=None):
     known = setup["known"] if chunk is None else setup["known"][chunk]
     den = KnownRegionDenoiser(ADMDenoiser(setup["model"]), known, setup["mask"], seed=seed + 1)
     x = sigmas[0].float() * torch.randn(known.shape, generator=torch.Generator().manual_seed(seed))
-    return sample_repaint(den, x, sigmas.float(), {"seed": seed + 2}, disable=True, jump_length=j, jump_n_sample=r)
+    return sample_repaint(
+        den, x, sigmas.float(), {"seed": seed + 2}, disable=True, jump_length=j, jump_n_sample=r
+    )
 
 
 def digits_diffusers(setup, steps, j, r, seed, chunk=None):
@@ -391,36 +433,66 @@ def digits_diffusers(setup, steps, j, r, seed, chunk=None):
         with torch.no_grad():
             return net(x_t, torch.full((x_t.shape[0],), float(t)))[:, : x_t.shape[1]]
 
-    out, _ = diffusers_repaint(eps, known, 1.0 - setup["mask"], known.shape, steps, j, r, torch.Generator().manual_seed(seed))
+    out, _ = diffusers_repaint(
+        eps, known, 1.0 - setup["mask"], known.shape, steps, j, r, torch.Generator().manual_seed(seed)
+    )
     return out
 
 
 def part_digits(args) -> dict:
+    """Digits agreement of RePaint and plain replacement (``--digits-kinds``) per ``--digits-configs``."""
     s = load_digits_setup(args)
     keep = 1.0 - s["mask"]
     blank = s["known"] * keep + (-1.0) * s["mask"]
     res = {
-        "setup": {"n": args.digits_n, "subset": f"first {args.digits_n} of the 450 held-out digits", "mask": "left half (left 4 of 8 columns) unknown", "classifier": "SVC(rbf, C=10) on the 8x8 training split (x/16)", "seed": args.seed},
+        "setup": {
+            "n": args.digits_n,
+            "subset": f"first {args.digits_n} of the 450 held-out digits",
+            "mask": "left half (left 4 of 8 columns) unknown",
+            "classifier": "SVC(rbf, C=10) on the 8x8 training split (x/16)",
+            "seed": args.seed,
+        },
         "classifier_acc_full_test": s["acc_full_test"],
         "classifier_acc_unmasked_subset": s["agree"](s["known"]),
         "blank_agreement": s["agree"](blank),
         "rows": [],
     }
-    print(f"[digits] n {args.digits_n}; classifier acc: all 450 unmasked {res['classifier_acc_full_test']:.3f}, subset unmasked {res['classifier_acc_unmasked_subset']:.3f}, blank half {res['blank_agreement']:.3f}")
+    print(
+        f"[digits] n {args.digits_n}; classifier acc: all 450 unmasked {res['classifier_acc_full_test']:.3f}, subset unmasked {res['classifier_acc_unmasked_subset']:.3f}, blank half {res['blank_agreement']:.3f}"
+    )
     for cfg in args.digits_configs:
         steps, j, r = cfg
         nfe = schedule_nfe(steps, j, r)
-        for name, kind, st, jj, rr in ((f"RePaint ({steps},{j},{r})", "repaint", steps, j, r), (f"plain replacement, {nfe} steps", "plain", nfe, 1, 1)):
-            out, wall, mib = timed(lambda: digits_ours(s, repaint_sigmas(st), jj, rr, args.seed))
-            row = {"sampler": name, "kind": kind, "steps": st, "jump_length": jj, "jump_n_sample": rr, "nfe": nfe, "agreement": s["agree"](out), "known_max_abs_delta": float(((out - s["known"]) * keep).abs().max()), "wall_s": round(wall, 2), "peak_rss_mib": round(mib, 2)}
+        runs = (
+            (f"RePaint ({steps},{j},{r})", "repaint", steps, j, r),
+            (f"plain replacement, {nfe} steps", "plain", nfe, 1, 1),
+        )
+        for name, kind, st, jj, rr in (run for run in runs if run[1] in args.digits_kinds):
+            out, wall, mib = timed(digits_ours, s, repaint_sigmas(st), jj, rr, args.seed)
+            row = {
+                "sampler": name,
+                "kind": kind,
+                "steps": st,
+                "jump_length": jj,
+                "jump_n_sample": rr,
+                "nfe": nfe,
+                "agreement": s["agree"](out),
+                "known_max_abs_delta": float(((out - s["known"]) * keep).abs().max()),
+                "wall_s": round(wall, 2),
+                "peak_rss_mib": round(mib, 2),
+            }
             res["rows"].append(row)
-            print(f"[digits] {name:28s} NFE {nfe:5d}  agreement {row['agreement']:.3f}  known|Δ| {row['known_max_abs_delta']:.1e}  {wall:.1f} s  {mib:.1f} MiB")
+            print(
+                f"[digits] {name:28s} NFE {nfe:5d}  agreement {row['agreement']:.3f}  known|Δ| {row['known_max_abs_delta']:.1e}  {wall:.1f} s  {mib:.1f} MiB"
+            )
     return res
 
 
 def part_peer(args) -> dict:
     check = diffusers_check()
-    print(f"[peer] diffusers {check['version']}; known-region noise std sqrt(1 - abar_prev): {check['known_region_noise_std_ok']}")
+    print(
+        f"[peer] diffusers {check['version']}; known-region noise std sqrt(1 - abar_prev): {check['known_region_noise_std_ok']}"
+    )
     steps, j, r = args.peer_config
     nfe = schedule_nfe(steps, j, r)
     res = {"diffusers": check, "config": [steps, j, r], "nfe": nfe}
@@ -435,17 +507,26 @@ def part_peer(args) -> dict:
     mem = {"ours": 0.0, "diffusers": 0.0}
     order = [("ours", 0), ("diffusers", 0), ("diffusers", 1), ("ours", 1)]
     for who, h in order:
-        fn = (lambda: digits_ours(s, sig, j, r, args.seed + h, halves[h])) if who == "ours" else (lambda: digits_diffusers(s, steps, j, r, args.seed + h, halves[h]))
-        out, wall, mib = timed(fn)
+        if who == "ours":
+            out, wall, mib = timed(digits_ours, s, sig, j, r, args.seed + h, halves[h])
+        else:
+            out, wall, mib = timed(digits_diffusers, s, steps, j, r, args.seed + h, halves[h])
         outs[who][h], times[who], mem[who] = out, times[who] + wall, max(mem[who], mib)
         print(f"[peer] digits {who:9s} half {h}: {wall:.1f} s")
     dig = {}
     for who in outs:
         out = torch.cat(outs[who])
-        dig[who] = {"agreement": s["agree"](out), "known_max_abs_delta": float(((out - s["known"]) * keep).abs().max()), "wall_s": round(times[who], 2), "peak_rss_mib": round(mem[who], 2)}
+        dig[who] = {
+            "agreement": s["agree"](out),
+            "known_max_abs_delta": float(((out - s["known"]) * keep).abs().max()),
+            "wall_s": round(times[who], 2),
+            "peak_rss_mib": round(mem[who], 2),
+        }
     res["digits"] = dig
     res["time_ratio_ours_over_diffusers"] = times["ours"] / times["diffusers"]
-    print(f"[peer] digits n {n}, ({steps},{j},{r}) NFE {nfe}: agreement ours {dig['ours']['agreement']:.3f} diffusers {dig['diffusers']['agreement']:.3f}; time ours/diffusers {res['time_ratio_ours_over_diffusers']:.3f}")
+    print(
+        f"[peer] digits n {n}, ({steps},{j},{r}) NFE {nfe}: agreement ours {dig['ours']['agreement']:.3f} diffusers {dig['diffusers']['agreement']:.3f}; time ours/diffusers {res['time_ratio_ours_over_diffusers']:.3f}"
+    )
 
     # sampler overhead alone: a free model on the digits batch
     zero_x0 = lambda x, sigma, **kw: torch.zeros_like(x)  # noqa: E731
@@ -456,7 +537,16 @@ def part_peer(args) -> dict:
         return sample_repaint(den, x, sig.float(), {"seed": 2}, disable=True, jump_length=j, jump_n_sample=r)
 
     def diff_free():
-        return diffusers_repaint(lambda x, t: torch.zeros_like(x), s["known"], keep, s["known"].shape, steps, j, r, torch.Generator().manual_seed(0))
+        return diffusers_repaint(
+            lambda x, t: torch.zeros_like(x),
+            s["known"],
+            keep,
+            s["known"].shape,
+            steps,
+            j,
+            r,
+            torch.Generator().manual_seed(0),
+        )
 
     ov = {"ours": [], "diffusers": []}
     for _ in range(3):
@@ -464,28 +554,60 @@ def part_peer(args) -> dict:
             ov[who].append(timed(fn)[1])
     res["overhead_free_model_s"] = {k: [round(v, 4) for v in vs] for k, vs in ov.items()}
     res["overhead_ratio_ours_over_diffusers"] = sum(ov["ours"]) / sum(ov["diffusers"])
-    print(f"[peer] sampler overhead (free model, batch {n}): ours {min(ov['ours']):.3f} s, diffusers {min(ov['diffusers']):.3f} s, ratio {res['overhead_ratio_ours_over_diffusers']:.3f}")
+    print(
+        f"[peer] sampler overhead (free model, batch {n}): ours {min(ov['ours']):.3f} s, diffusers {min(ov['diffusers']):.3f} s, ratio {res['overhead_ratio_ours_over_diffusers']:.3f}"
+    )
+    return res
 
-    # Gaussian, all masks, every RePaint config, both on diffusers' timesteps
+
+def part_peer_gaussian(args) -> dict:
+    """Gaussian W2 of ours and diffusers' RePaintScheduler (exact denoiser in VP form), every mask and
+    RePaint config, both on diffusers' timesteps."""
+    res = {"diffusers": diffusers_check()}
     prior, x_known, cases = gauss_setup(args)
     from diffusers import RePaintScheduler
 
     abar = RePaintScheduler(num_train_timesteps=T_TRAIN).alphas_cumprod.double()
     eps = prior.vp_eps(abar)
     gauss = []
-    for st, jj, rr in REPAINT_CONFIGS:
-        row = {"config": [st, jj, rr], "nfe": schedule_nfe(st, jj, rr), "w2_ours": {}, "w2_diffusers": {}, "wall_s_ours": 0.0, "wall_s_diffusers": 0.0}
+    for st, jj, rr in args.peer_gauss_configs:
+        row = {
+            "config": [st, jj, rr],
+            "nfe": schedule_nfe(st, jj, rr),
+            "w2_ours": {},
+            "w2_diffusers": {},
+            "wall_s_ours": 0.0,
+            "wall_s_diffusers": 0.0,
+        }
         for m, c in cases.items():
-            (u, _), w_o, _ = timed(lambda: gauss_run_ours(prior, x_known, c, diffusers_sigmas(st), jj, rr, args.gauss_n, args.seed))
+            (u, _), w_o, _ = timed(
+                gauss_run_ours, prior, x_known, c, diffusers_sigmas(st), jj, rr, args.gauss_n, args.seed
+            )
             keep_g = (1 - c["mask"])[None]
-            (xd, nfe_d), w_d, _ = timed(lambda: diffusers_repaint(eps, x_known[None].float(), keep_g.float(), (args.gauss_n, prior.d), st, jj, rr, torch.Generator().manual_seed(args.seed)))
+            (xd, nfe_d), w_d, _ = timed(
+                diffusers_repaint,
+                eps,
+                x_known[None].float(),
+                keep_g.float(),
+                (args.gauss_n, prior.d),
+                st,
+                jj,
+                rr,
+                torch.Generator().manual_seed(args.seed),
+            )
             assert nfe_d == row["nfe"], (nfe_d, row["nfe"])
             row["w2_ours"][m] = w2_samples(u, c["mean"], c["cov"])
             row["w2_diffusers"][m] = w2_samples(xd[:, c["unknown_idx"]], c["mean"], c["cov"])
             row["wall_s_ours"] += w_o
             row["wall_s_diffusers"] += w_d
         gauss.append(row)
-        print(f"[peer] gaussian ({st},{jj},{rr}) NFE {row['nfe']}: W2 ours " + " ".join(f"{v:.4f}" for v in row["w2_ours"].values()) + " | diffusers " + " ".join(f"{v:.4f}" for v in row["w2_diffusers"].values()) + f" | time ours/diffusers {row['wall_s_ours'] / row['wall_s_diffusers']:.3f}")
+        print(
+            f"[peer] gaussian ({st},{jj},{rr}) NFE {row['nfe']}: W2 ours "
+            + " ".join(f"{v:.4f}" for v in row["w2_ours"].values())
+            + " | diffusers "
+            + " ".join(f"{v:.4f}" for v in row["w2_diffusers"].values())
+            + f" | time ours/diffusers {row['wall_s_ours'] / row['wall_s_diffusers']:.3f}"
+        )
     res["gaussian"] = gauss
     return res
 
@@ -499,41 +621,100 @@ def render(results: dict) -> str:
     g = results.get("gaussian")
     if g:
         st = g["setup"]
-        lines += [f"## Exact-Gaussian check (d = 64, SE kernel l = {st['length_scale']}, jitter {st['jitter']}, {st['samples']} samples, seed {st['seed']})", ""]
-        lines += ["W2 between the Gaussian fit of the inpainted unknown part and the true conditional (lower is better).", ""]
-        lines += ["| sampler | NFE | " + " | ".join(GAUSS_MASKS) + " | known max abs delta | peak RSS MiB |", "|---|---:|" + "---:|" * len(GAUSS_MASKS) + "---:|---:|"]
+        lines += [
+            f"## Exact-Gaussian check (d = 64, SE kernel l = {st['length_scale']}, jitter {st['jitter']}, {st['samples']} samples, seed {st['seed']})",
+            "",
+        ]
+        lines += [
+            "W2 between the Gaussian fit of the inpainted unknown part and the true conditional (lower is better).",
+            "",
+        ]
+        lines += [
+            "| sampler | NFE | " + " | ".join(GAUSS_MASKS) + " | known max abs delta | peak RSS MiB |",
+            "|---|---:|" + "---:|" * len(GAUSS_MASKS) + "---:|---:|",
+        ]
         for row in g["rows"]:
-            lines.append(f"| {row['sampler']} | {row['nfe']} | " + " | ".join(f"{row['w2'][m]:.4f}" for m in GAUSS_MASKS) + f" | {row['known_max_abs_delta']:.1e} | {max(row['peak_rss_mib'].values()):.1f} |")
+            lines.append(
+                f"| {row['sampler']} | {row['nfe']} | "
+                + " | ".join(f"{row['w2'][m]:.4f}" for m in GAUSS_MASKS)
+                + f" | {row['known_max_abs_delta']:.1e} | {max(row['peak_rss_mib'].values()):.1f} |"
+            )
         f = g["noise_floor"]
-        lines.append(f"| exact samples (noise floor, mean ± sd) | - | " + " | ".join(f"{f[m]['mean']:.4f} ± {f[m]['std']:.4f}" for m in GAUSS_MASKS) + " | - | - |")
-        lines += ["", "Unknown dims: " + ", ".join(f"{m} {v}" for m, v in st["unknown_dims"].items()) + "; trace of the true conditional covariance: " + ", ".join(f"{m} {v:.3f}" for m, v in st["conditional_trace"].items()), ""]
+        lines.append(
+            "| exact samples (noise floor, mean ± sd) | - | "
+            + " | ".join(f"{f[m]['mean']:.4f} ± {f[m]['std']:.4f}" for m in GAUSS_MASKS)
+            + " | - | - |"
+        )
+        lines += [
+            "",
+            "Unknown dims: "
+            + ", ".join(f"{m} {v}" for m, v in st["unknown_dims"].items())
+            + "; trace of the true conditional covariance: "
+            + ", ".join(f"{m} {v:.3f}" for m, v in st["conditional_trace"].items()),
+            "",
+        ]
     d = results.get("digits")
     if d:
         st = d["setup"]
         lines += [f"## Digits ({st['subset']}; {st['mask']}; {st['classifier']})", ""]
-        lines += ["| sampler | NFE | agreement with label | known max abs delta | wall s | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|"]
-        lines.append(f"| unmasked digits (classifier accuracy) | - | {d['classifier_acc_unmasked_subset']:.3f} (all 450: {d['classifier_acc_full_test']:.3f}) | - | - | - |")
+        lines += [
+            "| sampler | NFE | agreement with label | known max abs delta | wall s | peak RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines.append(
+            f"| unmasked digits (classifier accuracy) | - | {d['classifier_acc_unmasked_subset']:.3f} (all 450: {d['classifier_acc_full_test']:.3f}) | - | - | - |"
+        )
         lines.append(f"| masked half left blank | - | {d['blank_agreement']:.3f} | - | - | - |")
         for row in d["rows"]:
-            lines.append(f"| {row['sampler']} | {row['nfe']} | {row['agreement']:.3f} | {row['known_max_abs_delta']:.1e} | {row['wall_s']:.1f} | {row['peak_rss_mib']:.1f} |")
+            lines.append(
+                f"| {row['sampler']} | {row['nfe']} | {row['agreement']:.3f} | {row['known_max_abs_delta']:.1e} | {row['wall_s']:.1f} | {row['peak_rss_mib']:.1f} |"
+            )
         lines.append("")
     p = results.get("peer")
     if p:
         c = p["config"]
-        lines += [f"## Peer: diffusers {p['diffusers']['version']} RePaintScheduler, ({c[0]},{c[1]},{c[2]}), NFE {p['nfe']}, diffusers' timesteps for both", ""]
-        lines.append(f"Known-region noise std in diffusers' step is sqrt(1 - abar_prev) (not the 0.32.0-0.32.2 bug): {p['diffusers']['known_region_noise_std_ok']}.")
+        lines += [
+            f"## Peer: diffusers {p['diffusers']['version']} RePaintScheduler, ({c[0]},{c[1]},{c[2]}), NFE {p['nfe']}, diffusers' timesteps for both",
+            "",
+        ]
+        lines.append(
+            f"Known-region noise std in diffusers' step is sqrt(1 - abar_prev) (not the 0.32.0-0.32.2 bug): {p['diffusers']['known_region_noise_std_ok']}."
+        )
         lines += ["", "| | ours | diffusers | ratio ours/diffusers |", "|---|---:|---:|---:|"]
         do, dd = p["digits"]["ours"], p["digits"]["diffusers"]
         lines.append(f"| digits agreement | {do['agreement']:.3f} | {dd['agreement']:.3f} | - |")
-        lines.append(f"| digits known max abs delta | {do['known_max_abs_delta']:.1e} | {dd['known_max_abs_delta']:.1e} | - |")
-        lines.append(f"| digits wall s (same UNet) | {do['wall_s']:.1f} | {dd['wall_s']:.1f} | {p['time_ratio_ours_over_diffusers']:.3f} |")
+        lines.append(
+            f"| digits known max abs delta | {do['known_max_abs_delta']:.1e} | {dd['known_max_abs_delta']:.1e} | - |"
+        )
+        lines.append(
+            f"| digits wall s (same UNet) | {do['wall_s']:.1f} | {dd['wall_s']:.1f} | {p['time_ratio_ours_over_diffusers']:.3f} |"
+        )
         lines.append(f"| digits peak RSS MiB | {do['peak_rss_mib']:.1f} | {dd['peak_rss_mib']:.1f} | - |")
-        lines.append(f"| sampler overhead s (free model, best of 3) | {min(p['overhead_free_model_s']['ours']):.3f} | {min(p['overhead_free_model_s']['diffusers']):.3f} | {p['overhead_ratio_ours_over_diffusers']:.3f} |")
-        for row in p["gaussian"]:
+        lines.append(
+            f"| sampler overhead s (free model, best of 3) | {min(p['overhead_free_model_s']['ours']):.3f} | {min(p['overhead_free_model_s']['diffusers']):.3f} | {p['overhead_ratio_ours_over_diffusers']:.3f} |"
+        )
+    pg = results.get("peer_gaussian")
+    if pg:
+        lines += [
+            "",
+            f"Gaussian W2 ({' / '.join(GAUSS_MASKS)}), diffusers {pg['diffusers']['version']} vs ours, diffusers' timesteps for both, exact denoiser:",
+            "",
+            "| config | NFE | ours | diffusers | time ours/diffusers |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in pg["gaussian"]:
             cc = row["config"]
-            lines.append(f"| Gaussian W2 ({cc[0]},{cc[1]},{cc[2]}) " + "/".join(GAUSS_MASKS) + " | " + " / ".join(f"{row['w2_ours'][m]:.4f}" for m in GAUSS_MASKS) + " | " + " / ".join(f"{row['w2_diffusers'][m]:.4f}" for m in GAUSS_MASKS) + f" | time {row['wall_s_ours'] / row['wall_s_diffusers']:.3f} |")
-        lines.append("")
-    lines.append(f"Machine: {results.get('machine', '')}. Memory: peak RSS above the run's starting RSS, sampled every 2 ms.")
+            lines.append(
+                f"| ({cc[0]},{cc[1]},{cc[2]}) | {row['nfe']} | "
+                + " / ".join(f"{row['w2_ours'][m]:.4f}" for m in GAUSS_MASKS)
+                + " | "
+                + " / ".join(f"{row['w2_diffusers'][m]:.4f}" for m in GAUSS_MASKS)
+                + f" | {row['wall_s_ours'] / row['wall_s_diffusers']:.3f} |"
+            )
+    lines.append("")
+    lines.append(
+        f"Machine: {results.get('machine', '')}. Memory: peak RSS above the run's starting RSS, sampled every 2 ms."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -550,9 +731,16 @@ def plot(results: dict, path: Path) -> None:
         rows = g["rows"]
         width = 0.8 / len(rows)
         for i, row in enumerate(rows):
-            ax.bar(np.arange(len(GAUSS_MASKS)) + i * width, [row["w2"][m] for m in GAUSS_MASKS], width, label=f"{row['sampler']} ({row['nfe']})")
+            ax.bar(
+                np.arange(len(GAUSS_MASKS)) + i * width,
+                [row["w2"][m] for m in GAUSS_MASKS],
+                width,
+                label=f"{row['sampler']} ({row['nfe']})",
+            )
         for k, m in enumerate(GAUSS_MASKS):
-            ax.hlines(g["noise_floor"][m]["mean"], k - width / 2, k + 0.8 - width / 2, colors="k", linestyles="--")
+            ax.hlines(
+                g["noise_floor"][m]["mean"], k - width / 2, k + 0.8 - width / 2, colors="k", linestyles="--"
+            )
         ax.set_xticks(np.arange(len(GAUSS_MASKS)) + 0.4 - width / 2, GAUSS_MASKS)
         ax.set_yscale("log")
         ax.set_ylabel("W2 to true conditional (dashed: noise floor)")
@@ -562,7 +750,11 @@ def plot(results: dict, path: Path) -> None:
         ax = axes[1]
         names = ["blank"] + [f"{r['sampler']}\n({r['nfe']})" for r in d["rows"]]
         vals = [d["blank_agreement"]] + [r["agreement"] for r in d["rows"]]
-        ax.bar(range(len(vals)), vals, color=["grey"] + ["C0" if r["kind"] == "repaint" else "C1" for r in d["rows"]])
+        ax.bar(
+            range(len(vals)),
+            vals,
+            color=["grey"] + ["C0" if r["kind"] == "repaint" else "C1" for r in d["rows"]],
+        )
         ax.axhline(d["classifier_acc_unmasked_subset"], color="k", ls="--", lw=1)
         ax.set_xticks(range(len(vals)), names, fontsize=6, rotation=30, ha="right")
         ax.set_ylabel("classifier agreement with label (dashed: unmasked)")
@@ -572,21 +764,35 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+PARTS = {
+    "gaussian": part_gaussian,
+    "digits": part_digits,
+    "peer": part_peer,
+    "peer_gaussian": part_peer_gaussian,
+}
+
+
 def parse_config(text: str) -> tuple[int, int, int]:
     steps, j, r = (int(v) for v in text.split(","))
     return steps, j, r
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=["gaussian", "digits", "peer"], choices=["gaussian", "digits", "peer"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     parser.add_argument("--gauss-n", type=int, default=2000, help="samples per Gaussian run")
     parser.add_argument("--floor-draws", type=int, default=10)
     parser.add_argument("--length-scale", type=float, default=1.5)
     parser.add_argument("--jitter", type=float, default=1e-2)
     parser.add_argument("--digits-n", type=int, default=100, help="held-out digits (the first n)")
     parser.add_argument("--digits-configs", type=parse_config, nargs="+", default=[(50, 5, 5), (100, 10, 5)])
+    parser.add_argument(
+        "--digits-kinds", nargs="+", default=["repaint", "plain"], choices=["repaint", "plain"]
+    )
     parser.add_argument("--peer-config", type=parse_config, default=(50, 5, 5))
+    parser.add_argument("--peer-gauss-configs", type=parse_config, nargs="+", default=REPAINT_CONFIGS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
@@ -599,7 +805,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     for part in args.parts:
         t0 = time.perf_counter()
-        new = {"part": part, **{"gaussian": part_gaussian, "digits": part_digits, "peer": part_peer}[part](args)}
+        new = {"part": part, **PARTS[part](args)}
         old = results.get(part)
         if part == "digits" and old and old.get("setup") == new["setup"]:
             # merge rows of earlier runs with other configs (so that configs can run one at a time)
@@ -613,7 +819,9 @@ def main(argv=None) -> int:
     print(table)
     (args.out / "quality.md").write_text(table)
     plot(results, args.out / "quality.png")
-    print(f"wrote {path}, {args.out / 'quality.md'}, {args.out / 'quality.png'} in {time.perf_counter() - start:.0f} s")
+    print(
+        f"wrote {path}, {args.out / 'quality.md'}, {args.out / 'quality.png'} in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 
