@@ -44,6 +44,18 @@ CANDIDATES = [
     dict(name="(100,10,5) power-1.5 placement", T=100, j=10, r=5, placement=1.5),
     dict(name="(50,5,10) power-1.5 placement", T=50, j=5, r=10, placement=1.5),
     dict(name="(100,10,5) eta 0.5", T=100, j=10, r=5, eta=0.5),
+    dict(name="(50,5,11) power-2, resample at progress >= 0.25", T=50, j=5, r=11, placement=2.0, start=0.25),
+    dict(name="(50,5,14) power-2, resample at progress >= 0.4", T=50, j=5, r=14, placement=2.0, start=0.4),
+    dict(name="(40,4,12) power-2", T=40, j=4, r=12, placement=2.0),
+    dict(name="(60,5,8) power-2", T=60, j=5, r=8, placement=2.0),
+    dict(name="(50,3,9) power-2", T=50, j=3, r=9, placement=2.0),
+    dict(name="(50,5,10) power-2.5", T=50, j=5, r=10, placement=2.5),
+    dict(name="(50,5,10) power-2, eta 0.8", T=50, j=5, r=10, placement=2.0, eta=0.8),
+    dict(name="(50,5,17) power-2, resample at progress >= 0.5", T=50, j=5, r=17, placement=2.0, start=0.5),
+    dict(name="(50,5,21) power-2, resample at progress >= 0.6", T=50, j=5, r=21, placement=2.0, start=0.6),
+    dict(name="(50,5,14) power-2.5, resample at progress >= 0.4", T=50, j=5, r=14, placement=2.5, start=0.4),
+    dict(name="(50,5,17) power-2.5, resample at progress >= 0.5", T=50, j=5, r=17, placement=2.5, start=0.5),
+    dict(name="(40,4,18) power-2, resample at progress >= 0.4", T=40, j=4, r=18, placement=2.0, start=0.4),
 ]
 
 
