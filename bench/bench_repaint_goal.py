@@ -56,6 +56,9 @@ CANDIDATES = [
     dict(name="(50,5,14) power-2.5, resample at progress >= 0.4", T=50, j=5, r=14, placement=2.5, start=0.4),
     dict(name="(50,5,17) power-2.5, resample at progress >= 0.5", T=50, j=5, r=17, placement=2.5, start=0.5),
     dict(name="(40,4,18) power-2, resample at progress >= 0.4", T=40, j=4, r=18, placement=2.0, start=0.4),
+    dict(name="(50,5,21) power-2.5, resample at progress >= 0.6", T=50, j=5, r=21, placement=2.5, start=0.6),
+    dict(name="(50,5,17) power-3, resample at progress >= 0.5", T=50, j=5, r=17, placement=3.0, start=0.5),
+    dict(name="(60,5,14) power-2.5, resample at progress >= 0.5", T=60, j=5, r=14, placement=2.5, start=0.5),
 ]
 
 
@@ -85,14 +88,22 @@ def main(argv=None) -> int:
     parser.add_argument("--digits-n", type=int, default=100)
     parser.add_argument("--length-scale", type=float, default=1.5)
     parser.add_argument("--jitter", type=float, default=1e-2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="!= 0: recompute the target with this seed")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    latest = json.loads((args.out / "latest.json").read_text())
-    target = next(r["w2"] for r in latest["gaussian"]["rows"] if r["sampler"] == "RePaint (250,10,10)")
-    path = args.out / "goal.json"
+    if args.seed == 0:
+        latest = json.loads((args.out / "latest.json").read_text())
+        target = next(r["w2"] for r in latest["gaussian"]["rows"] if r["sampler"] == "RePaint (250,10,10)")
+        path = args.out / "goal.json"
+    else:  # another seed (known values, noise): recompute the target, keep the figures apart
+        prior, x_known, cases = bq.gauss_setup(args)
+        target = {}
+        for m, case in cases.items():
+            u, _ = bq.gauss_run_ours(prior, x_known, case, bq.repaint_sigmas(250), 10, 10, args.gauss_n, args.seed)
+            target[m] = bq.w2_samples(u, case["mean"], case["cov"])
+        path = args.out / f"goal_seed{args.seed}.json"
     goal = (
         json.loads(path.read_text()) if path.exists() else {"target_w2_repaint_250_10_10": target, "rows": {}}
     )
