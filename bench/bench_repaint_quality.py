@@ -759,7 +759,7 @@ def plot(results: dict, path: Path) -> None:
         )
         ax.axhline(d["classifier_acc_unmasked_subset"], color="k", ls="--", lw=1)
         ax.set_xticks(range(len(vals)), names, fontsize=6, rotation=30, ha="right")
-        ax.set_ylabel("classifier agreement with label (dashed: unmasked)")
+        ax.set_ylabel("agreement with label (dashed: unmasked)")
         ax.set_title(f"Digits, left half inpainted (n = {d['setup']['n']})")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
