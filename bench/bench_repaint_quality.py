@@ -530,6 +530,29 @@ def part_peer(args) -> dict:
         f"[peer] digits n {n}, ({steps},{j},{r}) NFE {nfe}: agreement ours {dig['ours']['agreement']:.3f} diffusers {dig['diffusers']['agreement']:.3f}; time ours/diffusers {res['time_ratio_ours_over_diffusers']:.3f}"
     )
 
+    # repeated short timings: the first --peer-timing-n digits, pairs in alternating order (A B, B A, ...)
+    tn = slice(0, args.peer_timing_n)
+    reps = {"ours": [], "diffusers": []}
+    for rep in range(args.peer_timing_repeats):
+        for who in ("ours", "diffusers") if rep % 2 == 0 else ("diffusers", "ours"):
+            if who == "ours":
+                reps[who].append(timed(digits_ours, s, sig, j, r, args.seed, tn)[1])
+            else:
+                reps[who].append(timed(digits_diffusers, s, steps, j, r, args.seed, tn)[1])
+    pair = sorted(o / d for o, d in zip(reps["ours"], reps["diffusers"]))
+    res["timing_repeats"] = {
+        "n_digits": args.peer_timing_n,
+        "ours_s": [round(v, 3) for v in reps["ours"]],
+        "diffusers_s": [round(v, 3) for v in reps["diffusers"]],
+        "ratio_of_sums": sum(reps["ours"]) / sum(reps["diffusers"]),
+        "pair_ratios_min_median_max": [pair[0], pair[len(pair) // 2], pair[-1]],
+    }
+    print(
+        f"[peer] timing, {args.peer_timing_repeats} pairs on {args.peer_timing_n} digits: ratio of sums "
+        f"{res['timing_repeats']['ratio_of_sums']:.3f}, pair ratios min/median/max "
+        + "/".join(f"{v:.3f}" for v in res["timing_repeats"]["pair_ratios_min_median_max"])
+    )
+
     # sampler overhead alone: a free model on the digits batch
     zero_x0 = lambda x, sigma, **kw: torch.zeros_like(x)  # noqa: E731
 
@@ -691,6 +714,13 @@ def render(results: dict) -> str:
         lines.append(
             f"| digits wall s (same UNet) | {do['wall_s']:.1f} | {dd['wall_s']:.1f} | {p['time_ratio_ours_over_diffusers']:.3f} |"
         )
+        tr = p.get("timing_repeats")
+        if tr:
+            lines.append(
+                f"| digits wall s, {len(tr['ours_s'])} alternating pairs on {tr['n_digits']} digits | "
+                f"{sum(tr['ours_s']):.1f} | {sum(tr['diffusers_s']):.1f} | {tr['ratio_of_sums']:.3f} "
+                f"(pairs {tr['pair_ratios_min_median_max'][0]:.3f}-{tr['pair_ratios_min_median_max'][2]:.3f}) |"
+            )
         lines.append(f"| digits peak RSS MiB | {do['peak_rss_mib']:.1f} | {dd['peak_rss_mib']:.1f} | - |")
         lines.append(
             f"| sampler overhead s (free model, best of 3) | {min(p['overhead_free_model_s']['ours']):.3f} | {min(p['overhead_free_model_s']['diffusers']):.3f} | {p['overhead_ratio_ours_over_diffusers']:.3f} |"
@@ -794,6 +824,8 @@ def main(argv=None) -> int:
         "--digits-kinds", nargs="+", default=["repaint", "plain"], choices=["repaint", "plain"]
     )
     parser.add_argument("--peer-config", type=parse_config, default=(50, 5, 5))
+    parser.add_argument("--peer-timing-n", type=int, default=10, help="digits per repeated timing run")
+    parser.add_argument("--peer-timing-repeats", type=int, default=6, help="timed pairs (ours, diffusers)")
     parser.add_argument("--peer-gauss-configs", type=parse_config, nargs="+", default=REPAINT_CONFIGS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "results")
