@@ -539,7 +539,7 @@ def part_peer(args) -> dict:
                 reps[who].append(timed(digits_ours, s, sig, j, r, args.seed, tn)[1])
             else:
                 reps[who].append(timed(digits_diffusers, s, steps, j, r, args.seed, tn)[1])
-    pair = sorted(o / d for o, d in zip(reps["ours"], reps["diffusers"]))
+    pair = sorted(o / d for o, d in zip(reps["ours"], reps["diffusers"], strict=True))
     res["timing_repeats"] = {
         "n_digits": args.peer_timing_n,
         "ours_s": [round(v, 3) for v in reps["ours"]],
