@@ -108,11 +108,11 @@ def test_outpaint_bad_input(comfy, camera_name):
     image = torch.rand(1, 64, 64, 3)
     snapshot = image.clone()
     with pytest.raises(ValueError, match="mask"):
-        node.execute(model, vae, cond, cond, image, torch.ones(1, 32, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8)
+        node.execute(model, vae, cond, cond, image, torch.ones(1, 32, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8)
     with pytest.raises(ValueError, match="nothing to outpaint|no unknown"):
-        node.execute(model, vae, cond, cond, image, torch.zeros(1, 64, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8)
+        node.execute(model, vae, cond, cond, image, torch.zeros(1, 64, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8)
     with pytest.raises(ValueError, match="control_image"):
-        node.execute(model, vae, cond, cond, image, torch.ones(1, 64, 64), 0, 2, 1.0, "normal", 64, 64, 16, 8,
+        node.execute(model, vae, cond, cond, image, torch.ones(1, 64, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8,
                      control_net=tiny_models.build_controlnet("tiny", 3), control_image=torch.zeros(1, 32, 32, 3))
     assert torch.equal(image, snapshot)
 
