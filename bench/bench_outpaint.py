@@ -33,7 +33,9 @@ CANVASES = {1: (768, 512), 2: (1024, 512), 4: (1024, 960)}  # tiles -> (H, W) px
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--work", type=int, default=8, help="conv passes per tile (the stand-in's cost)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -50,7 +52,9 @@ def main(argv=None) -> int:
     scale = args.tile / 512
     canvases = {n: (int(h * scale) // 8 * 8, int(w * scale) // 8 * 8) for n, (h, w) in CANVASES.items()}
     known_rows = int(512 * scale) // 8 * 8
-    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.Tanh(), torch.nn.Conv2d(8, 3, 3, padding=1))
+    conv = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.Tanh(), torch.nn.Conv2d(8, 3, 3, padding=1)
+    )
     for p in conv.parameters():
         p.requires_grad_(False)
 
@@ -102,31 +106,48 @@ def main(argv=None) -> int:
         numpy_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         canvas_bytes = canvas.numel() * canvas.element_size()
-        rows.append(dict(
-            tiles=n, canvas_wh=[canvas.shape[2], canvas.shape[1]], seconds=min(times),
-            seconds_per_tile=min(times) / n, sampler_seconds_per_tile=sum(t_sampler) / n,
-            torch_peak_mib=mem.peak_bytes / 2**20, torch_peak_minus_canvas_mib=(mem.peak_bytes - canvas_bytes) / 2**20,
-            canvas_mib=canvas_bytes / 2**20, numpy_peak_mib=numpy_peak / 2**20,
-            driver_seconds_per_tile=min(null_times) / n,
-            driver_torch_peak_minus_canvas_mib=(mem_null.peak_bytes - canvas_bytes) / 2**20,
-        ))
+        rows.append(
+            dict(
+                tiles=n,
+                canvas_wh=[canvas.shape[2], canvas.shape[1]],
+                seconds=min(times),
+                seconds_per_tile=min(times) / n,
+                sampler_seconds_per_tile=sum(t_sampler) / n,
+                torch_peak_mib=mem.peak_bytes / 2**20,
+                torch_peak_minus_canvas_mib=(mem.peak_bytes - canvas_bytes) / 2**20,
+                canvas_mib=canvas_bytes / 2**20,
+                numpy_peak_mib=numpy_peak / 2**20,
+                driver_seconds_per_tile=min(null_times) / n,
+                driver_torch_peak_minus_canvas_mib=(mem_null.peak_bytes - canvas_bytes) / 2**20,
+            )
+        )
 
     base = rows[0]
-    print(f"tile {args.tile}px, overlap 64, feather 32, stand-in: {args.work} conv passes, {args.threads} thread(s)")
-    print("tiles  canvas      s/tile  (sampler)  ratio | torch peak  -canvas  ratio | numpy peak | total-canvas ratio")
+    print(
+        f"tile {args.tile}px, overlap 64, feather 32, stand-in: {args.work} conv passes, {args.threads} thread(s)"
+    )
+    print(
+        "tiles  canvas      s/tile  (sampler)  ratio | torch peak  -canvas  ratio | numpy peak | total-canvas ratio"
+    )
     for r in rows:
         r["time_per_tile_ratio"] = r["seconds_per_tile"] / base["seconds_per_tile"]
         r["torch_extra_ratio"] = r["torch_peak_minus_canvas_mib"] / base["torch_peak_minus_canvas_mib"]
         r["total_minus_canvas_mib"] = r["torch_peak_minus_canvas_mib"] + r["numpy_peak_mib"]
-        r["total_ratio"] = r["total_minus_canvas_mib"] / (base["torch_peak_minus_canvas_mib"] + base["numpy_peak_mib"])
-        print(f"{r['tiles']:>5}  {r['canvas_wh'][0]:>4}x{r['canvas_wh'][1]:<5}  {r['seconds_per_tile']:.3f}  "
-              f"({r['sampler_seconds_per_tile']:.3f})    {r['time_per_tile_ratio']:.2f} | "
-              f"{r['torch_peak_mib']:7.1f} MiB  {r['torch_peak_minus_canvas_mib']:5.1f}   {r['torch_extra_ratio']:.2f} | "
-              f"{r['numpy_peak_mib']:6.2f} MiB | {r['total_minus_canvas_mib']:5.1f} MiB  {r['total_ratio']:.2f}")
+        r["total_ratio"] = r["total_minus_canvas_mib"] / (
+            base["torch_peak_minus_canvas_mib"] + base["numpy_peak_mib"]
+        )
+        print(
+            f"{r['tiles']:>5}  {r['canvas_wh'][0]:>4}x{r['canvas_wh'][1]:<5}  {r['seconds_per_tile']:.3f}  "
+            f"({r['sampler_seconds_per_tile']:.3f})    {r['time_per_tile_ratio']:.2f} | "
+            f"{r['torch_peak_mib']:7.1f} MiB  {r['torch_peak_minus_canvas_mib']:5.1f}   {r['torch_extra_ratio']:.2f} | "
+            f"{r['numpy_peak_mib']:6.2f} MiB | {r['total_minus_canvas_mib']:5.1f} MiB  {r['total_ratio']:.2f}"
+        )
     print("driver alone (sampler = one multiply-add): tiles, s/tile, torch peak beyond the canvas")
     for r in rows:
-        print(f"{r['tiles']:>5}  {r['driver_seconds_per_tile']:.3f} s  {r['driver_torch_peak_minus_canvas_mib']:.2f} MiB"
-              f"  ratio {r['driver_torch_peak_minus_canvas_mib'] / base['driver_torch_peak_minus_canvas_mib']:.2f}")
+        print(
+            f"{r['tiles']:>5}  {r['driver_seconds_per_tile']:.3f} s  {r['driver_torch_peak_minus_canvas_mib']:.2f} MiB"
+            f"  ratio {r['driver_torch_peak_minus_canvas_mib'] / base['driver_torch_peak_minus_canvas_mib']:.2f}"
+        )
     print(json.dumps({"bench": "outpaint", "tile": args.tile, "work": args.work, "rows": rows}))
     return 0
 

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load_package():
-    spec = importlib.util.spec_from_file_location("repaint_extend", ROOT / "__init__.py",
-                                                  submodule_search_locations=[str(ROOT)])
+    spec = importlib.util.spec_from_file_location(
+        "repaint_extend", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
+    )
     mod = importlib.util.module_from_spec(spec)
     sys.modules["repaint_extend"] = mod
     spec.loader.exec_module(mod)
@@ -30,7 +31,9 @@ def _load_package():
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=None, help="OMP/XNNPACK threads hint (sets OMP_NUM_THREADS)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="OMP/XNNPACK threads hint (sets OMP_NUM_THREADS)"
+    )
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -40,8 +43,10 @@ def main() -> None:
     from PIL import Image
     from repaint_extend.pose import detect
 
-    images = {"astronaut": skimage.data.astronaut(),
-              "camera": np.repeat(skimage.data.camera()[:, :, None], 3, axis=2)}
+    images = {
+        "astronaut": skimage.data.astronaut(),
+        "camera": np.repeat(skimage.data.camera()[:, :, None], 3, axis=2),
+    }
     images = {k: np.asarray(Image.fromarray(v).resize((512, 512))) for k, v in images.items()}
     t0 = time.perf_counter()
     detect(images["astronaut"])
@@ -54,8 +59,10 @@ def main() -> None:
             t = time.perf_counter()
             detect(img)
             times.append((time.perf_counter() - t) * 1000)
-        print(f"{name} 512x512: median {statistics.median(times):.1f} ms, min {min(times):.1f} ms, "
-              f"mean {statistics.fmean(times):.1f} ms over {args.repeat} runs (goal <= 50 ms)")
+        print(
+            f"{name} 512x512: median {statistics.median(times):.1f} ms, min {min(times):.1f} ms, "
+            f"mean {statistics.fmean(times):.1f} ms over {args.repeat} runs (goal <= 50 ms)"
+        )
 
 
 if __name__ == "__main__":

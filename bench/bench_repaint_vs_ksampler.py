@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="sd15", choices=["sd15", "tiny"])
     parser.add_argument("--latent", type=int, default=64, help="latent side (pixels / 8)")
     parser.add_argument("--steps", type=int, default=6)
@@ -52,13 +54,27 @@ def main(argv=None) -> int:
     side = args.latent
     mask = torch.zeros(1, side * 8, side * 8)
     mask[:, :, : side * 4] = 1.0
-    latent = {"samples": torch.randn(1, 4, side, side, generator=torch.Generator().manual_seed(1)), "noise_mask": mask}
+    latent = {
+        "samples": torch.randn(1, 4, side, side, generator=torch.Generator().manual_seed(1)),
+        "noise_mask": mask,
+    }
     calls = schedule_nfe(args.steps, args.jump_length, args.jump_n_sample)
 
     def run_repaint():
         return repaint_node.execute(
-            model, 0, args.steps, 1.0, "normal", cond, cond, latent, 1.0, args.jump_length, args.jump_n_sample,
-            1.0, "fresh",
+            model,
+            0,
+            args.steps,
+            1.0,
+            "normal",
+            cond,
+            cond,
+            latent,
+            1.0,
+            args.jump_length,
+            args.jump_n_sample,
+            1.0,
+            "fresh",
         )
 
     def run_ksampler():

@@ -55,7 +55,9 @@ def pack_custom_nodes_dir(work_dir: Path) -> Path:
     return folder
 
 
-def boot(work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir: str | os.PathLike | None = None):
+def boot(
+    work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir: str | os.PathLike | None = None
+):
     """Start ComfyUI in this process once, on the CPU, with this pack loaded.
 
     Args:
@@ -210,9 +212,24 @@ def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
     for name in ("input", "output", "temp", "user"):
         (work_dir / name).mkdir(parents=True, exist_ok=True)
     return [
-        sys.executable, str(comfy_dir() / "main.py"), "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-        "--database-url", "sqlite:///:memory:", "--disable-api-nodes",
-        "--extra-model-paths-config", str(server_config(work_dir)),
-        "--output-directory", str(work_dir / "output"), "--input-directory", str(work_dir / "input"),
-        "--temp-directory", str(work_dir / "temp"), "--user-directory", str(work_dir / "user"),
+        sys.executable,
+        str(comfy_dir() / "main.py"),
+        "--cpu",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database-url",
+        "sqlite:///:memory:",
+        "--disable-api-nodes",
+        "--extra-model-paths-config",
+        str(server_config(work_dir)),
+        "--output-directory",
+        str(work_dir / "output"),
+        "--input-directory",
+        str(work_dir / "input"),
+        "--temp-directory",
+        str(work_dir / "temp"),
+        "--user-directory",
+        str(work_dir / "user"),
     ]

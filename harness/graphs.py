@@ -61,12 +61,24 @@ def repaint_inpaint(
         pixels = g.node("EmptyImage", width=width, height=height, batch_size=batch_size, color=0x808080)
     else:
         pixels = g.node("LoadImage", image=image)
-    mask = g.node("RePaintMask", preset=preset, width=width, height=height, batch_size=1, seed=mask_seed,
-                  size_from=pixels.out(0))
+    mask = g.node(
+        "RePaintMask",
+        preset=preset,
+        width=width,
+        height=height,
+        batch_size=1,
+        seed=mask_seed,
+        size_from=pixels.out(0),
+    )
     if kind == "inpaint":
         cond = g.node(
-            "InpaintModelConditioning", positive=positive.out(0), negative=negative.out(0), vae=ckpt.out(2),
-            pixels=pixels.out(0), mask=mask.out(0), noise_mask=True,
+            "InpaintModelConditioning",
+            positive=positive.out(0),
+            negative=negative.out(0),
+            vae=ckpt.out(2),
+            pixels=pixels.out(0),
+            mask=mask.out(0),
+            noise_mask=True,
         )
         pos, neg, latent = cond.out(0), cond.out(1), cond.out(2)
         latent_node = cond
@@ -77,15 +89,31 @@ def repaint_inpaint(
         pos, neg, latent = positive.out(0), negative.out(0), latent_node.out(0)
         latent_index = 0
     sampler = g.node(
-        "KSamplerRePaint", model=ckpt.out(0), seed=seed, steps=steps, cfg=cfg, scheduler=scheduler,
-        positive=pos, negative=neg, latent_image=latent, denoise=1.0, jump_length=jump_length,
-        jump_n_sample=jump_n_sample, eta=eta, known_noise=known_noise,
+        "KSamplerRePaint",
+        model=ckpt.out(0),
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        scheduler=scheduler,
+        positive=pos,
+        negative=neg,
+        latent_image=latent,
+        denoise=1.0,
+        jump_length=jump_length,
+        jump_n_sample=jump_n_sample,
+        eta=eta,
+        known_noise=known_noise,
     )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=ckpt.out(2))
     keep = g.node("InvertMask", mask=mask.out(0))
     composite = g.node(
-        "ImageCompositeMasked", destination=decoded.out(0), source=pixels.out(0), x=0, y=0,
-        resize_source=False, mask=keep.out(0),
+        "ImageCompositeMasked",
+        destination=decoded.out(0),
+        source=pixels.out(0),
+        x=0,
+        y=0,
+        resize_source=False,
+        mask=keep.out(0),
     )
     if save_prefix is None:
         output = g.node("PreviewImage", images=composite.out(0))
@@ -103,10 +131,18 @@ def repaint_inpaint(
     return g.finalize(), ids
 
 
-def repaint_pixel_demo(*, image: str = "example.png", size: int = 64,
-                       ckpt_name: str = "[embedded] photos 64x64", preset: str = "half", seed: int = 0,
-                       steps: int = 50, jump_length: int = 5, jump_n_sample: int = 5,
-                       save_prefix: str = "repaint_pixel"):
+def repaint_pixel_demo(
+    *,
+    image: str = "example.png",
+    size: int = 64,
+    ckpt_name: str = "[embedded] photos 64x64",
+    preset: str = "half",
+    seed: int = 0,
+    steps: int = 50,
+    jump_length: int = 5,
+    jump_n_sample: int = 5,
+    save_prefix: str = "repaint_pixel",
+):
     """RePaint on a pixel-space model: Load ADM Pixel Model -> image scaled to the model's native ``size`` ->
     identity VAE -> RePaint Mask -> KSampler (RePaint) (its prompts are the loader's empty conditioning,
     cfg 1) -> decode -> known pixels pasted back -> save. Pixel-space models run at their native size (attention cost grows with the
@@ -114,31 +150,78 @@ def repaint_pixel_demo(*, image: str = "example.png", size: int = 64,
     g = _builder()
     load = g.node("LoadADMPixelModel", ckpt_name=ckpt_name, num_head_channels=64, num_heads=4)
     photo = g.node("LoadImage", image=image)
-    pixels = g.node("ImageScale", image=photo.out(0), upscale_method="area", width=size, height=size, crop="center")
+    pixels = g.node(
+        "ImageScale", image=photo.out(0), upscale_method="area", width=size, height=size, crop="center"
+    )
     encoded = g.node("VAEEncode", pixels=pixels.out(0), vae=load.out(1))
-    mask = g.node("RePaintMask", preset=preset, width=size, height=size, batch_size=1, seed=seed,
-                  size_from=pixels.out(0))
+    mask = g.node(
+        "RePaintMask",
+        preset=preset,
+        width=size,
+        height=size,
+        batch_size=1,
+        seed=seed,
+        size_from=pixels.out(0),
+    )
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
     sampler = g.node(
-        "KSamplerRePaint", model=load.out(0), seed=seed, steps=steps, cfg=1.0, scheduler="normal",
-        positive=load.out(2), negative=load.out(2), latent_image=latent.out(0), denoise=1.0,
-        jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh",
+        "KSamplerRePaint",
+        model=load.out(0),
+        seed=seed,
+        steps=steps,
+        cfg=1.0,
+        scheduler="normal",
+        positive=load.out(2),
+        negative=load.out(2),
+        latent_image=latent.out(0),
+        denoise=1.0,
+        jump_length=jump_length,
+        jump_n_sample=jump_n_sample,
+        eta=1.0,
+        known_noise="fresh",
     )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
     keep = g.node("InvertMask", mask=mask.out(0))
-    composite = g.node("ImageCompositeMasked", destination=decoded.out(0), source=pixels.out(0), x=0, y=0,
-                       resize_source=False, mask=keep.out(0))  # known pixels exactly as loaded
+    composite = g.node(
+        "ImageCompositeMasked",
+        destination=decoded.out(0),
+        source=pixels.out(0),
+        x=0,
+        y=0,
+        resize_source=False,
+        mask=keep.out(0),
+    )  # known pixels exactly as loaded
     output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
-    return g.finalize(), {"sampler": sampler.id, "latent": (latent.id, 0), "output": output.id, "mask": mask.id}
+    return g.finalize(), {
+        "sampler": sampler.id,
+        "latent": (latent.id, 0),
+        "output": output.id,
+        "mask": mask.id,
+    }
 
 
-def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_CHECKPOINT,
-                controlnet_name: str | None = DEFAULT_OPENPOSE, kind: str = "eps", size: str = "tiny",
-                prompt: str = "full-length photo of a person, legs and feet, shoes, natural light",
-                negative_prompt: str = "cropped, deformed legs, extra limbs, blurry", seed: int = 0,
-                steps: int = 50, cfg: float = 7.0, jump_length: int = 10, jump_n_sample: int = 5,
-                tile: int = 512, overlap: int = 64, feather: int = 32, margin: int = 32, multiple: int = 64,
-                color_match_band: int = 32, save_prefix: str = "extend_legs"):
+def extend_legs(
+    *,
+    image: str = "example.png",
+    ckpt_name: str | None = DEFAULT_CHECKPOINT,
+    controlnet_name: str | None = DEFAULT_OPENPOSE,
+    kind: str = "eps",
+    size: str = "tiny",
+    prompt: str = "full-length photo of a person, legs and feet, shoes, natural light",
+    negative_prompt: str = "cropped, deformed legs, extra limbs, blurry",
+    seed: int = 0,
+    steps: int = 50,
+    cfg: float = 7.0,
+    jump_length: int = 10,
+    jump_n_sample: int = 5,
+    tile: int = 512,
+    overlap: int = 64,
+    feather: int = 32,
+    margin: int = 32,
+    multiple: int = 64,
+    color_match_band: int = 32,
+    save_prefix: str = "extend_legs",
+):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
@@ -148,10 +231,29 @@ def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_C
     g = _builder()
     photo = g.node("LoadImage", image=image)
     pose = g.node("PoseDetectMediaPipe", image=photo.out(0), max_people=1, visibility=0.5)
-    legs = g.node("PoseCompleteLegs", pose=pose.out(0), stance="straight", symmetry=True, use_detector_guess=True,
-                  feet=True)
-    pad = g.node("PosePadImageMaskPose", image=photo.out(0), pose=legs.out(0), padding="auto", left=0, top=0,
-                 right=0, bottom=0, margin=margin, multiple=multiple, fill="edge", grow=0, feather=0)
+    legs = g.node(
+        "PoseCompleteLegs",
+        pose=pose.out(0),
+        stance="straight",
+        symmetry=True,
+        use_detector_guess=True,
+        feet=True,
+    )
+    pad = g.node(
+        "PosePadImageMaskPose",
+        image=photo.out(0),
+        pose=legs.out(0),
+        padding="auto",
+        left=0,
+        top=0,
+        right=0,
+        bottom=0,
+        margin=margin,
+        multiple=multiple,
+        fill="edge",
+        grow=0,
+        feather=0,
+    )
     hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
     ckpt = _checkpoint(g, kind, size, ckpt_name)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
@@ -160,20 +262,52 @@ def extend_legs(*, image: str = "example.png", ckpt_name: str | None = DEFAULT_C
         control = g.node("ControlNetLoader", control_net_name=controlnet_name)
     else:
         control = g.node("TinyControlNetLoader", size=size, seed=3)
-    sampler = g.node("RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0,
-                     known_noise="fresh")
-    tiled = g.node(
-        "OutpaintTiled", model=ckpt.out(0), vae=ckpt.out(2), positive=positive.out(0), negative=negative.out(0),
-        image=pad.out(0), mask=pad.out(1), seed=seed, steps=steps, cfg=cfg, scheduler="normal", tile_width=tile,
-        tile_height=tile, overlap=overlap, feather=feather, sampler=sampler.out(0), control_net=control.out(0),
-        control_image=hint.out(0), control_strength=1.0, control_start=0.0, control_end=1.0,
+    sampler = g.node(
+        "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
     )
-    final = g.node("OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1),
-                   color_match_band=color_match_band)
+    tiled = g.node(
+        "OutpaintTiled",
+        model=ckpt.out(0),
+        vae=ckpt.out(2),
+        positive=positive.out(0),
+        negative=negative.out(0),
+        image=pad.out(0),
+        mask=pad.out(1),
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        scheduler="normal",
+        tile_width=tile,
+        tile_height=tile,
+        overlap=overlap,
+        feather=feather,
+        sampler=sampler.out(0),
+        control_net=control.out(0),
+        control_image=hint.out(0),
+        control_strength=1.0,
+        control_start=0.0,
+        control_end=1.0,
+    )
+    final = g.node(
+        "OutpaintComposite",
+        original=pad.out(0),
+        generated=tiled.out(0),
+        mask=pad.out(1),
+        color_match_band=color_match_band,
+    )
     output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
-    overlay = g.node("ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen")
+    overlay = g.node(
+        "ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen"
+    )
     g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
     mask_image = g.node("MaskToImage", mask=pad.out(1))
     g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
-    return g.finalize(), {"photo": photo.id, "pad": pad.id, "tiled": tiled.id, "final": final.id,
-                          "output": output.id, "checkpoint": ckpt.id, "controlnet": control.id}
+    return g.finalize(), {
+        "photo": photo.id,
+        "pad": pad.id,
+        "tiled": tiled.id,
+        "final": final.id,
+        "output": output.id,
+        "checkpoint": ckpt.id,
+        "controlnet": control.id,
+    }

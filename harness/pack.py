@@ -18,7 +18,9 @@ NAME = "repaint_extend"
 def load():
     """Register the repository root as the package ``repaint_extend`` (once) and return it."""
     if NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(NAME, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
+        spec = importlib.util.spec_from_file_location(
+            NAME, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[NAME] = module
         spec.loader.exec_module(module)

@@ -168,8 +168,13 @@ def build_controlnet(size: str = "tiny", seed: int = 3):
     config.pop("out_channels")
     config.pop("use_temporal_attention")
     config.pop("use_temporal_resblock")
-    config.update(hint_channels=3, num_heads=8, num_head_channels=-1, device="cpu",
-                  operations=comfy.ops.disable_weight_init)
+    config.update(
+        hint_channels=3,
+        num_heads=8,
+        num_head_channels=-1,
+        device="cpu",
+        operations=comfy.ops.disable_weight_init,
+    )
     control_model = comfy.cldm.cldm.ControlNet(**config)
     init_parameters(control_model, seed)
     return comfy.controlnet.ControlNet(control_model, load_device=comfy.model_management.get_torch_device())

@@ -66,14 +66,18 @@ def ui_to_api(workflow: dict) -> dict:
         WorkflowError: not a workflow (no ``nodes`` / ``links`` lists), a node type that is not
             installed, or widget values that do not fit the node's inputs.
     """
-    if not isinstance(workflow, dict) or not isinstance(workflow.get("nodes"), list) or not isinstance(
-        workflow.get("links"), list
+    if (
+        not isinstance(workflow, dict)
+        or not isinstance(workflow.get("nodes"), list)
+        or not isinstance(workflow.get("links"), list)
     ):
         raise WorkflowError("not a ComfyUI workflow: expected a JSON object with 'nodes' and 'links' lists")
     links = {}
     for link in workflow["links"]:
         if not isinstance(link, list) or len(link) < 5:
-            raise WorkflowError(f"links: bad entry {link!r}, expected [id, from_node, from_slot, to_node, to_slot, type]")
+            raise WorkflowError(
+                f"links: bad entry {link!r}, expected [id, from_node, from_slot, to_node, to_slot, type]"
+            )
         links[link[0]] = link
     prompt = {}
     for node in workflow["nodes"]:
@@ -85,7 +89,9 @@ def ui_to_api(workflow: dict) -> dict:
         position = 0
         for name, count, _ in widget_layout(class_type):
             if position >= len(values):
-                raise WorkflowError(f"node {node.get('id')} ({class_type}): widgets_values has no value for {name!r}")
+                raise WorkflowError(
+                    f"node {node.get('id')} ({class_type}): widgets_values has no value for {name!r}"
+                )
             inputs[name] = values[position]
             position += count
         for entry in node.get("inputs") or []:
@@ -93,7 +99,9 @@ def ui_to_api(workflow: dict) -> dict:
             if link_id is None:
                 continue
             if link_id not in links:
-                raise WorkflowError(f"node {node.get('id')} ({class_type}): input {entry.get('name')!r} uses missing link {link_id}")
+                raise WorkflowError(
+                    f"node {node.get('id')} ({class_type}): input {entry.get('name')!r} uses missing link {link_id}"
+                )
             _, from_node, from_slot = links[link_id][:3]
             inputs[entry["name"]] = [str(from_node), from_slot]
         prompt[str(node["id"])] = {"class_type": class_type, "inputs": inputs}
@@ -108,7 +116,9 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
 
     def node_depth(node_id: str) -> int:
         if node_id not in depth:
-            sources = [v[0] for v in prompt[node_id]["inputs"].values() if isinstance(v, list) and len(v) == 2]
+            sources = [
+                v[0] for v in prompt[node_id]["inputs"].values() if isinstance(v, list) and len(v) == 2
+            ]
             depth[node_id] = 1 + max((node_depth(s) for s in sources), default=-1)
         return depth[node_id]
 
@@ -117,13 +127,19 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
     for node_id in ids:
         class_type = prompt[node_id]["class_type"]
         spec = _node_class(class_type).INPUT_TYPES()
-        types = {name: entry[0] for section in ("required", "optional") for name, entry in spec.get(section, {}).items()}
+        types = {
+            name: entry[0]
+            for section in ("required", "optional")
+            for name, entry in spec.get(section, {}).items()
+        }
         for name, value in prompt[node_id]["inputs"].items():
             if isinstance(value, list) and len(value) == 2:
                 source, slot = value
                 link_type = _output_names(prompt[source]["class_type"])[slot][1]
                 link_id = len(links) + 1
-                links.append([link_id, number[source], slot, number[node_id], len(ui_inputs[node_id]), link_type])
+                links.append(
+                    [link_id, number[source], slot, number[node_id], len(ui_inputs[node_id]), link_type]
+                )
                 outputs_links.setdefault((source, slot), []).append(link_id)
                 entry = {"name": name, "type": link_type, "link": link_id}
                 if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
@@ -144,22 +160,29 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
         column = node_depth(node_id)
         row = rows.get(column, 0)
         rows[column] = row + 1
-        ui_nodes.append({
-            "id": number[node_id],
-            "type": class_type,
-            "pos": [40 + 340 * column, 40 + 230 * row],
-            "size": [300, 180],
-            "flags": {},
-            "order": order,
-            "mode": 0,
-            "inputs": ui_inputs[node_id],
-            "outputs": [
-                {"name": name, "type": kind, "links": outputs_links.get((node_id, slot), []), "slot_index": slot}
-                for slot, (name, kind) in enumerate(_output_names(class_type))
-            ],
-            "properties": {"Node name for S&R": class_type},
-            "widgets_values": values,
-        })
+        ui_nodes.append(
+            {
+                "id": number[node_id],
+                "type": class_type,
+                "pos": [40 + 340 * column, 40 + 230 * row],
+                "size": [300, 180],
+                "flags": {},
+                "order": order,
+                "mode": 0,
+                "inputs": ui_inputs[node_id],
+                "outputs": [
+                    {
+                        "name": name,
+                        "type": kind,
+                        "links": outputs_links.get((node_id, slot), []),
+                        "slot_index": slot,
+                    }
+                    for slot, (name, kind) in enumerate(_output_names(class_type))
+                ],
+                "properties": {"Node name for S&R": class_type},
+                "widgets_values": values,
+            }
+        )
     return {
         "last_node_id": len(ids),
         "last_link_id": len(links),

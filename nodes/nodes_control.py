@@ -60,31 +60,66 @@ class PoseControlNetApply(io.ComfyNode):
                 io.Float.Input("strength", default=1.0, min=0.0, max=10.0, step=0.01),
                 io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.001),
                 io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.001),
-                io.ControlNet.Input("inpaint_control_net", optional=True, tooltip="e.g. control_v11p_sd15_inpaint."),
-                io.Image.Input("image", optional=True, tooltip="The image to inpaint (for the inpaint ControlNet)."),
+                io.ControlNet.Input(
+                    "inpaint_control_net", optional=True, tooltip="e.g. control_v11p_sd15_inpaint."
+                ),
+                io.Image.Input(
+                    "image", optional=True, tooltip="The image to inpaint (for the inpaint ControlNet)."
+                ),
                 io.Mask.Input("mask", optional=True, tooltip="1 = generate (for the inpaint ControlNet)."),
                 io.Float.Input("inpaint_strength", default=1.0, min=0.0, max=10.0, step=0.01, optional=True),
-                io.Vae.Input("vae", optional=True, tooltip="Needed by ControlNets that take latent hints (not SD1.5's)."),
+                io.Vae.Input(
+                    "vae",
+                    optional=True,
+                    tooltip="Needed by ControlNets that take latent hints (not SD1.5's).",
+                ),
             ],
-            outputs=[io.Conditioning.Output(display_name="positive"), io.Conditioning.Output(display_name="negative")],
+            outputs=[
+                io.Conditioning.Output(display_name="positive"),
+                io.Conditioning.Output(display_name="negative"),
+            ],
         )
 
     @classmethod
-    def execute(cls, positive, negative, control_net, pose_image, strength, start_percent, end_percent,
-                inpaint_control_net=None, image=None, mask=None, inpaint_strength=1.0, vae=None) -> io.NodeOutput:
+    def execute(
+        cls,
+        positive,
+        negative,
+        control_net,
+        pose_image,
+        strength,
+        start_percent,
+        end_percent,
+        inpaint_control_net=None,
+        image=None,
+        mask=None,
+        inpaint_strength=1.0,
+        vae=None,
+    ) -> io.NodeOutput:
         if start_percent > end_percent:
             raise ValueError(f"start_percent ({start_percent}) must not exceed end_percent ({end_percent})")
         apply = comfy_nodes.ControlNetApplyAdvanced().apply_controlnet
         if image is not None:
             _check_same_size(pose_image, image, "pose_image", "image")
-        positive, negative = apply(positive, negative, control_net, pose_image, strength, start_percent,
-                                   end_percent, vae=vae)
+        positive, negative = apply(
+            positive, negative, control_net, pose_image, strength, start_percent, end_percent, vae=vae
+        )
         if inpaint_control_net is not None:
             if image is None or mask is None:
-                raise ValueError("inpaint_control_net needs image and mask: connect the image to inpaint and its mask")
+                raise ValueError(
+                    "inpaint_control_net needs image and mask: connect the image to inpaint and its mask"
+                )
             hint = inpaint_control_hint(image, mask)
-            positive, negative = apply(positive, negative, inpaint_control_net, hint, inpaint_strength,
-                                       start_percent, end_percent, vae=vae)
+            positive, negative = apply(
+                positive,
+                negative,
+                inpaint_control_net,
+                hint,
+                inpaint_strength,
+                start_percent,
+                end_percent,
+                vae=vae,
+            )
         return io.NodeOutput(positive, negative)
 
 

@@ -37,31 +37,71 @@ class OutpaintTiled(io.ComfyNode):
                 io.Int.Input("steps", default=50, min=1, max=10000),
                 io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01),
                 io.Combo.Input("scheduler", options=comfy.samplers.SCHEDULER_NAMES, default="normal"),
-                io.Int.Input("tile_width", default=512, min=16, max=4096, step=8, tooltip="The model's native width."),
+                io.Int.Input(
+                    "tile_width", default=512, min=16, max=4096, step=8, tooltip="The model's native width."
+                ),
                 io.Int.Input("tile_height", default=512, min=16, max=4096, step=8),
                 io.Int.Input("overlap", default=64, min=8, max=1024, step=8),
                 io.Int.Input("feather", default=32, min=0, max=1024),
                 io.Sampler.Input("sampler", optional=True, tooltip="Default: RePaint Sampler (10, 10)."),
                 io.ControlNet.Input("control_net", optional=True, tooltip="e.g. an OpenPose ControlNet."),
-                io.Image.Input("control_image", optional=True, tooltip="The pose hint on the image's canvas."),
+                io.Image.Input(
+                    "control_image", optional=True, tooltip="The pose hint on the image's canvas."
+                ),
                 io.Float.Input("control_strength", default=1.0, min=0.0, max=10.0, step=0.01, optional=True),
                 io.Float.Input("control_start", default=0.0, min=0.0, max=1.0, step=0.001, optional=True),
                 io.Float.Input("control_end", default=1.0, min=0.0, max=1.0, step=0.001, optional=True),
             ],
-            outputs=[io.Image.Output(display_name="image"), io.Int.Output(display_name="tiles"),
-                     io.Int.Output(display_name="nfe")],
+            outputs=[
+                io.Image.Output(display_name="image"),
+                io.Int.Output(display_name="tiles"),
+                io.Int.Output(display_name="nfe"),
+            ],
         )
 
     @classmethod
-    def execute(cls, model, vae, positive, negative, image, mask, seed, steps, cfg, scheduler, tile_width,
-                tile_height, overlap, feather, sampler=None, control_net=None, control_image=None,
-                control_strength=1.0, control_start=0.0, control_end=1.0) -> io.NodeOutput:
+    def execute(
+        cls,
+        model,
+        vae,
+        positive,
+        negative,
+        image,
+        mask,
+        seed,
+        steps,
+        cfg,
+        scheduler,
+        tile_width,
+        tile_height,
+        overlap,
+        feather,
+        sampler=None,
+        control_net=None,
+        control_image=None,
+        control_strength=1.0,
+        control_start=0.0,
+        control_end=1.0,
+    ) -> io.NodeOutput:
         control = None
         if control_net is not None:
             control = (control_net, control_image, control_strength, control_start, control_end)
         image_out, tiles, nfe = outpaint_tiled(
-            model, vae, positive, negative, image, mask, seed, steps, cfg, scheduler, (tile_height, tile_width),
-            overlap, feather, sampler=sampler, control=control,
+            model,
+            vae,
+            positive,
+            negative,
+            image,
+            mask,
+            seed,
+            steps,
+            cfg,
+            scheduler,
+            (tile_height, tile_width),
+            overlap,
+            feather,
+            sampler=sampler,
+            control=control,
         )
         return io.NodeOutput(image_out, tiles, nfe)
 
@@ -80,8 +120,13 @@ class OutpaintComposite(io.ComfyNode):
                 io.Image.Input("original"),
                 io.Image.Input("generated"),
                 io.Mask.Input("mask", tooltip="1 = generated, 0 = known."),
-                io.Int.Input("color_match_band", default=0, min=0, max=1024, tooltip="px of known pixels to match "
-                             "colours to; 0 = off."),
+                io.Int.Input(
+                    "color_match_band",
+                    default=0,
+                    min=0,
+                    max=1024,
+                    tooltip="px of known pixels to match colours to; 0 = off.",
+                ),
             ],
             outputs=[io.Image.Output(display_name="image")],
         )

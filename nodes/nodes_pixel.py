@@ -43,10 +43,18 @@ class LoadADMPixelModel(io.ComfyNode):
             "VAE (latents are the image in [-1, 1]) and an empty CONDITIONING for the sampler's prompts.",
             inputs=[
                 io.Combo.Input("ckpt_name", options=[*EMBEDDED, *folder_paths.get_filename_list(FOLDER)]),
-                io.Int.Input("num_head_channels", default=64, min=-1, max=1024, tooltip="Only for checkpoints "
-                             "without a stored config (guided-diffusion .pt): 64 for the published 256 px models; -1 "
-                             "to use num_heads."),
-                io.Int.Input("num_heads", default=4, min=1, max=64, tooltip="Used when num_head_channels is -1."),
+                io.Int.Input(
+                    "num_head_channels",
+                    default=64,
+                    min=-1,
+                    max=1024,
+                    tooltip="Only for checkpoints "
+                    "without a stored config (guided-diffusion .pt): 64 for the published 256 px models; -1 "
+                    "to use num_heads.",
+                ),
+                io.Int.Input(
+                    "num_heads", default=4, min=1, max=64, tooltip="Used when num_head_channels is -1."
+                ),
             ],
             outputs=[io.Model.Output(), io.Vae.Output(), io.Conditioning.Output()],
         )
@@ -63,7 +71,9 @@ class LoadADMPixelModel(io.ComfyNode):
         if key not in _CACHE:
             state_dict, stored_config = load_state_dict(path)
             # A config stored with the weights wins; guided-diffusion's .pt files store none.
-            overrides = {} if stored_config else {"num_head_channels": num_head_channels, "num_heads": num_heads}
+            overrides = (
+                {} if stored_config else {"num_head_channels": num_head_channels, "num_heads": num_heads}
+            )
             unet, _ = load_adm(state_dict, config=stored_config, **overrides)
             _CACHE.clear()
             _CACHE[key] = adm_model_patcher(unet)

@@ -77,15 +77,23 @@ class PoseDetectMediaPipe(io.ComfyNode):
             inputs=[
                 io.Image.Input("image"),
                 io.Int.Input("max_people", default=1, min=1, max=16),
-                io.Float.Input("visibility", default=0.5, min=0.0, max=1.0, step=0.01,
-                               tooltip="MediaPipe visibility from which a point counts as detected."),
+                io.Float.Input(
+                    "visibility",
+                    default=0.5,
+                    min=0.0,
+                    max=1.0,
+                    step=0.01,
+                    tooltip="MediaPipe visibility from which a point counts as detected.",
+                ),
             ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
         )
 
     @classmethod
     def execute(cls, image, max_people, visibility) -> io.NodeOutput:
-        return io.NodeOutput([detect(img, num_poses=max_people, visibility=visibility) for img in _to_uint8(image)])
+        return io.NodeOutput(
+            [detect(img, num_poses=max_people, visibility=visibility) for img in _to_uint8(image)]
+        )
 
 
 ANNOTATOR_FILES = {
@@ -133,8 +141,11 @@ class PoseCompleteLegs(io.ComfyNode):
                 PoseKeypoint.Input("pose"),
                 io.Combo.Input("stance", options=["straight", "follow_thighs"], default="straight"),
                 io.Boolean.Input("symmetry", default=True, tooltip="Mirror the other leg's detected points."),
-                io.Boolean.Input("use_detector_guess", default=True,
-                                 tooltip="Use the detector's own out-of-frame estimate where plausible."),
+                io.Boolean.Input(
+                    "use_detector_guess",
+                    default=True,
+                    tooltip="Use the detector's own out-of-frame estimate where plausible.",
+                ),
                 io.Boolean.Input("feet", default=True),
             ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
@@ -142,8 +153,12 @@ class PoseCompleteLegs(io.ComfyNode):
 
     @classmethod
     def execute(cls, pose, stance, symmetry, use_detector_guess, feet) -> io.NodeOutput:
-        return io.NodeOutput([complete_legs(f, stance=stance, symmetry=symmetry, use_prior=use_detector_guess,
-                                            feet=feet) for f in _frames(pose)])
+        return io.NodeOutput(
+            [
+                complete_legs(f, stance=stance, symmetry=symmetry, use_prior=use_detector_guess, feet=feet)
+                for f in _frames(pose)
+            ]
+        )
 
 
 class PosePadImageMaskPose(io.ComfyNode):
@@ -163,28 +178,50 @@ class PosePadImageMaskPose(io.ComfyNode):
                 io.Int.Input("top", default=0, min=0, max=8192, step=8),
                 io.Int.Input("right", default=0, min=0, max=8192, step=8),
                 io.Int.Input("bottom", default=0, min=0, max=8192, step=8),
-                io.Int.Input("margin", default=32, min=0, max=1024, tooltip="auto: pixels beyond the outermost keypoint."),
-                io.Int.Input("multiple", default=64, min=1, max=512, tooltip="auto: round each pad up to this."),
+                io.Int.Input(
+                    "margin",
+                    default=32,
+                    min=0,
+                    max=1024,
+                    tooltip="auto: pixels beyond the outermost keypoint.",
+                ),
+                io.Int.Input(
+                    "multiple", default=64, min=1, max=512, tooltip="auto: round each pad up to this."
+                ),
                 io.Combo.Input("fill", options=["edge", "constant", "reflect"], default="edge"),
-                io.Int.Input("grow", default=0, min=0, max=512, tooltip="Also repaint this many pixels of the old image."),
+                io.Int.Input(
+                    "grow",
+                    default=0,
+                    min=0,
+                    max=512,
+                    tooltip="Also repaint this many pixels of the old image.",
+                ),
                 io.Int.Input("feather", default=0, min=0, max=512),
                 io.Mask.Input("mask", optional=True),
             ],
-            outputs=[io.Image.Output(display_name="image"), io.Mask.Output(display_name="mask"),
-                     PoseKeypoint.Output(display_name="pose"), io.Int.Output(display_name="left"),
-                     io.Int.Output(display_name="top"), io.Int.Output(display_name="right"),
-                     io.Int.Output(display_name="bottom")],
+            outputs=[
+                io.Image.Output(display_name="image"),
+                io.Mask.Output(display_name="mask"),
+                PoseKeypoint.Output(display_name="pose"),
+                io.Int.Output(display_name="left"),
+                io.Int.Output(display_name="top"),
+                io.Int.Output(display_name="right"),
+                io.Int.Output(display_name="bottom"),
+            ],
         )
 
     @classmethod
-    def execute(cls, image, pose, padding, left, top, right, bottom, margin, multiple, fill, grow, feather,
-                mask=None) -> io.NodeOutput:
+    def execute(
+        cls, image, pose, padding, left, top, right, bottom, margin, multiple, fill, grow, feather, mask=None
+    ) -> io.NodeOutput:
         frames = _frames(pose)
         h, w = int(image.shape[1]), int(image.shape[2])
         for i, f in enumerate(frames):
             if (f["canvas_width"], f["canvas_height"]) != (w, h):
-                raise ValueError(f"pose[{i}] canvas {f['canvas_width']}x{f['canvas_height']} does not match the "
-                                 f"image {w}x{h}")
+                raise ValueError(
+                    f"pose[{i}] canvas {f['canvas_width']}x{f['canvas_height']} does not match the "
+                    f"image {w}x{h}"
+                )
         if padding == "auto":
             all_pads = [auto_padding(f, margin=int(margin), multiple=int(multiple)) for f in frames]
             pads = tuple(max(p[k] for p in all_pads) for k in range(4))
@@ -220,7 +257,9 @@ class PoseRender(io.ComfyNode):
         frames = _frames(pose)
         sizes = {(f["canvas_width"], f["canvas_height"]) for f in frames}
         if len(sizes) > 1:
-            raise ValueError(f"pose: frames have different canvas sizes {sorted(sizes)}; an IMAGE batch needs one")
+            raise ValueError(
+                f"pose: frames have different canvas sizes {sorted(sizes)}; an IMAGE batch needs one"
+            )
         imgs = [render(f, draw_body=body, draw_feet=feet, draw_hands=hands, draw_face=face) for f in frames]
         return io.NodeOutput(torch.from_numpy(np.stack(imgs)).float() / 255.0)
 
@@ -228,16 +267,21 @@ class PoseRender(io.ComfyNode):
 class PoseLoadJSON(io.ComfyNode):
     @classmethod
     def define_schema(cls):
-        files = sorted(f for f in os.listdir(folder_paths.get_input_directory()) if f.lower().endswith(".json")) \
-            if os.path.isdir(folder_paths.get_input_directory()) else []
+        files = (
+            sorted(f for f in os.listdir(folder_paths.get_input_directory()) if f.lower().endswith(".json"))
+            if os.path.isdir(folder_paths.get_input_directory())
+            else []
+        )
         return io.Schema(
             node_id="PoseLoadJSON",
             display_name="Pose Load JSON",
             category=_CATEGORY,
             description="Load POSE_KEYPOINT JSON (comfyui_controlnet_aux / this pack; pixel or normalised) from "
             "ComfyUI's input directory.",
-            inputs=[io.Combo.Input("file", options=files or [""]),
-                    io.Combo.Input("coordinates", options=["auto", "pixels", "normalized"], default="auto")],
+            inputs=[
+                io.Combo.Input("file", options=files or [""]),
+                io.Combo.Input("coordinates", options=["auto", "pixels", "normalized"], default="auto"),
+            ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
         )
 
@@ -258,7 +302,10 @@ class PoseSaveJSON(io.ComfyNode):
             display_name="Pose Save JSON",
             category=_CATEGORY,
             description="Save POSE_KEYPOINT as JSON (pixels, feet in foot_keypoints_2d) in ComfyUI's output directory.",
-            inputs=[PoseKeypoint.Input("pose"), io.String.Input("filename_prefix", default="pose/PoseKeypoint")],
+            inputs=[
+                PoseKeypoint.Input("pose"),
+                io.String.Input("filename_prefix", default="pose/PoseKeypoint"),
+            ],
             outputs=[],
             is_output_node=True,
         )
@@ -268,7 +315,8 @@ class PoseSaveJSON(io.ComfyNode):
         frames = _frames(pose)
         out_dir = folder_paths.get_output_directory()
         full, name, counter, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, out_dir, frames[0]["canvas_width"], frames[0]["canvas_height"])
+            filename_prefix, out_dir, frames[0]["canvas_width"], frames[0]["canvas_height"]
+        )
         path = _confined(out_dir, os.path.join(full, f"{name}_{counter:05}.json"), "filename_prefix")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(dump_pose_keypoint_json(frames, indent=1))
@@ -308,5 +356,13 @@ class PoseEdit(io.ComfyNode):
         return io.NodeOutput([ops[operation](f) for f in _frames(pose)])
 
 
-NODES = [PoseDetectMediaPipe, PoseDetectControlNetAux, PoseCompleteLegs, PosePadImageMaskPose, PoseRender, PoseLoadJSON, PoseSaveJSON,
-         PoseEdit]
+NODES = [
+    PoseDetectMediaPipe,
+    PoseDetectControlNetAux,
+    PoseCompleteLegs,
+    PosePadImageMaskPose,
+    PoseRender,
+    PoseLoadJSON,
+    PoseSaveJSON,
+    PoseEdit,
+]

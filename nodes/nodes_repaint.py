@@ -16,12 +16,52 @@ _CATEGORY = "sampling/repaint"
 
 def _jump_inputs() -> list:
     return [
-        io.Int.Input("jump_length", default=10, min=1, max=1000, tooltip="j: how many steps each jump goes back (RePaint section 4.2)."),
-        io.Int.Input("jump_n_sample", default=10, min=1, max=100, tooltip="r: how many times each stretch is sampled; 1 = no resampling."),
-        io.Float.Input("eta", default=1.0, min=0.0, max=1.0, step=0.01, tooltip="Noise of each reverse step: 1 = DDPM (the paper), 0 = DDIM."),
-        io.Combo.Input("known_noise", options=list(KNOWN_NOISE), default="fresh", tooltip="fresh: new noise for the known region at every step (RePaint); random / fixed: ComfyUI's reused noise."),
-        io.Float.Input("start_percent", default=0.0, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Resample only from this point of sampling on (0 = first step)."),
-        io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Resample only up to this point of sampling (1 = last step)."),
+        io.Int.Input(
+            "jump_length",
+            default=10,
+            min=1,
+            max=1000,
+            tooltip="j: how many steps each jump goes back (RePaint section 4.2).",
+        ),
+        io.Int.Input(
+            "jump_n_sample",
+            default=10,
+            min=1,
+            max=100,
+            tooltip="r: how many times each stretch is sampled; 1 = no resampling.",
+        ),
+        io.Float.Input(
+            "eta",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            tooltip="Noise of each reverse step: 1 = DDPM (the paper), 0 = DDIM.",
+        ),
+        io.Combo.Input(
+            "known_noise",
+            options=list(KNOWN_NOISE),
+            default="fresh",
+            tooltip="fresh: new noise for the known region at every step (RePaint); random / fixed: ComfyUI's reused noise.",
+        ),
+        io.Float.Input(
+            "start_percent",
+            default=0.0,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            optional=True,
+            tooltip="Resample only from this point of sampling on (0 = first step).",
+        ),
+        io.Float.Input(
+            "end_percent",
+            default=1.0,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            optional=True,
+            tooltip="Resample only up to this point of sampling (1 = last step).",
+        ),
     ]
 
 
@@ -39,8 +79,12 @@ class RePaintSampler(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
-        return io.NodeOutput(RePaintKSampler(jump_length, jump_n_sample, eta, known_noise, start_percent, end_percent))
+    def execute(
+        cls, jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0
+    ) -> io.NodeOutput:
+        return io.NodeOutput(
+            RePaintKSampler(jump_length, jump_n_sample, eta, known_noise, start_percent, end_percent)
+        )
 
 
 class KSamplerRePaint(io.ComfyNode):
@@ -69,14 +113,34 @@ class KSamplerRePaint(io.ComfyNode):
 
     @classmethod
     def execute(
-        cls, model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise,
-        jump_length, jump_n_sample, eta, known_noise, start_percent=0.0, end_percent=1.0,
+        cls,
+        model,
+        seed,
+        steps,
+        cfg,
+        scheduler,
+        positive,
+        negative,
+        latent_image,
+        denoise,
+        jump_length,
+        jump_n_sample,
+        eta,
+        known_noise,
+        start_percent=0.0,
+        end_percent=1.0,
     ) -> io.NodeOutput:
         options = dict(
-            jump_length=jump_length, jump_n_sample=jump_n_sample, eta=eta, known_noise=known_noise,
-            start_percent=start_percent, end_percent=end_percent,
+            jump_length=jump_length,
+            jump_n_sample=jump_n_sample,
+            eta=eta,
+            known_noise=known_noise,
+            start_percent=start_percent,
+            end_percent=end_percent,
         )
-        out = repaint_ksampler(model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options)
+        out = repaint_ksampler(
+            model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options
+        )
         return io.NodeOutput(out)
 
 

@@ -18,8 +18,23 @@ from ..outpaint import crop_to_tile, outpaint
 from .sampler_host import RePaintKSampler, count_nfe
 
 
-def outpaint_tiled(model, vae, positive, negative, image, mask, seed, steps, cfg, scheduler, tile, overlap,
-                   feather, sampler=None, control=None):
+def outpaint_tiled(
+    model,
+    vae,
+    positive,
+    negative,
+    image,
+    mask,
+    seed,
+    steps,
+    cfg,
+    scheduler,
+    tile,
+    overlap,
+    feather,
+    sampler=None,
+    control=None,
+):
     """Outpaint ``image`` where ``mask`` > 0, one tile of size ``tile`` (h, w px) at a time.
 
     Each tile is VAE-encoded, sampled with ``sampler`` (default: RePaint, jump_length 10, jump_n_sample 10)
@@ -63,8 +78,18 @@ def outpaint_tiled(model, vae, positive, negative, image, mask, seed, steps, cfg
         noise = comfy.sample.prepare_noise(latent, seed + t.index)
         callback = latent_preview.prepare_callback(model, per_tile_nfe)
         samples = comfy.sample.sample_custom(
-            model, noise, cfg, sampler, sigmas, pos, neg, latent, noise_mask=tile_mask, callback=callback,
-            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED, seed=seed + t.index,
+            model,
+            noise,
+            cfg,
+            sampler,
+            sigmas,
+            pos,
+            neg,
+            latent,
+            noise_mask=tile_mask,
+            callback=callback,
+            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+            seed=seed + t.index,
         )
         counter["nfe"] += per_tile_nfe
         counter["tiles"] += 1
@@ -74,5 +99,7 @@ def outpaint_tiled(model, vae, positive, negative, image, mask, seed, steps, cfg
     def progress(done, total, t):
         pbar.update_absolute(done, total)
 
-    result = outpaint(image, mask, sample_tile, tile=tile, overlap=overlap, feather=feather, progress=progress)
+    result = outpaint(
+        image, mask, sample_tile, tile=tile, overlap=overlap, feather=feather, progress=progress
+    )
     return result, counter["tiles"], counter["nfe"]

@@ -36,7 +36,12 @@ class ADMModelConfig(comfy.supported_models_base.BASE):
     unet_config = {"disable_unet_model_creation": True}
     unet_extra_config = {}
     latent_format = PixelLatent
-    sampling_settings = {"beta_schedule": "sqrt_linear", "linear_start": 1e-4, "linear_end": 2e-2, "timesteps": 1000}
+    sampling_settings = {
+        "beta_schedule": "sqrt_linear",
+        "linear_start": 1e-4,
+        "linear_end": 2e-2,
+        "timesteps": 1000,
+    }
     memory_usage_factor = 1.0
     supported_inference_dtypes = [torch.float32]
 

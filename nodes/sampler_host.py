@@ -41,14 +41,18 @@ class _FreshKnownNoise:
     def __init__(self, model_k, seed: int | None):
         self.model_k = model_k
         self.inner_model = model_k.inner_model
-        self._draw = seeded_noise_sampler(model_k.noise, None if seed is None else seed + _KNOWN_NOISE_SEED_OFFSET)
+        self._draw = seeded_noise_sampler(
+            model_k.noise, None if seed is None else seed + _KNOWN_NOISE_SEED_OFFSET
+        )
 
     def __call__(self, x, sigma, **kwargs):
         self.model_k.noise = self._draw(None, None)
         return self.model_k(x, sigma, **kwargs)
 
 
-def _repaint_function(model, noise, sigmas, extra_args=None, callback=None, disable=None, *, known_noise="fresh", **options):
+def _repaint_function(
+    model, noise, sigmas, extra_args=None, callback=None, disable=None, *, known_noise="fresh", **options
+):
     extra_args = {} if extra_args is None else extra_args
     seed = extra_args.get("seed")
     model_sampling = model.inner_model.inner_model.model_sampling
@@ -105,9 +109,21 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
             "end_percent": end_percent,
             "known_noise": known_noise,
         }
-        super().__init__(_repaint_function, extra_options=options, inpaint_options={"random": known_noise == "random"})
+        super().__init__(
+            _repaint_function, extra_options=options, inpaint_options={"random": known_noise == "random"}
+        )
 
-    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None, disable_pbar=False):
+    def sample(
+        self,
+        model_wrap,
+        sigmas,
+        extra_args,
+        callback,
+        noise,
+        latent_image=None,
+        denoise_mask=None,
+        disable_pbar=False,
+    ):
         check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
         nfe = count_nfe(len(sigmas) - 1, self.extra_options)
         nfe_callback = None
@@ -116,7 +132,9 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
             def nfe_callback(step, x0, x, total_steps):
                 callback(step, x0, x, nfe)
 
-        return super().sample(model_wrap, sigmas, extra_args, nfe_callback, noise, latent_image, denoise_mask, disable_pbar)
+        return super().sample(
+            model_wrap, sigmas, extra_args, nfe_callback, noise, latent_image, denoise_mask, disable_pbar
+        )
 
 
 def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
@@ -125,7 +143,9 @@ def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
     return comfy.sampler_helpers.prepare_mask(denoise_mask, latent_shape, "cpu") == 0
 
 
-def repaint_ksampler(model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options) -> dict:
+def repaint_ksampler(
+    model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options
+) -> dict:
     """KSampler (RePaint): ComfyUI's ``common_ksampler`` with the RePaint SAMPLER and an NFE progress bar.
 
     ``options`` are :class:`RePaintKSampler`'s. Returns a new LATENT dict whose known latent pixels (where
@@ -142,10 +162,21 @@ def repaint_ksampler(model, seed, steps, cfg, scheduler, positive, negative, lat
     latent = comfy.sample.fix_empty_latent_channels(model, latent)
     noise = comfy.sample.prepare_noise(latent, seed, latent_image.get("batch_index"))
     total_steps = steps if denoise >= 1.0 else int(steps / denoise)
-    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total_steps).cpu()
+    sigmas = comfy.samplers.calculate_sigmas(
+        model.get_model_object("model_sampling"), scheduler, total_steps
+    ).cpu()
     samples = comfy.sample.sample_custom(
-        model, noise, cfg, sampler, sigmas[-(steps + 1):], positive, negative, latent, noise_mask=mask,
-        callback=latent_preview.prepare_callback(model, nfe), disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+        model,
+        noise,
+        cfg,
+        sampler,
+        sigmas[-(steps + 1) :],
+        positive,
+        negative,
+        latent,
+        noise_mask=mask,
+        callback=latent_preview.prepare_callback(model, nfe),
+        disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
         seed=seed,
     )
     # Known latent pixels back bit-exact: ComfyUI's latent scaling in and out can move them by an ulp.

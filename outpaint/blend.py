@@ -20,7 +20,15 @@ import torch
 
 from .tiles import Tile, crop_to_tile
 
-__all__ = ["TileInputs", "tile_inputs", "feather_weight", "distance_to", "blend_tile", "check_image", "check_mask"]
+__all__ = [
+    "TileInputs",
+    "tile_inputs",
+    "feather_weight",
+    "distance_to",
+    "blend_tile",
+    "check_image",
+    "check_mask",
+]
 
 
 def check_image(image: torch.Tensor, name: str = "canvas") -> torch.Tensor:
@@ -30,7 +38,9 @@ def check_image(image: torch.Tensor, name: str = "canvas") -> torch.Tensor:
         ValueError naming ``name``.
     """
     if not isinstance(image, torch.Tensor):
-        raise ValueError(f"{name} must be a torch tensor [B, H, W, C] (ComfyUI IMAGE), got {type(image).__name__}")
+        raise ValueError(
+            f"{name} must be a torch tensor [B, H, W, C] (ComfyUI IMAGE), got {type(image).__name__}"
+        )
     if image.ndim != 4:
         raise ValueError(f"{name} must be [B, H, W, C] (ComfyUI IMAGE), got shape {list(image.shape)}")
     if not image.is_floating_point():
@@ -57,7 +67,9 @@ def check_mask(mask: torch.Tensor, image: torch.Tensor, name: str = "mask") -> t
             "image's size (pad image and mask together, e.g. Pose Pad Image/Mask/Pose)"
         )
     if m.shape[0] not in (1, B):
-        raise ValueError(f"{name} has a batch of {m.shape[0]} but the image has {B}: give one mask, or one per image")
+        raise ValueError(
+            f"{name} has a batch of {m.shape[0]} but the image has {B}: give one mask, or one per image"
+        )
     return m.to(device=image.device, dtype=torch.float32)
 
 
@@ -89,11 +101,13 @@ def _generated_in_tile(generated, tile: Tile, batch: int, device) -> torch.Tenso
     out = torch.zeros(1, tile.h, tile.w, dtype=torch.bool, device=device)
     for t in generated:  # a sequence of earlier tiles: their rectangles are generated
         if not isinstance(t, Tile):
-            raise ValueError(f"generated must be a mask tensor or a sequence of Tile, got an item {type(t).__name__}")
+            raise ValueError(
+                f"generated must be a mask tensor or a sequence of Tile, got an item {type(t).__name__}"
+            )
         y0, x0 = max(t.y, tile.y), max(t.x, tile.x)
         y1, x1 = min(t.y + t.h, tile.y + tile.h), min(t.x + t.w, tile.x + tile.w)
         if y0 < y1 and x0 < x1:
-            out[:, y0 - tile.y:y1 - tile.y, x0 - tile.x:x1 - tile.x] = True
+            out[:, y0 - tile.y : y1 - tile.y, x0 - tile.x : x1 - tile.x] = True
     return out
 
 
@@ -136,8 +150,12 @@ def distance_to(fresh: torch.Tensor, reach: int) -> torch.Tensor:
     return d2.sqrt_()
 
 
-def feather_weight(fresh: torch.Tensor, generated: torch.Tensor, feather: int,
-                   open_sides: tuple[bool, bool, bool, bool] = (False, False, False, False)) -> torch.Tensor:
+def feather_weight(
+    fresh: torch.Tensor,
+    generated: torch.Tensor,
+    feather: int,
+    open_sides: tuple[bool, bool, bool, bool] = (False, False, False, False),
+) -> torch.Tensor:
     """Write-back weight of a tile: 1 on fresh pixels, a linear ramp into generated ones, 0 elsewhere.
 
     On a generated pixel at Euclidean distance d (px) from the nearest fresh pixel the weight is
@@ -178,8 +196,13 @@ def feather_weight(fresh: torch.Tensor, generated: torch.Tensor, feather: int,
     return out
 
 
-def tile_inputs(canvas: torch.Tensor, mask: torch.Tensor, generated: torch.Tensor | Sequence[Tile],
-                tile: Tile, feather: int = 32) -> TileInputs:
+def tile_inputs(
+    canvas: torch.Tensor,
+    mask: torch.Tensor,
+    generated: torch.Tensor | Sequence[Tile],
+    tile: Tile,
+    feather: int = 32,
+) -> TileInputs:
     """The crop, noise_mask and write-back weight of one tile.
 
     Args:
@@ -203,7 +226,9 @@ def tile_inputs(canvas: torch.Tensor, mask: torch.Tensor, generated: torch.Tenso
     check_image(canvas, "canvas")
     m = check_mask(mask, canvas, "mask")
     if tuple(canvas.shape[1:3]) != tile.canvas:
-        raise ValueError(f"the tile belongs to a {tile.canvas[1]}x{tile.canvas[0]} canvas, not {canvas.shape[2]}x{canvas.shape[1]}")
+        raise ValueError(
+            f"the tile belongs to a {tile.canvas[1]}x{tile.canvas[0]} canvas, not {canvas.shape[2]}x{canvas.shape[1]}"
+        )
     if isinstance(feather, bool) or not isinstance(feather, (int, np.integer)) or feather < 0:
         raise ValueError(f"feather must be a non-negative int (px), got {feather!r}")
     B = canvas.shape[0]
@@ -219,8 +244,13 @@ def tile_inputs(canvas: torch.Tensor, mask: torch.Tensor, generated: torch.Tenso
     return TileInputs(image, noise_mask, weight)
 
 
-def blend_tile(canvas: torch.Tensor, tile_result: torch.Tensor, tile: Tile, weight: torch.Tensor,
-               out: torch.Tensor | None = None) -> torch.Tensor:
+def blend_tile(
+    canvas: torch.Tensor,
+    tile_result: torch.Tensor,
+    tile: Tile,
+    weight: torch.Tensor,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Write a tile's result back: ``canvas + weight * (result - canvas)`` on the tile's pixels where
     ``weight > 0``; every other pixel (known pixels have weight 0) is left bit-identical.
 
@@ -241,10 +271,16 @@ def blend_tile(canvas: torch.Tensor, tile_result: torch.Tensor, tile: Tile, weig
     """
     check_image(canvas, "canvas")
     if tuple(canvas.shape[1:3]) != tile.canvas:
-        raise ValueError(f"the tile belongs to a {tile.canvas[1]}x{tile.canvas[0]} canvas, not {canvas.shape[2]}x{canvas.shape[1]}")
+        raise ValueError(
+            f"the tile belongs to a {tile.canvas[1]}x{tile.canvas[0]} canvas, not {canvas.shape[2]}x{canvas.shape[1]}"
+        )
     B, C = canvas.shape[0], canvas.shape[3]
-    if (not isinstance(tile_result, torch.Tensor) or tile_result.ndim != 4
-            or tuple(tile_result.shape[1:]) != (tile.h, tile.w, C) or tile_result.shape[0] not in (1, B)):
+    if (
+        not isinstance(tile_result, torch.Tensor)
+        or tile_result.ndim != 4
+        or tuple(tile_result.shape[1:]) != (tile.h, tile.w, C)
+        or tile_result.shape[0] not in (1, B)
+    ):
         got = list(tile_result.shape) if isinstance(tile_result, torch.Tensor) else type(tile_result).__name__
         raise ValueError(
             f"tile_result must be [B, {tile.h}, {tile.w}, {C}] (the tile's IMAGE), got {got}: the sampler must "

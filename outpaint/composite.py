@@ -135,10 +135,12 @@ def known_band(mask, band: int) -> torch.Tensor:
 # section 2: RGB -> LMS (their combined RGB->XYZ->LMS matrix), log10, then l-alpha-beta
 # (Ruderman, Cronin & Chiao 1998). The inverse uses the exact matrix inverse rather than the paper's
 # rounded one, so a transfer with equal statistics is the identity up to float error.
-_RGB2LMS = torch.tensor([[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]],
-                        dtype=torch.float64)
-_LMS2LAB = torch.diag(torch.tensor([3 ** -0.5, 6 ** -0.5, 2 ** -0.5], dtype=torch.float64)) @ torch.tensor(
-    [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]], dtype=torch.float64)
+_RGB2LMS = torch.tensor(
+    [[0.3811, 0.5783, 0.0402], [0.1967, 0.7244, 0.0782], [0.0241, 0.1288, 0.8444]], dtype=torch.float64
+)
+_LMS2LAB = torch.diag(torch.tensor([3**-0.5, 6**-0.5, 2**-0.5], dtype=torch.float64)) @ torch.tensor(
+    [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]], dtype=torch.float64
+)
 _RGB_FLOOR = 1.0 / 255.0  # keeps log10 finite on black, as in common implementations
 
 
@@ -163,8 +165,14 @@ def _stats(x: torch.Tensor, w: torch.Tensor | None = None) -> tuple[torch.Tensor
     return mean, var.sqrt()
 
 
-def match_color(generated: torch.Tensor, reference: torch.Tensor, space: str = "lab",
-                strength: float = 1.0, weights: torch.Tensor | None = None, eps: float = 1e-6) -> torch.Tensor:
+def match_color(
+    generated: torch.Tensor,
+    reference: torch.Tensor,
+    space: str = "lab",
+    strength: float = 1.0,
+    weights: torch.Tensor | None = None,
+    eps: float = 1e-6,
+) -> torch.Tensor:
     """Move the per-channel mean and standard deviation of ``generated`` to those of ``reference``.
 
     Reinhard et al. 2001, "Color Transfer between Images" (IEEE CG&A 21(5)), section 3:
@@ -215,8 +223,9 @@ def match_color(generated: torch.Tensor, reference: torch.Tensor, space: str = "
     return out.to(torch.float32).reshape(generated.shape)
 
 
-def match_color_to_known(image: torch.Tensor, mask: torch.Tensor, band: int = 32, space: str = "lab",
-                         strength: float = 1.0) -> torch.Tensor:
+def match_color_to_known(
+    image: torch.Tensor, mask: torch.Tensor, band: int = 32, space: str = "lab", strength: float = 1.0
+) -> torch.Tensor:
     """Match the colour of the generated region to the band of known pixels around it.
 
     Per batch item: the statistics of the pixels with mask > 0 (weighted by the mask) are moved to

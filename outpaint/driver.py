@@ -18,10 +18,18 @@ samples one tile (float in [0, 1], px). The host encodes, samples with any SAMPL
 and ControlNet (crop the pose hint with :func:`crop_to_tile`), decodes, and returns the tile's image."""
 
 
-def outpaint(canvas: torch.Tensor, mask: torch.Tensor, sample_tile: SampleTile,
-             tile: int | Sequence[int] = (512, 512), overlap: int = 64, feather: int = 32,
-             progress: Callable[[int, int, Tile], None] | None = None, multiple: int = 8,
-             max_side: int = MAX_SIDE, plan: Sequence[Tile] | None = None) -> torch.Tensor:
+def outpaint(
+    canvas: torch.Tensor,
+    mask: torch.Tensor,
+    sample_tile: SampleTile,
+    tile: int | Sequence[int] = (512, 512),
+    overlap: int = 64,
+    feather: int = 32,
+    progress: Callable[[int, int, Tile], None] | None = None,
+    multiple: int = 8,
+    max_side: int = MAX_SIDE,
+    plan: Sequence[Tile] | None = None,
+) -> torch.Tensor:
     """Fill every unknown pixel of a canvas tile by tile, outward from the known region.
 
     For each tile of :func:`plan_tiles` (in order): :func:`tile_inputs` crops the current canvas
@@ -75,7 +83,9 @@ def outpaint(canvas: torch.Tensor, mask: torch.Tensor, sample_tile: SampleTile,
     for i, t in enumerate(plan):
         y0, x0, y1, x1 = t.box
         before = boxes[:i]
-        near = np.nonzero((before[:, 0] < y1) & (before[:, 2] > y0) & (before[:, 1] < x1) & (before[:, 3] > x0))[0]
+        near = np.nonzero(
+            (before[:, 0] < y1) & (before[:, 2] > y0) & (before[:, 1] < x1) & (before[:, 3] > x0)
+        )[0]
         inputs = tile_inputs(work, m, [plan[j] for j in near], t, feather)  # the earlier tiles it overlaps
         result = sample_tile(inputs.image, inputs.noise_mask, t)
         blend_tile(work, result, t, inputs.weight, out=work)
@@ -87,10 +97,9 @@ def outpaint(canvas: torch.Tensor, mask: torch.Tensor, sample_tile: SampleTile,
     bh, bw = (plan[0].h, plan[0].w) if plan else (H, W)
     for y in range(0, H, bh):
         for x in range(0, W, bw):
-            ms = m[:, y:y + bh, x:x + bw][..., None]
+            ms = m[:, y : y + bh, x : x + bw][..., None]
             soft = (ms > 0) & (ms < 1)
             if bool(soft.any()):
-                w = work[:, y:y + bh, x:x + bw]
-                w.copy_(torch.where(soft, canvas[:, y:y + bh, x:x + bw] * (1 - ms) + w * ms, w))
+                w = work[:, y : y + bh, x : x + bw]
+                w.copy_(torch.where(soft, canvas[:, y : y + bh, x : x + bw] * (1 - ms) + w * ms, w))
     return work
-

@@ -72,8 +72,9 @@ def _is_int(v) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, np.integer))
 
 
-def check_canvas_hw(canvas_hw: Sequence[int], multiple: int = 8, max_side: int = MAX_SIDE,
-                    name: str = "canvas") -> tuple[int, int]:
+def check_canvas_hw(
+    canvas_hw: Sequence[int], multiple: int = 8, max_side: int = MAX_SIDE, name: str = "canvas"
+) -> tuple[int, int]:
     """Check a canvas size ``(H, W)`` in px: positive ints, multiples of ``multiple``, at most
     ``max_side``. Returns ``(H, W)`` as ints.
 
@@ -98,7 +99,9 @@ def check_canvas_hw(canvas_hw: Sequence[int], multiple: int = 8, max_side: int =
     return h, w
 
 
-def _as_mask_tensor(mask: torch.Tensor | np.ndarray, canvas_hw: tuple[int, int], name: str = "mask") -> torch.Tensor:
+def _as_mask_tensor(
+    mask: torch.Tensor | np.ndarray, canvas_hw: tuple[int, int], name: str = "mask"
+) -> torch.Tensor:
     """A ``[H, W]`` / ``[B, H, W]`` mask (torch or numpy) as a CPU tensor ``[B, H, W]`` (a view where
     possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw``."""
     m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.from_numpy(np.asarray(mask))
@@ -138,9 +141,15 @@ def _axis_origins(lo: int, hi: int, length: int, size: int, overlap: int, multip
     return sorted(set(origins))
 
 
-def plan_tiles(canvas_hw: Sequence[int], unknown_mask: torch.Tensor | np.ndarray,
-               tile: int | Sequence[int] = (512, 512), overlap: int = 64, multiple: int = 8,
-               order: str = "outward", max_side: int = MAX_SIDE) -> list[Tile]:
+def plan_tiles(
+    canvas_hw: Sequence[int],
+    unknown_mask: torch.Tensor | np.ndarray,
+    tile: int | Sequence[int] = (512, 512),
+    overlap: int = 64,
+    multiple: int = 8,
+    order: str = "outward",
+    max_side: int = MAX_SIDE,
+) -> list[Tile]:
     """Plan tiles of the model's native size that cover every unknown pixel, ordered for sampling.
 
     The grid covers the bounding box of the unknown pixels grown by ``overlap`` px of context on each
@@ -194,7 +203,9 @@ def plan_tiles(canvas_hw: Sequence[int], unknown_mask: torch.Tensor | np.ndarray
             f"neighbours), got {overlap!r}"
         )
     if overlap >= min(th, tw):
-        raise ValueError(f"overlap ({overlap} px) must be smaller than the tile ({tw}x{th} px); try {min(th, tw) // 8}")
+        raise ValueError(
+            f"overlap ({overlap} px) must be smaller than the tile ({tw}x{th} px); try {min(th, tw) // 8}"
+        )
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
@@ -222,16 +233,22 @@ def plan_tiles(canvas_hw: Sequence[int], unknown_mask: torch.Tensor | np.ndarray
     dist = ndimage.distance_transform_edt(~sources) * multiple
 
     rows_any, cols_any = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
-    y_origins = _axis_origins(int(rows_any[0]) * multiple, (int(rows_any[-1]) + 1) * multiple, H, th, overlap, multiple)
-    x_origins = _axis_origins(int(cols_any[0]) * multiple, (int(cols_any[-1]) + 1) * multiple, W, tw, overlap, multiple)
+    y_origins = _axis_origins(
+        int(rows_any[0]) * multiple, (int(rows_any[-1]) + 1) * multiple, H, th, overlap, multiple
+    )
+    x_origins = _axis_origins(
+        int(cols_any[0]) * multiple, (int(cols_any[-1]) + 1) * multiple, W, tw, overlap, multiple
+    )
 
     candidates = []
     for r, y in enumerate(y_origins):
         for c, x in enumerate(x_origins):
-            sub = blocks[y // multiple:(y + th) // multiple, x // multiple:(x + tw) // multiple]
+            sub = blocks[y // multiple : (y + th) // multiple, x // multiple : (x + tw) // multiple]
             if not sub.any():
                 continue
-            d = float(dist[y // multiple:(y + th) // multiple, x // multiple:(x + tw) // multiple][sub].min())
+            d = float(
+                dist[y // multiple : (y + th) // multiple, x // multiple : (x + tw) // multiple][sub].min()
+            )
             candidates.append((d if order == "outward" else 0.0, y, x, r, c))
     candidates.sort()
 
@@ -274,7 +291,14 @@ def crop_to_tile(tensor: torch.Tensor | np.ndarray, tile: Tile, layout: str = "B
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if len(tensor.shape) != len(layout):
         raise ValueError(f"expected a {layout} tensor of rank {len(layout)}, got shape {list(tensor.shape)}")
-    if not _is_int(scale) or scale < 1 or tile.y % scale or tile.x % scale or tile.h % scale or tile.w % scale:
+    if (
+        not _is_int(scale)
+        or scale < 1
+        or tile.y % scale
+        or tile.x % scale
+        or tile.h % scale
+        or tile.w % scale
+    ):
         raise ValueError(f"scale must be a positive int dividing the tile's origin and size, got {scale!r}")
     hi, wi = layout.index("H"), layout.index("W")
     H, W = tile.canvas

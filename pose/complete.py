@@ -79,8 +79,12 @@ DOWN = np.array([0.0, 1.0])
 
 _LEGS = {
     side: {
-        "hip": KP[f"{side}_hip"], "knee": KP[f"{side}_knee"], "ankle": KP[f"{side}_ankle"],
-        "big": KP[f"{side}_big_toe"], "small": KP[f"{side}_small_toe"], "heel": KP[f"{side}_heel"],
+        "hip": KP[f"{side}_hip"],
+        "knee": KP[f"{side}_knee"],
+        "ankle": KP[f"{side}_ankle"],
+        "big": KP[f"{side}_big_toe"],
+        "small": KP[f"{side}_small_toe"],
+        "heel": KP[f"{side}_heel"],
         "shoulder": KP[f"{side}_shoulder"],
     }
     for side in ("left", "right")
@@ -149,8 +153,14 @@ def body_scale(points: np.ndarray) -> dict | None:
     forward = 1.0
     if has[KP["nose"]]:
         forward = float(np.sign(p[KP["nose"], 0] - sh_mid[0]) or 1.0)
-    return {"H": H, "torso": torso, "shoulder_mid": sh_mid, "hip_mid": hip_mid, "facing": facing,
-            "forward": forward}
+    return {
+        "H": H,
+        "torso": torso,
+        "shoulder_mid": sh_mid,
+        "hip_mid": hip_mid,
+        "facing": facing,
+        "forward": forward,
+    }
 
 
 def _fill_hips(p: np.ndarray, inferred: set[int]) -> None:
@@ -192,10 +202,18 @@ def _foot_offsets(geo: dict, outward: float) -> dict[str, np.ndarray]:
     drop = 0.15 * f
     return {
         "heel": np.array([-fwd * side * HEEL_BACK * H, floor - drop * HEEL_BACK * H]),
-        "big": np.array([fwd * side * TOE_FORWARD * H + outward * f * 0.1 * FOOT_WIDTH * H,
-                         floor + drop * TOE_FORWARD * H]),
-        "small": np.array([fwd * side * 0.8 * TOE_FORWARD * H + outward * f * 0.9 * FOOT_WIDTH * H,
-                           floor + drop * 0.8 * TOE_FORWARD * H]),
+        "big": np.array(
+            [
+                fwd * side * TOE_FORWARD * H + outward * f * 0.1 * FOOT_WIDTH * H,
+                floor + drop * TOE_FORWARD * H,
+            ]
+        ),
+        "small": np.array(
+            [
+                fwd * side * 0.8 * TOE_FORWARD * H + outward * f * 0.9 * FOOT_WIDTH * H,
+                floor + drop * 0.8 * TOE_FORWARD * H,
+            ]
+        ),
     }
 
 
@@ -272,7 +290,9 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
             continue
         # --- feet
         ankle = p[leg["ankle"], :2]
-        outward = float(np.sign(p[leg["hip"], 0] - p[opposite["hip"], 0]) or (1.0 if side == "left" else -1.0))
+        outward = float(
+            np.sign(p[leg["hip"], 0] - p[opposite["hip"], 0]) or (1.0 if side == "left" else -1.0)
+        )
         model = _foot_offsets(geo, outward)
         for name in ("heel", "big", "small"):
             j = leg[name]
@@ -295,8 +315,14 @@ def _complete_person(person: Mapping, stance: str, symmetry: bool, use_prior: bo
     return out
 
 
-def complete_legs(frame: Mapping, stance: str = "straight", symmetry: bool = True, use_prior: bool = True,
-                  feet: bool = True, people: Sequence[int] | None = None) -> dict:
+def complete_legs(
+    frame: Mapping,
+    stance: str = "straight",
+    symmetry: bool = True,
+    use_prior: bool = True,
+    feet: bool = True,
+    people: Sequence[int] | None = None,
+) -> dict:
     """Infer missing hips, knees, ankles and feet (e.g. beyond the frame) of every person.
 
     Visible (present) points are kept unchanged. Each inferred point becomes present (confidence
@@ -351,7 +377,9 @@ def complete_legs(frame: Mapping, stance: str = "straight", symmetry: bool = Tru
             raise ValueError(f"people: index {i!r} out of range for {n} people")
     out = copy.deepcopy(dict(frame))
     out["people"] = [
-        _complete_person(person, stance, symmetry, use_prior, feet) if i in set(chosen) else copy.deepcopy(person)
+        _complete_person(person, stance, symmetry, use_prior, feet)
+        if i in set(chosen)
+        else copy.deepcopy(person)
         for i, person in enumerate(frame["people"])
     ]
     for person in out["people"]:

@@ -33,13 +33,26 @@ DEFAULT_TASK = os.path.join(MODEL_DIR, "pose_landmarker_full.task")
 # our keypoint index -> MediaPipe landmark index (None: derived)
 MP_FROM_OURS = {
     KP["nose"]: 0,
-    KP["right_shoulder"]: 12, KP["right_elbow"]: 14, KP["right_wrist"]: 16,
-    KP["left_shoulder"]: 11, KP["left_elbow"]: 13, KP["left_wrist"]: 15,
-    KP["right_hip"]: 24, KP["right_knee"]: 26, KP["right_ankle"]: 28,
-    KP["left_hip"]: 23, KP["left_knee"]: 25, KP["left_ankle"]: 27,
-    KP["right_eye"]: 5, KP["left_eye"]: 2, KP["right_ear"]: 8, KP["left_ear"]: 7,
-    KP["left_big_toe"]: 31, KP["left_heel"]: 29,
-    KP["right_big_toe"]: 32, KP["right_heel"]: 30,
+    KP["right_shoulder"]: 12,
+    KP["right_elbow"]: 14,
+    KP["right_wrist"]: 16,
+    KP["left_shoulder"]: 11,
+    KP["left_elbow"]: 13,
+    KP["left_wrist"]: 15,
+    KP["right_hip"]: 24,
+    KP["right_knee"]: 26,
+    KP["right_ankle"]: 28,
+    KP["left_hip"]: 23,
+    KP["left_knee"]: 25,
+    KP["left_ankle"]: 27,
+    KP["right_eye"]: 5,
+    KP["left_eye"]: 2,
+    KP["right_ear"]: 8,
+    KP["left_ear"]: 7,
+    KP["left_big_toe"]: 31,
+    KP["left_heel"]: 29,
+    KP["right_big_toe"]: 32,
+    KP["right_heel"]: 30,
 }
 
 _lock = threading.Lock()
@@ -53,8 +66,10 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
         TypeError: not a numpy array; ValueError: wrong dtype or shape, with the fix.
     """
     if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy uint8 array [H, W, 3] (RGB), got {type(image).__name__}; "
-                        "convert a ComfyUI IMAGE with (t[0].cpu().numpy() * 255).round().astype(np.uint8)")
+        raise TypeError(
+            f"{name}: expected a numpy uint8 array [H, W, 3] (RGB), got {type(image).__name__}; "
+            "convert a ComfyUI IMAGE with (t[0].cpu().numpy() * 255).round().astype(np.uint8)"
+        )
     if image.dtype != np.uint8:
         raise ValueError(f"{name}: expected dtype uint8 (0..255), got {image.dtype}")
     if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[0] < 1 or image.shape[1] < 1:
@@ -67,7 +82,9 @@ def _import_mediapipe():
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("pose.detect needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2") from e
+        raise ImportError(
+            "pose.detect needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2"
+        ) from e
     return mp, BaseOptions, vision
 
 
@@ -79,17 +96,22 @@ def _get_landmarker(model_path: str, num_poses: int):
             if not os.path.isfile(model_path):
                 raise FileNotFoundError(
                     f"MediaPipe pose model not found: {model_path}. It ships with this pack as "
-                    f"pose/models/pose_landmarker_full.task; rebuild it with pose/models/build_task.py")
+                    f"pose/models/pose_landmarker_full.task; rebuild it with pose/models/build_task.py"
+                )
             mp, BaseOptions, vision = _import_mediapipe()
             opts = vision.PoseLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=model_path),
-                running_mode=vision.RunningMode.IMAGE, num_poses=int(num_poses))
+                running_mode=vision.RunningMode.IMAGE,
+                num_poses=int(num_poses),
+            )
             lm = vision.PoseLandmarker.create_from_options(opts)
             _landmarkers[key] = lm
         return lm
 
 
-def detect_mediapipe_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK, num_poses: int = 1) -> np.ndarray:
+def detect_mediapipe_landmarks(
+    image: np.ndarray, model_path: str = DEFAULT_TASK, num_poses: int = 1
+) -> np.ndarray:
     """Raw MediaPipe landmarks: float64 ``[P, 33, 3]`` = (x px, y px, visibility in [0, 1]).
 
     The model is loaded once per (path, num_poses) and cached (thread-safe).
@@ -108,8 +130,9 @@ def detect_mediapipe_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK
     return out
 
 
-def landmarks_to_person(lms: np.ndarray, width: int, height: int, visibility: float = 0.5,
-                        margin: float = 0.02) -> dict:
+def landmarks_to_person(
+    lms: np.ndarray, width: int, height: int, visibility: float = 0.5, margin: float = 0.02
+) -> dict:
     """Map one person's MediaPipe landmarks ``[33, 3]`` (px, px, visibility) to a person dict.
 
     A landmark is *present* when its visibility >= ``visibility`` and it lies inside the canvas
@@ -152,7 +175,9 @@ def landmarks_to_person(lms: np.ndarray, width: int, height: int, visibility: fl
     return person_from_points(pts, inferred=inferred, scores=scores, prior=prior)
 
 
-def detect(image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model_path: str = DEFAULT_TASK) -> dict:
+def detect(
+    image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model_path: str = DEFAULT_TASK
+) -> dict:
     """Detect body and feet with MediaPipe Pose; return one POSE_KEYPOINT frame.
 
     Args:
@@ -228,7 +253,8 @@ def _require_file(path: str | None, what: str, filename: str, where: str) -> str
     if not path or not os.path.isfile(path):
         raise FileNotFoundError(
             f"{what} weights not found at {path!r}. Put '{filename}' in {where} and pass its path; "
-            "this pack never downloads weights.")
+            "this pack never downloads weights."
+        )
     return path
 
 
@@ -249,8 +275,12 @@ def detect_openpose(image: np.ndarray, weights_path: str) -> dict:
         never downloads (controlnet_aux's ``Body`` is built from the local file directly).
     """
     image = check_image(image)
-    path = _require_file(weights_path, "OpenPose body", "body_pose_model.pth",
-                         "ComfyUI/models/controlnet_aux/ (file from the 'lllyasviel/Annotators' repository)")
+    path = _require_file(
+        weights_path,
+        "OpenPose body",
+        "body_pose_model.pth",
+        "ComfyUI/models/controlnet_aux/ (file from the 'lllyasviel/Annotators' repository)",
+    )
     body_mod = import_controlnet_aux("open_pose.body")
     import torch
 
@@ -274,8 +304,13 @@ def detect_openpose(image: np.ndarray, weights_path: str) -> dict:
     return new_frame(w, h, people)
 
 
-def detect_dwpose(image: np.ndarray, det_checkpoint: str, pose_checkpoint: str, device: str = "cpu",
-                  score_threshold: float = 0.3) -> dict:
+def detect_dwpose(
+    image: np.ndarray,
+    det_checkpoint: str,
+    pose_checkpoint: str,
+    device: str = "cpu",
+    score_threshold: float = 0.3,
+) -> dict:
     """Detect body + feet with controlnet_aux's DWPose (``controlnet_aux.dwpose.Wholebody``).
 
     controlnet_aux 0.0.10's DWPose runs on OpenMMLab (``mmcv>=2.0.1``, ``mmdet>=3.1.0``,
@@ -296,15 +331,21 @@ def detect_dwpose(image: np.ndarray, det_checkpoint: str, pose_checkpoint: str, 
     """
     image = check_image(image)
     where = "ComfyUI/models/controlnet_aux/dwpose/"
-    det = _require_file(det_checkpoint, "DWPose detector (YOLOX-L)",
-                        "yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth", where)
+    det = _require_file(
+        det_checkpoint,
+        "DWPose detector (YOLOX-L)",
+        "yolox_l_8x8_300e_coco_20211126_140236-d3bd2b23.pth",
+        where,
+    )
     pose = _require_file(pose_checkpoint, "DWPose pose estimator", "dw-ll_ucoco_384.pth", where)
     try:
         import mmdet  # noqa: F401
         import mmpose  # noqa: F401
     except ImportError as e:
-        raise ImportError("DWPose through controlnet_aux needs OpenMMLab: pip install -U openmim && "
-                          "mim install 'mmcv>=2.0.1' 'mmdet>=3.1.0' 'mmpose>=1.1.0'") from e
+        raise ImportError(
+            "DWPose through controlnet_aux needs OpenMMLab: pip install -U openmim && "
+            "mim install 'mmcv>=2.0.1' 'mmdet>=3.1.0' 'mmpose>=1.1.0'"
+        ) from e
     wb_mod = import_controlnet_aux("dwpose.wholebody")
     key = f"{det}|{pose}|{device}"
     with _lock:

@@ -15,12 +15,18 @@ import numpy as np
 
 from .keypoints import KEYPOINT_NAMES, KP, inferred_indices, person_points, set_person_points, validate_frame
 
-_L = {s: {k: KP[f"{s}_{k}"] for k in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "big_toe",
-                                      "small_toe", "heel")} for s in ("left", "right")}
+_L = {
+    s: {
+        k: KP[f"{s}_{k}"]
+        for k in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "big_toe", "small_toe", "heel")
+    }
+    for s in ("left", "right")
+}
 
 #: limb name -> (root index, indices of the points it moves)
-LIMBS: dict[str, tuple[int, tuple[int, ...]]] = {"head": (KP["neck"], (KP["nose"], KP["right_eye"], KP["left_eye"],
-                                                                       KP["right_ear"], KP["left_ear"]))}
+LIMBS: dict[str, tuple[int, tuple[int, ...]]] = {
+    "head": (KP["neck"], (KP["nose"], KP["right_eye"], KP["left_eye"], KP["right_ear"], KP["left_ear"]))
+}
 for _s, _j in _L.items():
     _foot = (_j["big_toe"], _j["small_toe"], _j["heel"])
     LIMBS[f"{_s}_arm"] = (_j["shoulder"], (_j["elbow"], _j["wrist"]))
@@ -35,7 +41,11 @@ def _index(point: int | str) -> int:
         if point not in KP:
             raise ValueError(f"point: unknown name {point!r}; use one of {', '.join(KEYPOINT_NAMES)}")
         return KP[point]
-    if isinstance(point, bool) or not isinstance(point, (int, np.integer)) or not 0 <= point < len(KEYPOINT_NAMES):
+    if (
+        isinstance(point, bool)
+        or not isinstance(point, (int, np.integer))
+        or not 0 <= point < len(KEYPOINT_NAMES)
+    ):
         raise ValueError(f"point: expected an index 0..23 or a name, got {point!r}")
     return int(point)
 

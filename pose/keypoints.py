@@ -83,14 +83,30 @@ BODY_KEY = "pose_keypoints_2d"
 OTHER_KEYS = ("face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d")
 
 KEYPOINT_NAMES = (
-    "nose", "neck",
-    "right_shoulder", "right_elbow", "right_wrist",
-    "left_shoulder", "left_elbow", "left_wrist",
-    "right_hip", "right_knee", "right_ankle",
-    "left_hip", "left_knee", "left_ankle",
-    "right_eye", "left_eye", "right_ear", "left_ear",
-    "left_big_toe", "left_small_toe", "left_heel",
-    "right_big_toe", "right_small_toe", "right_heel",
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
+    "right_heel",
 )
 KP = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 
@@ -99,8 +115,7 @@ KP = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 # 9 RHip, 10 RKnee, 11 RAnkle, 12 LHip, 13 LKnee, 14 LAnkle, 15 REye, 16 LEye, 17 REar, 18 LEar,
 # 19 LBigToe, 20 LSmallToe, 21 LHeel, 22 RBigToe, 23 RSmallToe, 24 RHeel.
 # BODY25_FROM_OURS[i] is the BODY_25 index of our keypoint i.
-BODY25_FROM_OURS = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
-                    19, 20, 21, 22, 23, 24)
+BODY25_FROM_OURS = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
 BODY25_MIDHIP = 8
 
 
@@ -124,7 +139,9 @@ def _flat_triplets(value: Any, field: str, n: int | None) -> np.ndarray:
         arr = value.astype(np.float64)
     else:
         if not isinstance(value, (list, tuple)):
-            raise PoseFormatError(f"{field}: expected a list of numbers [x, y, c, ...], got {type(value).__name__}")
+            raise PoseFormatError(
+                f"{field}: expected a list of numbers [x, y, c, ...], got {type(value).__name__}"
+            )
         if value and isinstance(value[0], (list, tuple)):  # nested [[x, y, c], ...]
             for k, item in enumerate(value):
                 if not isinstance(item, (list, tuple)) or len(item) != 3:
@@ -153,8 +170,10 @@ def validate_frame(frame: Any, name: str = "frame") -> None:
             ``frame.people[0].pose_keypoints_2d: expected 18 keypoints (54 numbers), got 17``.
     """
     if not isinstance(frame, Mapping):
-        raise PoseFormatError(f"{name}: expected a dict with 'people', 'canvas_width', 'canvas_height', "
-                              f"got {type(frame).__name__}")
+        raise PoseFormatError(
+            f"{name}: expected a dict with 'people', 'canvas_width', 'canvas_height', "
+            f"got {type(frame).__name__}"
+        )
     for key in ("canvas_width", "canvas_height"):
         if key not in frame:
             raise PoseFormatError(f"{name}.{key}: missing")
@@ -183,12 +202,16 @@ def validate_frame(frame: Any, name: str = "frame") -> None:
         inferred = person.get(INFERRED_KEY)
         if inferred is not None:
             if not isinstance(inferred, (list, tuple)) or not all(
-                    _is_number(k) and int(k) == k and 0 <= k < N_POINTS for k in inferred):
+                _is_number(k) and int(k) == k and 0 <= k < N_POINTS for k in inferred
+            ):
                 raise PoseFormatError(f"{where}.{INFERRED_KEY}: expected a list of keypoint indices 0..23")
         scores = person.get(SCORES_KEY)
         if scores is not None:
-            if not isinstance(scores, (list, tuple)) or len(scores) != N_POINTS or not all(
-                    _is_number(s) for s in scores):
+            if (
+                not isinstance(scores, (list, tuple))
+                or len(scores) != N_POINTS
+                or not all(_is_number(s) for s in scores)
+            ):
                 raise PoseFormatError(f"{where}.{SCORES_KEY}: expected {N_POINTS} numbers")
 
 
@@ -247,17 +270,28 @@ def inferred_indices(person: Mapping) -> list[int]:
 
 def new_frame(canvas_width: int, canvas_height: int, people: Sequence[Mapping] = ()) -> dict:
     """A POSE_KEYPOINT frame dict (deep-copies ``people``)."""
-    frame = {"people": copy.deepcopy(list(people)), "canvas_width": int(canvas_width),
-             "canvas_height": int(canvas_height)}
+    frame = {
+        "people": copy.deepcopy(list(people)),
+        "canvas_width": int(canvas_width),
+        "canvas_height": int(canvas_height),
+    }
     validate_frame(frame)
     return frame
 
 
-def person_from_points(points: np.ndarray, inferred: Sequence[int] = (), scores: Sequence[float] | None = None,
-                       prior: np.ndarray | None = None) -> dict:
+def person_from_points(
+    points: np.ndarray,
+    inferred: Sequence[int] = (),
+    scores: Sequence[float] | None = None,
+    prior: np.ndarray | None = None,
+) -> dict:
     """Build a person dict from ``[24, 3]`` points (pixels; confidence > 0 = present)."""
-    person: dict[str, Any] = {BODY_KEY: [], "face_keypoints_2d": None, "hand_left_keypoints_2d": None,
-                              "hand_right_keypoints_2d": None}
+    person: dict[str, Any] = {
+        BODY_KEY: [],
+        "face_keypoints_2d": None,
+        "hand_left_keypoints_2d": None,
+        "hand_right_keypoints_2d": None,
+    }
     person = set_person_points(person, points, inferred)
     if scores is not None:
         person[SCORES_KEY] = [float(s) for s in scores]
@@ -377,8 +411,9 @@ def dump_pose_keypoint_json(frames: Mapping | Sequence[Mapping], indent: int | N
 # OpenPose JSON (BODY_25 with feet)
 
 
-def frame_from_openpose_json(data: Any, canvas_width: int | None = None, canvas_height: int | None = None,
-                             coords: str = "pixels") -> dict:
+def frame_from_openpose_json(
+    data: Any, canvas_width: int | None = None, canvas_height: int | None = None, coords: str = "pixels"
+) -> dict:
     """Read OpenPose's own JSON output (``--write_json``, BODY_25 model) as one frame.
 
     Format (CMU OpenPose ``doc/02_output.md``): ``{"version": 1.3, "people": [{"person_id": [-1],
@@ -462,11 +497,21 @@ def frame_to_openpose_json(frame: Mapping, version: float = 1.3) -> dict:
         person = {"person_id": [-1], "pose_keypoints_2d": _flat(out)}
         for key in OTHER_KEYS:
             person[key] = list(p.get(key) or [])
-        person.update({"pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
-                       "hand_right_keypoints_3d": []})
+        person.update(
+            {
+                "pose_keypoints_3d": [],
+                "face_keypoints_3d": [],
+                "hand_left_keypoints_3d": [],
+                "hand_right_keypoints_3d": [],
+            }
+        )
         people.append(person)
-    return {"version": version, "people": people, "canvas_width": int(frame["canvas_width"]),
-            "canvas_height": int(frame["canvas_height"])}
+    return {
+        "version": version,
+        "people": people,
+        "canvas_width": int(frame["canvas_width"]),
+        "canvas_height": int(frame["canvas_height"]),
+    }
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

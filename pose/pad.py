@@ -76,11 +76,17 @@ def keypoint_bounds(frame: Mapping) -> tuple[float, float, float, float] | None:
     if not pts:
         return None
     allp = np.concatenate(pts)
-    return (float(allp[:, 0].min()), float(allp[:, 1].min()), float(allp[:, 0].max()), float(allp[:, 1].max()))
+    return (
+        float(allp[:, 0].min()),
+        float(allp[:, 1].min()),
+        float(allp[:, 0].max()),
+        float(allp[:, 1].max()),
+    )
 
 
-def auto_padding(frame: Mapping, margin: int | float = 0.05, multiple: int = 64,
-                 sides: str = "ltrb") -> tuple[int, int, int, int]:
+def auto_padding(
+    frame: Mapping, margin: int | float = 0.05, multiple: int = 64, sides: str = "ltrb"
+) -> tuple[int, int, int, int]:
     """Smallest padding that contains every present body and foot point plus a margin.
 
     For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
@@ -117,7 +123,12 @@ def auto_padding(frame: Mapping, margin: int | float = 0.05, multiple: int = 64,
     if b is None:
         return (0, 0, 0, 0)
     x0, y0, x1, y1 = b
-    need = {"l": margin_px - x0, "t": margin_px - y0, "r": x1 + margin_px - (w - 1), "b": y1 + margin_px - (h - 1)}
+    need = {
+        "l": margin_px - x0,
+        "t": margin_px - y0,
+        "r": x1 + margin_px - (w - 1),
+        "b": y1 + margin_px - (h - 1),
+    }
 
     def up(v: float) -> int:
         return 0 if v <= 0 else int(math.ceil(v / multiple)) * multiple
@@ -125,7 +136,9 @@ def auto_padding(frame: Mapping, margin: int | float = 0.05, multiple: int = 64,
     return tuple(up(need[s]) if s in sides else 0 for s in "ltrb")  # type: ignore[return-value]
 
 
-def _outside_mask(h: int, w: int, left: int, top: int, right: int, bottom: int, grow: int, feather: int) -> np.ndarray:
+def _outside_mask(
+    h: int, w: int, left: int, top: int, right: int, bottom: int, grow: int, feather: int
+) -> np.ndarray:
     """float32 ``[H', W']``: 1.0 on the new border, ``grow`` px into the original image on the
     padded sides, then a linear ramp to 0 over ``feather`` px."""
     H, W = h + top + bottom, w + left + right
@@ -150,8 +163,18 @@ def _outside_mask(h: int, w: int, left: int, top: int, right: int, bottom: int, 
     return m
 
 
-def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, right: int = 0, bottom: int = 0,
-                   mode: str = "edge", fill: float = 0.5, grow: int = 0, feather: int = 0):
+def pad_image_mask(
+    image: Any,
+    mask: Any = None,
+    left: int = 0,
+    top: int = 0,
+    right: int = 0,
+    bottom: int = 0,
+    mode: str = "edge",
+    fill: float = 0.5,
+    grow: int = 0,
+    feather: int = 0,
+):
     """Pad an image and its inpainting mask by the same offsets; the mask marks new area 1.0.
 
     Works on numpy arrays or torch tensors (returns the same kind, dtype and device); inputs are
@@ -181,7 +204,9 @@ def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, ri
             raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
     is_torch = type(image).__module__.startswith("torch")
     if not is_torch and not isinstance(image, np.ndarray):
-        raise TypeError(f"image: expected a numpy array or torch tensor [H, W, C] / [B, H, W, C], got {type(image).__name__}")
+        raise TypeError(
+            f"image: expected a numpy array or torch tensor [H, W, C] / [B, H, W, C], got {type(image).__name__}"
+        )
     if image.ndim not in (3, 4):
         raise ValueError(f"image: expected [H, W, C] or [B, H, W, C], got shape {list(image.shape)}")
     batched = image.ndim == 4
@@ -200,7 +225,9 @@ def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, ri
         if tmode == "constant":
             y = F.pad(x, (left, right, top, bottom), mode="constant", value=float(fill))
         else:
-            y = F.pad(x.float() if not x.is_floating_point() else x, (left, right, top, bottom), mode=tmode).to(x.dtype)
+            y = F.pad(
+                x.float() if not x.is_floating_point() else x, (left, right, top, bottom), mode=tmode
+            ).to(x.dtype)
         out_img = y.permute(0, 2, 3, 1).contiguous()
         if not batched:
             out_img = out_img[0]
@@ -214,7 +241,8 @@ def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, ri
         if old.shape[-2:] != (h, w):
             raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
         old_p = F.pad(old.reshape(-1, 1, h, w), (left, right, top, bottom), value=0.0).reshape(
-            *old.shape[:-2], h + top + bottom, w + left + right)
+            *old.shape[:-2], h + top + bottom, w + left + right
+        )
         out_mask = torch.maximum(old_p, na)
         if batched and out_mask.ndim == 2:
             out_mask = out_mask.unsqueeze(0).expand(image.shape[0], -1, -1).contiguous()
@@ -240,8 +268,18 @@ def pad_image_mask(image: Any, mask: Any = None, left: int = 0, top: int = 0, ri
     return out_img, out_mask.astype(np.float32)
 
 
-def pad_all(image: Any, mask: Any, frame: Mapping, left: int | str = "auto", top: int = 0, right: int = 0,
-            bottom: int = 0, margin: int | float = 0.05, multiple: int = 64, **kwargs):
+def pad_all(
+    image: Any,
+    mask: Any,
+    frame: Mapping,
+    left: int | str = "auto",
+    top: int = 0,
+    right: int = 0,
+    bottom: int = 0,
+    margin: int | float = 0.05,
+    multiple: int = 64,
+    **kwargs,
+):
     """Pad image, mask and pose together. ``left="auto"`` computes all four pads with
     :func:`auto_padding` (then ``top``/``right``/``bottom`` are ignored).
 
@@ -251,8 +289,10 @@ def pad_all(image: Any, mask: Any, frame: Mapping, left: int | str = "auto", top
     validate_frame(frame)
     h, w = int(image.shape[-3]), int(image.shape[-2])
     if (int(frame["canvas_width"]), int(frame["canvas_height"])) != (w, h):
-        raise ValueError(f"frame canvas {frame['canvas_width']}x{frame['canvas_height']} does not match the image "
-                         f"{w}x{h}; rescale the pose first")
+        raise ValueError(
+            f"frame canvas {frame['canvas_width']}x{frame['canvas_height']} does not match the image "
+            f"{w}x{h}; rescale the pose first"
+        )
     if left == "auto":
         pads = auto_padding(frame, margin=margin, multiple=multiple)
     else:

@@ -39,9 +39,14 @@ FOOT_PAIRS = (
     (KP["right_big_toe"], KP["right_small_toe"], RIGHT_FOOT_COLOR),
     (KP["right_ankle"], KP["right_heel"], RIGHT_FOOT_COLOR),
 )
-FOOT_POINTS = ((KP["left_big_toe"], LEFT_FOOT_COLOR), (KP["left_small_toe"], LEFT_FOOT_COLOR),
-               (KP["left_heel"], LEFT_FOOT_COLOR), (KP["right_big_toe"], RIGHT_FOOT_COLOR),
-               (KP["right_small_toe"], RIGHT_FOOT_COLOR), (KP["right_heel"], RIGHT_FOOT_COLOR))
+FOOT_POINTS = (
+    (KP["left_big_toe"], LEFT_FOOT_COLOR),
+    (KP["left_small_toe"], LEFT_FOOT_COLOR),
+    (KP["left_heel"], LEFT_FOOT_COLOR),
+    (KP["right_big_toe"], RIGHT_FOOT_COLOR),
+    (KP["right_small_toe"], RIGHT_FOOT_COLOR),
+    (KP["right_heel"], RIGHT_FOOT_COLOR),
+)
 
 
 def _util():
@@ -73,8 +78,15 @@ def _stick(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, color) -> None:
     cv2.fillConvexPoly(canvas, poly, [int(c * LIMB_DIM) for c in color])
 
 
-def render(frame: Mapping, draw_body: bool = True, draw_feet: bool = True, draw_hands: bool = True,
-           draw_face: bool = True, width: int | None = None, height: int | None = None) -> np.ndarray:
+def render(
+    frame: Mapping,
+    draw_body: bool = True,
+    draw_feet: bool = True,
+    draw_hands: bool = True,
+    draw_face: bool = True,
+    width: int | None = None,
+    height: int | None = None,
+) -> np.ndarray:
     """Draw an OpenPose control image of every person in ``frame``.
 
     Args:
@@ -119,9 +131,11 @@ def render(frame: Mapping, draw_body: bool = True, draw_feet: bool = True, draw_
             for i, color in FOOT_POINTS:
                 if has[i]:
                     cv2.circle(canvas, (int(pts[i, 0]), int(pts[i, 1])), POINT_RADIUS, color, thickness=-1)
-        for key, on, fn in (("hand_left_keypoints_2d", draw_hands, util.draw_handpose),
-                            ("hand_right_keypoints_2d", draw_hands, util.draw_handpose),
-                            ("face_keypoints_2d", draw_face, util.draw_facepose)):
+        for key, on, fn in (
+            ("hand_left_keypoints_2d", draw_hands, util.draw_handpose),
+            ("hand_right_keypoints_2d", draw_hands, util.draw_handpose),
+            ("face_keypoints_2d", draw_face, util.draw_facepose),
+        ):
             if not on or person.get(key) is None:
                 continue
             arr = _flat_triplets(person[key], key, None)
@@ -142,7 +156,9 @@ def overlay(image: np.ndarray, control: np.ndarray, alpha: float = 0.6) -> np.nd
     ``image`` and ``control``: uint8 ``[H, W, 3]`` of the same size. Returns uint8 ``[H, W, 3]``.
     """
     if image.shape != control.shape:
-        raise ValueError(f"image {list(image.shape)} and control {list(control.shape)} must have the same shape")
+        raise ValueError(
+            f"image {list(image.shape)} and control {list(control.shape)} must have the same shape"
+        )
     drawn = control.any(axis=2, keepdims=True)
     out = np.where(drawn, (1 - alpha) * image + alpha * control, image)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)

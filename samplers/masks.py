@@ -96,7 +96,9 @@ def repaint_mask(preset: str, height: int, width: int, batch_size: int = 1, seed
     return mask
 
 
-def check_noise_mask(mask: torch.Tensor | None, latent_shape: tuple[int, ...], name: str = "noise_mask") -> None:
+def check_noise_mask(
+    mask: torch.Tensor | None, latent_shape: tuple[int, ...], name: str = "noise_mask"
+) -> None:
     """Check a sampling mask against the latent it applies to; raise a clear error otherwise.
 
     Args:

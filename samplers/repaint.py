@@ -212,9 +212,13 @@ def sample_repaint(
                 sigma, sigma_next = sigmas[k_from], sigmas[k_to]
                 denoised = model(x, sigma * s_in, **extra_args)
                 if callback is not None:
-                    callback({"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised, "nfe": nfe})
+                    callback(
+                        {"x": x, "i": i, "sigma": sigma, "sigma_hat": sigma, "denoised": denoised, "nfe": nfe}
+                    )
                 noise = noise_sampler(sigma, sigma_next) if eta > 0 and float(b_all[k_to]) > 0 else None
-                x = denoise_step(x, denoised, a_all[k_from], b_all[k_from], a_all[k_to], b_all[k_to], eta, noise)
+                x = denoise_step(
+                    x, denoised, a_all[k_from], b_all[k_from], a_all[k_to], b_all[k_to], eta, noise
+                )
                 i += 1
                 pbar.update(1)
             else:

@@ -15,18 +15,35 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "harness"))  # harness/ has no `nodes` folder; the repository root stays off sys.path
+sys.path.insert(
+    0, str(ROOT / "harness")
+)  # harness/ has no `nodes` folder; the repository root stays off sys.path
 
 WORKFLOWS = {
-    "extend_legs": ("Extend legs: pose -> pad -> ControlNet + tiled RePaint outpainting -> exact composite",
-                    lambda graphs: graphs.extend_legs()),
-    "repaint_inpaint": ("RePaint inpainting with a mask preset (SD1.5 or any checkpoint)",
-                        lambda graphs: graphs.repaint_inpaint(
-                            ckpt_name=graphs.DEFAULT_CHECKPOINT, image="example.png", width=512, height=512,
-                            preset="thick", steps=50, jump_length=10, jump_n_sample=5, cfg=7.0,
-                            prompt="a photo", save_prefix="repaint_inpaint")),
-    "repaint_pixel_demo": ("RePaint on the pack's embedded pixel-space demo model",
-                           lambda graphs: graphs.repaint_pixel_demo()),
+    "extend_legs": (
+        "Extend legs: pose -> pad -> ControlNet + tiled RePaint outpainting -> exact composite",
+        lambda graphs: graphs.extend_legs(),
+    ),
+    "repaint_inpaint": (
+        "RePaint inpainting with a mask preset (SD1.5 or any checkpoint)",
+        lambda graphs: graphs.repaint_inpaint(
+            ckpt_name=graphs.DEFAULT_CHECKPOINT,
+            image="example.png",
+            width=512,
+            height=512,
+            preset="thick",
+            steps=50,
+            jump_length=10,
+            jump_n_sample=5,
+            cfg=7.0,
+            prompt="a photo",
+            save_prefix="repaint_inpaint",
+        ),
+    ),
+    "repaint_pixel_demo": (
+        "RePaint on the pack's embedded pixel-space demo model",
+        lambda graphs: graphs.repaint_pixel_demo(),
+    ),
 }
 
 

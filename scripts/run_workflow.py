@@ -28,7 +28,9 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "harness"))  # harness/ has no `nodes` folder; the repository root stays off sys.path
+sys.path.insert(
+    0, str(ROOT / "harness")
+)  # harness/ has no `nodes` folder; the repository root stays off sys.path
 
 DEMO_MODELS = (  # (ckpt_name in Load ADM Pixel Model, native size px), best first
     ("[embedded] photos 64x64", 64),
@@ -51,8 +53,10 @@ def _resolve_model(value: str | None, folder: str, default: str | None) -> str |
     if folder_paths.get_full_path(folder, name) is not None:
         return name
     if value is not None:
-        raise SystemExit(f"{folder[:-1] if folder.endswith('s') else folder} {value!r} not found: give a path, "
-                         f"or put it in one of {folder_paths.get_folder_paths(folder)}")
+        raise SystemExit(
+            f"{folder[:-1] if folder.endswith('s') else folder} {value!r} not found: give a path, "
+            f"or put it in one of {folder_paths.get_folder_paths(folder)}"
+        )
     return None
 
 
@@ -65,8 +69,10 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     encoders = {k for k, n in prompt.items() if n["class_type"] == "CLIPTextEncode"}
     controls = {k for k, n in prompt.items() if n["class_type"] == "ControlNetLoader"}
     for key in loaders:
-        prompt[key] = {"class_type": "LoadADMPixelModel",
-                       "inputs": {"ckpt_name": ckpt_name, "num_head_channels": 64, "num_heads": 4}}
+        prompt[key] = {
+            "class_type": "LoadADMPixelModel",
+            "inputs": {"ckpt_name": ckpt_name, "num_head_channels": 64, "num_heads": 4},
+        }
     for key in encoders | controls:
         del prompt[key]
     for node in prompt.values():
@@ -81,7 +87,9 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
         if node["class_type"] == "OutpaintTiled":
             for name in ("control_image", "control_strength", "control_start", "control_end"):
                 inputs.pop(name, None)
-            inputs.update(tile_width=tile, tile_height=tile, overlap=max(8, tile // 4), feather=max(0, tile // 8))
+            inputs.update(
+                tile_width=tile, tile_height=tile, overlap=max(8, tile // 4), feather=max(0, tile // 8)
+            )
         if node["class_type"] == "PosePadImageMaskPose":
             inputs["multiple"] = tile // 2
         for name, value in DEMO_SAMPLING.items():
@@ -91,7 +99,9 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("workflow")
     parser.add_argument("--image", type=Path, default=None, help="default: scikit-image camera.png")
     parser.add_argument("--out", type=Path, default=Path("outputs"))
@@ -132,7 +142,11 @@ def main(argv=None) -> int:
     Image.fromarray(photo).save(work / "input" / "photo.png")
 
     needs_checkpoint = any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values())
-    checkpoint = _resolve_model(args.checkpoint, "checkpoints", graphs.DEFAULT_CHECKPOINT) if needs_checkpoint else None
+    checkpoint = (
+        _resolve_model(args.checkpoint, "checkpoints", graphs.DEFAULT_CHECKPOINT)
+        if needs_checkpoint
+        else None
+    )
     models: object = {}
     if needs_checkpoint and checkpoint is None:
         import nodes
@@ -142,8 +156,10 @@ def main(argv=None) -> int:
         demo, tile = next((name, size) for name, size in DEMO_MODELS if name in names)
         prompt = use_demo_model(prompt, demo, tile)
         models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
-        print(f"NOTE: no Stable Diffusion checkpoint found ({graphs.DEFAULT_CHECKPOINT} or --checkpoint): running on "
-              f"the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet.")
+        print(
+            f"NOTE: no Stable Diffusion checkpoint found ({graphs.DEFAULT_CHECKPOINT} or --checkpoint): running on "
+            f"the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
+        )
     for node in prompt.values():
         inputs = node["inputs"]
         if node["class_type"] == "LoadImage":
@@ -154,8 +170,10 @@ def main(argv=None) -> int:
         if node["class_type"] == "ControlNetLoader":
             name = _resolve_model(args.controlnet, "controlnet", graphs.DEFAULT_OPENPOSE)
             if name is None:
-                raise SystemExit(f"ControlNet {args.controlnet or graphs.DEFAULT_OPENPOSE!r} not found: put it in "
-                                 "ComfyUI/models/controlnet/ or pass --controlnet PATH")
+                raise SystemExit(
+                    f"ControlNet {args.controlnet or graphs.DEFAULT_OPENPOSE!r} not found: put it in "
+                    "ComfyUI/models/controlnet/ or pass --controlnet PATH"
+                )
             inputs["control_net_name"] = models["controlnet"] = name
         for key, value in (("seed", args.seed), ("steps", args.steps)):
             if value is not None and key in inputs:
@@ -171,8 +189,10 @@ def main(argv=None) -> int:
     report = _report(prompt, result, out, photo, image_path, seconds, models)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     shutil.rmtree(work, ignore_errors=True)
-    print(f"{path.stem}: {report['input_size']} -> {report['output_size']} px, {report['tiles']} tiles, "
-          f"{report['nfe']} model calls, {seconds:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}")
+    print(
+        f"{path.stem}: {report['input_size']} -> {report['output_size']} px, {report['tiles']} tiles, "
+        f"{report['nfe']} model calls, {seconds:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
+    )
     print(f"outputs in {out}: {', '.join(Path(p).name for p in report['saved'])}, report.json")
     return 0
 
@@ -198,8 +218,11 @@ def _uint8(image) -> np.ndarray:
 
 
 def _report(prompt, result, out, photo, image_path, seconds, models) -> dict:
-    saved = [out / image.get("subfolder", "") / image["filename"]
-             for ui in result.ui.values() for image in ui.get("images", [])]
+    saved = [
+        out / image.get("subfolder", "") / image["filename"]
+        for ui in result.ui.values()
+        for image in ui.get("images", [])
+    ]
     main_output = saved[0]
     tiles = nfe = 0
     for node_id, node in prompt.items():

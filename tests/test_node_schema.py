@@ -12,7 +12,11 @@ from pathlib import Path
 
 PINNED = Path(__file__).with_name("node_schema.json")
 # Combos whose options are not the pack's to pin: files in ComfyUI's folders, the host's schedulers.
-DYNAMIC_OPTIONS = {("PoseLoadJSON", "file"), ("KSamplerRePaint", "scheduler"), ("LoadADMPixelModel", "ckpt_name")}
+DYNAMIC_OPTIONS = {
+    ("PoseLoadJSON", "file"),
+    ("KSamplerRePaint", "scheduler"),
+    ("LoadADMPixelModel", "ckpt_name"),
+}
 
 
 def _describe(node_id, node_cls) -> dict:
@@ -23,7 +27,9 @@ def _describe(node_id, node_cls) -> dict:
             kind = spec[0]
             entry = {"section": section, "type": kind if isinstance(kind, str) else "COMBO"}
             if entry["type"] == "COMBO" and (node_id, name) not in DYNAMIC_OPTIONS:
-                entry["options"] = list(kind) if not isinstance(kind, str) else list(spec[1].get("options", []))
+                entry["options"] = (
+                    list(kind) if not isinstance(kind, str) else list(spec[1].get("options", []))
+                )
             inputs[name] = entry
     return {"inputs": inputs, "outputs": list(node_cls.RETURN_TYPES)}
 
@@ -54,4 +60,6 @@ def test_node_ids_inputs_and_outputs_are_pinned(comfy):
             assert not missing, f"{name}.{input_name} lost combo options {missing}"
         assert current[name]["outputs"][: len(spec["outputs"])] == spec["outputs"], f"{name} outputs changed"
     # Everything new must be pinned too, so that the next change is checked against it.
-    assert current == pinned, "the node list changed: regenerate tests/node_schema.json (see module docstring)"
+    assert current == pinned, (
+        "the node list changed: regenerate tests/node_schema.json (see module docstring)"
+    )

@@ -14,7 +14,9 @@ def camera_name(comfy):
     from PIL import Image
 
     source = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(source).convert("RGB").resize((128, 128)).save(Path(folder_paths.get_input_directory()) / "cam128.png")
+    Image.open(source).convert("RGB").resize((128, 128)).save(
+        Path(folder_paths.get_input_directory()) / "cam128.png"
+    )
     return "cam128.png"
 
 
@@ -24,11 +26,30 @@ def _extend_graph(image_name, *, control=True, tile=64, bottom=None):
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
     pose = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
-    legs = g.node("PoseCompleteLegs", pose=pose.out(0), stance="straight", symmetry=True, use_detector_guess=True,
-                  feet=True)
+    legs = g.node(
+        "PoseCompleteLegs",
+        pose=pose.out(0),
+        stance="straight",
+        symmetry=True,
+        use_detector_guess=True,
+        feet=True,
+    )
     manual = bottom is not None
-    pad = g.node("PosePadImageMaskPose", image=image.out(0), pose=legs.out(0), padding="manual" if manual else "auto",
-                 left=0, top=0, right=0, bottom=bottom or 0, margin=8, multiple=8, fill="edge", grow=0, feather=0)
+    pad = g.node(
+        "PosePadImageMaskPose",
+        image=image.out(0),
+        pose=legs.out(0),
+        padding="manual" if manual else "auto",
+        left=0,
+        top=0,
+        right=0,
+        bottom=bottom or 0,
+        margin=8,
+        multiple=8,
+        fill="edge",
+        grow=0,
+        feather=0,
+    )
     hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
     pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="full-length photo of a man, legs and feet")
@@ -37,21 +58,53 @@ def _extend_graph(image_name, *, control=True, tile=64, bottom=None):
     extra = {}
     if control:
         net = g.node("TinyControlNetLoader", size="tiny", seed=3)
-        extra = dict(control_net=net.out(0), control_image=hint.out(0), control_strength=1.0, control_start=0.0,
-                     control_end=1.0)
-    tiled = g.node("OutpaintTiled", model=ckpt.out(0), vae=ckpt.out(2), positive=pos.out(0), negative=neg.out(0),
-                   image=pad.out(0), mask=pad.out(1), seed=5, steps=4, cfg=2.0, scheduler="normal",
-                   tile_width=tile, tile_height=tile, overlap=16, feather=8, sampler=sampler.out(0), **extra)
-    final = g.node("OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1),
-                   color_match_band=8)
+        extra = dict(
+            control_net=net.out(0),
+            control_image=hint.out(0),
+            control_strength=1.0,
+            control_start=0.0,
+            control_end=1.0,
+        )
+    tiled = g.node(
+        "OutpaintTiled",
+        model=ckpt.out(0),
+        vae=ckpt.out(2),
+        positive=pos.out(0),
+        negative=neg.out(0),
+        image=pad.out(0),
+        mask=pad.out(1),
+        seed=5,
+        steps=4,
+        cfg=2.0,
+        scheduler="normal",
+        tile_width=tile,
+        tile_height=tile,
+        overlap=16,
+        feather=8,
+        sampler=sampler.out(0),
+        **extra,
+    )
+    final = g.node(
+        "OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1), color_match_band=8
+    )
     g.node("SaveImage", images=final.out(0), filename_prefix="extend")
-    return g.finalize(), {"image": image.id, "pad": pad.id, "hint": hint.id, "tiled": tiled.id, "final": final.id}
+    return g.finalize(), {
+        "image": image.id,
+        "pad": pad.id,
+        "hint": hint.id,
+        "tiled": tiled.id,
+        "final": final.id,
+    }
 
 
 def test_extend_legs_graph_keeps_every_known_pixel(comfy, camera_name):
     prompt, ids = _extend_graph(camera_name)
     result = comfy.run_graph(prompt)
-    image, padded, mask = result.output(ids["image"]), result.output(ids["pad"], 0), result.output(ids["pad"], 1)
+    image, padded, mask = (
+        result.output(ids["image"]),
+        result.output(ids["pad"], 0),
+        result.output(ids["pad"], 1),
+    )
     _, h, w, _ = image.shape
     left, top, bottom = (result.output(ids["pad"], k) for k in (3, 4, 6))
     final = result.output(ids["final"])
@@ -85,9 +138,13 @@ def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
     mask = torch.zeros(1, 64, 64)
     mask[:, 32:] = 1
     node = nodes.NODE_CLASS_MAPPINGS["PoseControlNetApply"]
-    positive, negative = node.execute(cond, cond, net, pose_image, 0.8, 0.0, 1.0, net, image, mask, 0.5).result
+    positive, negative = node.execute(
+        cond, cond, net, pose_image, 0.8, 0.0, 1.0, net, image, mask, 0.5
+    ).result
     inpaint_cn = positive[0][1]["control"]
-    assert inpaint_cn.previous_controlnet is not None  # pose ControlNet first, inpaint ControlNet chained on it
+    assert (
+        inpaint_cn.previous_controlnet is not None
+    )  # pose ControlNet first, inpaint ControlNet chained on it
     hint = inpaint_cn.cond_hint_original
     assert hint[:, :, 32:].eq(-1).all() and torch.equal(hint[:, :, :32], image.movedim(-1, 1)[:, :, :32])
     assert "control" not in cond[0][1]  # the input conditioning is not modified
@@ -108,12 +165,32 @@ def test_outpaint_bad_input(comfy, camera_name):
     image = torch.rand(1, 64, 64, 3)
     snapshot = image.clone()
     with pytest.raises(ValueError, match="mask"):
-        node.execute(model, vae, cond, cond, image, torch.ones(1, 32, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8)
+        node.execute(
+            model, vae, cond, cond, image, torch.ones(1, 32, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8
+        )
     with pytest.raises(ValueError, match="nothing to outpaint|no unknown"):
-        node.execute(model, vae, cond, cond, image, torch.zeros(1, 64, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8)
+        node.execute(
+            model, vae, cond, cond, image, torch.zeros(1, 64, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8
+        )
     with pytest.raises(ValueError, match="control_image"):
-        node.execute(model, vae, cond, cond, image, torch.ones(1, 64, 64), 0, 12, 1.0, "normal", 64, 64, 16, 8,
-                     control_net=tiny_models.build_controlnet("tiny", 3), control_image=torch.zeros(1, 32, 32, 3))
+        node.execute(
+            model,
+            vae,
+            cond,
+            cond,
+            image,
+            torch.ones(1, 64, 64),
+            0,
+            12,
+            1.0,
+            "normal",
+            64,
+            64,
+            16,
+            8,
+            control_net=tiny_models.build_controlnet("tiny", 3),
+            control_image=torch.zeros(1, 32, 32, 3),
+        )
     assert torch.equal(image, snapshot)
 
 
@@ -142,16 +219,46 @@ def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
         if control:
             net = g.node("TinyControlNetLoader", size="tiny", seed=3)
             hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
-            applied = g.node("PoseControlNetApply", positive=positive, negative=negative, control_net=net.out(0),
-                             pose_image=hint.out(0), strength=1.0, start_percent=0.0, end_percent=1.0,
-                             inpaint_control_net=net.out(0), image=image.out(0), mask=mask.out(0),
-                             inpaint_strength=1.0)
+            applied = g.node(
+                "PoseControlNetApply",
+                positive=positive,
+                negative=negative,
+                control_net=net.out(0),
+                pose_image=hint.out(0),
+                strength=1.0,
+                start_percent=0.0,
+                end_percent=1.0,
+                inpaint_control_net=net.out(0),
+                image=image.out(0),
+                mask=mask.out(0),
+                inpaint_strength=1.0,
+            )
             positive, negative = applied.out(0), applied.out(1)
-        cond = g.node("InpaintModelConditioning", positive=positive, negative=negative, vae=ckpt.out(2),
-                      pixels=image.out(0), mask=mask.out(0), noise_mask=True)
-        sampler = g.node("KSamplerRePaint", model=ckpt.out(0), seed=1, steps=4, cfg=2.0, scheduler="normal",
-                         positive=cond.out(0), negative=cond.out(1), latent_image=cond.out(2), denoise=1.0,
-                         jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
+        cond = g.node(
+            "InpaintModelConditioning",
+            positive=positive,
+            negative=negative,
+            vae=ckpt.out(2),
+            pixels=image.out(0),
+            mask=mask.out(0),
+            noise_mask=True,
+        )
+        sampler = g.node(
+            "KSamplerRePaint",
+            model=ckpt.out(0),
+            seed=1,
+            steps=4,
+            cfg=2.0,
+            scheduler="normal",
+            positive=cond.out(0),
+            negative=cond.out(1),
+            latent_image=cond.out(2),
+            denoise=1.0,
+            jump_length=2,
+            jump_n_sample=2,
+            eta=1.0,
+            known_noise="fresh",
+        )
         g.node("PreviewAny", source=sampler.out(0))
         return g.finalize(), cond.id, sampler.id
 

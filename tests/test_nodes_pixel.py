@@ -21,18 +21,40 @@ def _pixel_graph(ckpt_name, image_name, size=16, **loader):
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
-    load = g.node("LoadADMPixelModel", ckpt_name=ckpt_name, num_head_channels=loader.get("num_head_channels", 64),
-                  num_heads=loader.get("num_heads", 4))
+    load = g.node(
+        "LoadADMPixelModel",
+        ckpt_name=ckpt_name,
+        num_head_channels=loader.get("num_head_channels", 64),
+        num_heads=loader.get("num_heads", 4),
+    )
     image = g.node("LoadImage", image=image_name)
     encoded = g.node("VAEEncode", pixels=image.out(0), vae=load.out(1))
     mask = g.node("RePaintMask", preset="half", width=size, height=size, batch_size=1, seed=0)
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sampler = g.node("KSamplerRePaint", model=load.out(0), seed=3, steps=20, cfg=1.0, scheduler="normal",
-                     positive=load.out(2), negative=load.out(2), latent_image=latent.out(0), denoise=1.0,
-                     jump_length=5, jump_n_sample=2, eta=1.0, known_noise="fresh")
+    sampler = g.node(
+        "KSamplerRePaint",
+        model=load.out(0),
+        seed=3,
+        steps=20,
+        cfg=1.0,
+        scheduler="normal",
+        positive=load.out(2),
+        negative=load.out(2),
+        latent_image=latent.out(0),
+        denoise=1.0,
+        jump_length=5,
+        jump_n_sample=2,
+        eta=1.0,
+        known_noise="fresh",
+    )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
     g.node("PreviewImage", images=decoded.out(0))
-    return g.finalize(), {"image": image.id, "latent": latent.id, "sampler": sampler.id, "decoded": decoded.id}
+    return g.finalize(), {
+        "image": image.id,
+        "latent": latent.id,
+        "sampler": sampler.id,
+        "decoded": decoded.id,
+    }
 
 
 def test_embedded_digits_model_inpaints_a_real_digit(comfy):
@@ -54,9 +76,18 @@ def test_guided_diffusion_pt_checkpoint_loads_from_the_models_folder(comfy, tmp_
     folder = tmp_path / "pixel_diffusion"
     folder.mkdir()
     torch.manual_seed(0)
-    unet = ADMUNet(image_size=16, in_channels=3, model_channels=32, out_channels=6, num_res_blocks=1,
-                   attention_resolutions=(2,), channel_mult=(1, 2), num_head_channels=16,
-                   use_scale_shift_norm=True, resblock_updown=True)
+    unet = ADMUNet(
+        image_size=16,
+        in_channels=3,
+        model_channels=32,
+        out_channels=6,
+        num_res_blocks=1,
+        attention_resolutions=(2,),
+        channel_mult=(1, 2),
+        num_head_channels=16,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+    )
     torch.save(unet.state_dict(), folder / "tiny_uncond.pt")  # guided-diffusion stores a bare state dict
     folder_paths.add_model_folder_path("pixel_diffusion", str(folder))
     prompt, ids = _pixel_graph("tiny_uncond.pt", _digit_png(comfy, "digit2.png"), num_head_channels=16)

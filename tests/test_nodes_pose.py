@@ -26,16 +26,41 @@ def _pose_graph(image_name):
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
     detect = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
-    complete = g.node("PoseCompleteLegs", pose=detect.out(0), stance="straight", symmetry=True,
-                      use_detector_guess=True, feet=True)
-    padded = g.node("PosePadImageMaskPose", image=image.out(0), pose=complete.out(0), padding="auto", left=0,
-                    top=0, right=0, bottom=0, margin=32, multiple=64, fill="edge", grow=0, feather=0)
+    complete = g.node(
+        "PoseCompleteLegs",
+        pose=detect.out(0),
+        stance="straight",
+        symmetry=True,
+        use_detector_guess=True,
+        feet=True,
+    )
+    padded = g.node(
+        "PosePadImageMaskPose",
+        image=image.out(0),
+        pose=complete.out(0),
+        padding="auto",
+        left=0,
+        top=0,
+        right=0,
+        bottom=0,
+        margin=32,
+        multiple=64,
+        fill="edge",
+        grow=0,
+        feather=0,
+    )
     render = g.node("PoseRender", pose=padded.out(2), body=True, feet=True, hands=True, face=True)
     g.node("PreviewImage", images=render.out(0))
     g.node("PreviewImage", images=padded.out(0))
     save = g.node("PoseSaveJSON", pose=padded.out(2), filename_prefix="pose/camera")
-    return g.finalize(), {"image": image.id, "detect": detect.id, "complete": complete.id, "pad": padded.id,
-                          "render": render.id, "save": save.id}
+    return g.finalize(), {
+        "image": image.id,
+        "detect": detect.id,
+        "complete": complete.id,
+        "pad": padded.id,
+        "render": render.id,
+        "save": save.id,
+    }
 
 
 def test_detect_complete_pad_render_graph(comfy, camera_png):
@@ -57,7 +82,10 @@ def test_detect_complete_pad_render_graph(comfy, camera_png):
     assert mask[:, top : top + h, left : left + w].eq(0).all() and mask[:, top + h :].eq(1).all()
 
     padded_pose = result.output(ids["pad"], 2)[0]
-    assert (padded_pose["canvas_width"], padded_pose["canvas_height"]) == (padded_image.shape[2], padded_image.shape[1])
+    assert (padded_pose["canvas_width"], padded_pose["canvas_height"]) == (
+        padded_image.shape[2],
+        padded_image.shape[1],
+    )
     feet = padded_pose["people"][0]["foot_keypoints_2d"]
     assert all(feet[3 * i + 1] < padded_image.shape[1] for i in range(6)), "padding contains the feet"
 

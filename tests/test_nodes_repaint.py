@@ -84,13 +84,25 @@ def _sampler_custom_graph(advanced: bool):
         noise = g.node("RandomNoise", noise_seed=11)
         guider = g.node("CFGGuider", model=ckpt.out(0), positive=pos.out(0), negative=neg.out(0), cfg=3.0)
         out = g.node(
-            "SamplerCustomAdvanced", noise=noise.out(0), guider=guider.out(0), sampler=sampler.out(0),
-            sigmas=sigmas.out(0), latent_image=latent.out(0),
+            "SamplerCustomAdvanced",
+            noise=noise.out(0),
+            guider=guider.out(0),
+            sampler=sampler.out(0),
+            sigmas=sigmas.out(0),
+            latent_image=latent.out(0),
         )
     else:
         out = g.node(
-            "SamplerCustom", model=ckpt.out(0), add_noise=True, noise_seed=11, cfg=3.0, positive=pos.out(0),
-            negative=neg.out(0), sampler=sampler.out(0), sigmas=sigmas.out(0), latent_image=latent.out(0),
+            "SamplerCustom",
+            model=ckpt.out(0),
+            add_noise=True,
+            noise_seed=11,
+            cfg=3.0,
+            positive=pos.out(0),
+            negative=neg.out(0),
+            sampler=sampler.out(0),
+            sigmas=sigmas.out(0),
+            latent_image=latent.out(0),
         )
     g.node("PreviewAny", source=out.out(0))
     return g.finalize(), latent.id, out.id
@@ -160,8 +172,16 @@ def _half_mask(batch=1, h=64, w=64):
         (dict(mask=torch.ones(1, 64, 64)), {}, "all 1"),
         (dict(), {}, "SetLatentNoiseMask"),
     ],
-    ids=["jump_length>=steps", "jump_n_sample<1", "mask-size", "not-multiple-of-8", "mask-batch", "empty-mask",
-         "all-ones-mask", "no-mask"],
+    ids=[
+        "jump_length>=steps",
+        "jump_n_sample<1",
+        "mask-size",
+        "not-multiple-of-8",
+        "mask-batch",
+        "empty-mask",
+        "all-ones-mask",
+        "no-mask",
+    ],
 )
 def test_bad_input_raises_a_clear_error_and_changes_nothing(tiny_eps, latent_kwargs, sampler_kwargs, message):
     model, cond = tiny_eps

@@ -69,7 +69,9 @@ def test_composite_bad_input():
 def test_match_color_moves_mean_and_std_to_the_reference():
     g = torch.Generator().manual_seed(0)
     generated = 0.4 + 0.05 * torch.randn(500, 3, generator=g)
-    reference = torch.tensor([0.6, 0.45, 0.3]) + torch.tensor([0.08, 0.04, 0.06]) * torch.randn(800, 3, generator=g)
+    reference = torch.tensor([0.6, 0.45, 0.3]) + torch.tensor([0.08, 0.04, 0.06]) * torch.randn(
+        800, 3, generator=g
+    )
     rgb = match_color(generated, reference, space="rgb")
     assert torch.allclose(rgb.mean(0), reference.mean(0), atol=1e-5)
     assert torch.allclose(rgb.std(0, unbiased=False), reference.std(0, unbiased=False), atol=1e-5)

@@ -48,7 +48,9 @@ def test_fills_every_unknown_pixel_keeps_known_pixels_and_calls_once_per_tile(n_
     assert torch.equal(canvas, before) and torch.equal(mask, mask_before)
     for image, nm, t in sampler.calls:
         assert image.shape == (1, t.h, t.w, 3) and nm.shape == (1, t.h, t.w)
-        assert bool((nm > 0).any()) and bool((nm == 0).any()), "a tile without anything to generate or context"
+        assert bool((nm > 0).any()) and bool((nm == 0).any()), (
+            "a tile without anything to generate or context"
+        )
 
 
 def test_tiles_land_where_they_belong():
@@ -172,8 +174,16 @@ def test_repaint_per_tile_in_pixel_space():
         known = image.permute(0, 3, 1, 2)
         denoiser = KnownRegionDenoiser(toy, known, noise_mask[:, None], seed=tile.index)
         x = torch.randn(known.shape, generator=torch.Generator().manual_seed(tile.index)) * sigmas[0]
-        x0 = sample_repaint(denoiser, x, sigmas, {"seed": tile.index}, disable=True, jump_length=2,
-                            jump_n_sample=2, callback=lambda d: nfe.append(d["nfe"]))
+        x0 = sample_repaint(
+            denoiser,
+            x,
+            sigmas,
+            {"seed": tile.index},
+            disable=True,
+            jump_length=2,
+            jump_n_sample=2,
+            callback=lambda d: nfe.append(d["nfe"]),
+        )
         return x0.permute(0, 2, 3, 1)
 
     out = outpaint(canvas, mask, repaint_tile, **TILE)

@@ -108,7 +108,9 @@ def test_legs_strips_come_top_down_and_a_short_extension_is_one_tile_with_most_c
     assert [t.x for t in plan] == [0] * len(plan)
     ys = [t.y for t in plan]
     assert ys == sorted(ys) and ys[0] == 704 - 64 and ys[-1] + 512 == 2048
-    assert all(b - a <= 512 - 64 for a, b in zip(ys, ys[1:], strict=False)), "neighbours overlap by less than 64 px"
+    assert all(b - a <= 512 - 64 for a, b in zip(ys, ys[1:], strict=False)), (
+        "neighbours overlap by less than 64 px"
+    )
     two_wide = plan_tiles((1024, 960), bottom(1024, 960, 768), tile=512, overlap=64)
     assert [(t.row, t.col) for t in two_wide] == [(0, 0), (0, 1)]
     assert two_wide[1].x - two_wide[0].x == 512 - 64
@@ -170,7 +172,7 @@ def test_crop_to_tile_layouts_views_and_size_checks():
     assert np.array_equal(crop_to_tile(image[0].numpy(), t, "HWC"), image[0, t.rows, t.cols].numpy())
     latent = torch.rand(1, 4, 16, 8)
     crop = crop_to_tile(latent, t, "BCHW", scale=8)
-    assert torch.equal(crop, latent[:, :, t.y // 8:(t.y + t.h) // 8, t.x // 8:(t.x + t.w) // 8])
+    assert torch.equal(crop, latent[:, :, t.y // 8 : (t.y + t.h) // 8, t.x // 8 : (t.x + t.w) // 8])
     assert crop_to_tile(torch.rand(1, 128, 64), t, "BHW").shape == (1, t.h, t.w)
     with pytest.raises(ValueError, match="canvas is 64x128"):
         crop_to_tile(torch.rand(1, 120, 64, 3), t)  # a pose hint rendered on another canvas

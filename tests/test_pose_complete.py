@@ -21,10 +21,22 @@ def standing(cut_y=None, canvas=(512, 400), knees=True):
     """Frontal standing person: shoulders y=100, hips y=250 (torso 150 px -> H = 150 / 0.288)."""
     H = 150 / TORSO
     pts = np.zeros((24, 3))
-    pos = {"nose": (256, 60), "neck": (256, 100), "right_shoulder": (216, 100), "left_shoulder": (296, 100),
-           "right_elbow": (206, 170), "left_elbow": (306, 170), "right_wrist": (200, 230), "left_wrist": (312, 230),
-           "right_hip": (231, 250), "left_hip": (281, 250), "right_eye": (248, 52), "left_eye": (264, 52),
-           "right_ear": (238, 56), "left_ear": (274, 56)}
+    pos = {
+        "nose": (256, 60),
+        "neck": (256, 100),
+        "right_shoulder": (216, 100),
+        "left_shoulder": (296, 100),
+        "right_elbow": (206, 170),
+        "left_elbow": (306, 170),
+        "right_wrist": (200, 230),
+        "left_wrist": (312, 230),
+        "right_hip": (231, 250),
+        "left_hip": (281, 250),
+        "right_eye": (248, 52),
+        "left_eye": (264, 52),
+        "right_ear": (238, 56),
+        "left_ear": (274, 56),
+    }
     if knees:
         pos.update({"right_knee": (228, 250 + THIGH * H), "left_knee": (284, 250 + THIGH * H)})
     for name, (x, y) in pos.items():
@@ -62,7 +74,9 @@ def test_straight_stance_lengths_follow_the_table():
             q = p[KP[f"{side}_{f}"], :2]
             assert q[1] > ankle[1] and np.hypot(*(q - ankle)) < FOOT_LENGTH * H
     r = leg_ratios(out)
-    assert r["left_thigh"] == pytest.approx(THIGH / TORSO) and r["right_shank"] == pytest.approx(SHANK / TORSO)
+    assert r["left_thigh"] == pytest.approx(THIGH / TORSO) and r["right_shank"] == pytest.approx(
+        SHANK / TORSO
+    )
     # toes point outward: left foot's small toe right of its big toe (left is +x here)
     assert p[KP["left_small_toe"], 0] > p[KP["left_big_toe"], 0]
     assert p[KP["right_small_toe"], 0] < p[KP["right_big_toe"], 0]

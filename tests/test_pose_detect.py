@@ -16,11 +16,14 @@ def test_bundle_ships_with_the_package():
         assert sorted(z.namelist()) == ["pose_detector.tflite", "pose_landmarks_detector.tflite"]
 
 
-@pytest.mark.parametrize("bad, exc, msg", [
-    ([[0]], TypeError, "numpy uint8"),
-    (np.zeros((8, 8, 3), np.float32), ValueError, "uint8"),
-    (np.zeros((8, 8), np.uint8), ValueError, r"\[H, W, 3\]"),
-])
+@pytest.mark.parametrize(
+    "bad, exc, msg",
+    [
+        ([[0]], TypeError, "numpy uint8"),
+        (np.zeros((8, 8, 3), np.float32), ValueError, "uint8"),
+        (np.zeros((8, 8), np.uint8), ValueError, r"\[H, W, 3\]"),
+    ],
+)
 def test_detect_rejects_bad_images(bad, exc, msg):
     with pytest.raises(exc, match=msg):
         detect(bad)

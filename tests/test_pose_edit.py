@@ -22,8 +22,11 @@ def frame():
     pts[KP["left_knee"]] = (100, 150, 1)
     pts[KP["left_ankle"]] = (100, 200, 1)
     pts[KP["left_heel"]] = (95, 210, 1)
-    return {"people": [person_from_points(pts, inferred=[KP["left_ankle"], KP["left_heel"]])],
-            "canvas_width": 200, "canvas_height": 200}
+    return {
+        "people": [person_from_points(pts, inferred=[KP["left_ankle"], KP["left_heel"]])],
+        "canvas_width": 200,
+        "canvas_height": 200,
+    }
 
 
 def test_rotate_scale_move_limb():

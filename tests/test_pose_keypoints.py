@@ -37,15 +37,24 @@ def make_points(seed=0, missing=(), outside=()):
 
 
 def make_frame(**kw):
-    return {"people": [person_from_points(make_points(**kw), inferred=[10, 20])], "canvas_width": 512,
-            "canvas_height": 400}
+    return {
+        "people": [person_from_points(make_points(**kw), inferred=[10, 20])],
+        "canvas_width": 512,
+        "canvas_height": 400,
+    }
 
 
 def test_keypoint_order_is_coco18_plus_wholebody_feet():
     assert KEYPOINT_NAMES[:3] == ("nose", "neck", "right_shoulder")
     assert KEYPOINT_NAMES[10] == "right_ankle" and KEYPOINT_NAMES[13] == "left_ankle"
-    assert KEYPOINT_NAMES[18:] == ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe",
-                                   "right_small_toe", "right_heel")
+    assert KEYPOINT_NAMES[18:] == (
+        "left_big_toe",
+        "left_small_toe",
+        "left_heel",
+        "right_big_toe",
+        "right_small_toe",
+        "right_heel",
+    )
 
 
 def test_person_layout_matches_comfyui_controlnet_aux():
@@ -80,9 +89,18 @@ def test_reads_normalised_coordinates_like_controlnet_aux_openpose_node():
     norm[:, 0] /= 512
     norm[:, 1] /= 400
     norm[5] = 0
-    raw = {"people": [{"pose_keypoints_2d": norm[:18].reshape(-1).tolist(), "face_keypoints_2d": None,
-                       "hand_left_keypoints_2d": None, "hand_right_keypoints_2d": None}],
-           "canvas_width": 512, "canvas_height": 400}
+    raw = {
+        "people": [
+            {
+                "pose_keypoints_2d": norm[:18].reshape(-1).tolist(),
+                "face_keypoints_2d": None,
+                "hand_left_keypoints_2d": None,
+                "hand_right_keypoints_2d": None,
+            }
+        ],
+        "canvas_width": 512,
+        "canvas_height": 400,
+    }
     f = frame_from_pose_keypoint(raw)  # auto: all coordinates within [0, 1] -> normalised
     got = person_points(f["people"][0])
     np.testing.assert_allclose(got[:18, :2], pts[:18, :2], atol=1e-9)
@@ -92,8 +110,11 @@ def test_reads_normalised_coordinates_like_controlnet_aux_openpose_node():
 
 
 def test_reads_dwpose_pixels_and_fractional_confidences_as_present():
-    raw = {"people": [{"pose_keypoints_2d": [100.0, 50.0, 0.7] + [0.0, 0.0, 0.0] * 17}],
-           "canvas_width": 64, "canvas_height": 64}
+    raw = {
+        "people": [{"pose_keypoints_2d": [100.0, 50.0, 0.7] + [0.0, 0.0, 0.0] * 17}],
+        "canvas_width": 64,
+        "canvas_height": 64,
+    }
     p = frame_from_pose_keypoint(raw)["people"][0]
     assert p["pose_keypoints_2d"][:3] == [100.0, 50.0, 1.0]
 
@@ -107,17 +128,23 @@ def test_input_is_not_modified():
     assert frame == before
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda f: f.pop("canvas_width"), "canvas_width"),
-    (lambda f: f.__setitem__("canvas_height", -3), "canvas_height"),
-    (lambda f: f.__setitem__("people", {}), "people"),
-    (lambda f: f["people"][0].__setitem__("pose_keypoints_2d", [1.0] * 51), "people[0].pose_keypoints_2d"),
-    (lambda f: f["people"][0].__setitem__("pose_keypoints_2d", [1.0] * 53), "pose_keypoints_2d"),
-    (lambda f: f["people"][0]["pose_keypoints_2d"].__setitem__(4, "x"), "pose_keypoints_2d[4]"),
-    (lambda f: f["people"][0].__setitem__(FOOT_KEY, [0.0] * 15), FOOT_KEY),
-    (lambda f: f["people"][0].__setitem__(INFERRED_KEY, [30]), INFERRED_KEY),
-    (lambda f: f["people"][0].pop("pose_keypoints_2d"), "pose_keypoints_2d"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda f: f.pop("canvas_width"), "canvas_width"),
+        (lambda f: f.__setitem__("canvas_height", -3), "canvas_height"),
+        (lambda f: f.__setitem__("people", {}), "people"),
+        (
+            lambda f: f["people"][0].__setitem__("pose_keypoints_2d", [1.0] * 51),
+            "people[0].pose_keypoints_2d",
+        ),
+        (lambda f: f["people"][0].__setitem__("pose_keypoints_2d", [1.0] * 53), "pose_keypoints_2d"),
+        (lambda f: f["people"][0]["pose_keypoints_2d"].__setitem__(4, "x"), "pose_keypoints_2d[4]"),
+        (lambda f: f["people"][0].__setitem__(FOOT_KEY, [0.0] * 15), FOOT_KEY),
+        (lambda f: f["people"][0].__setitem__(INFERRED_KEY, [30]), INFERRED_KEY),
+        (lambda f: f["people"][0].pop("pose_keypoints_2d"), "pose_keypoints_2d"),
+    ],
+)
 def test_malformed_frame_names_the_field(mutate, field):
     frame = make_frame()
     mutate(frame)

@@ -35,7 +35,11 @@ def _photos():
     cam = skimage.data.camera()
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
         grace = np.asarray(Image.open(fh).convert("RGB"))
-    return {"camera": np.repeat(cam[:, :, None], 3, axis=2), "astronaut": skimage.data.astronaut(), "grace_hopper": grace}
+    return {
+        "camera": np.repeat(cam[:, :, None], 3, axis=2),
+        "astronaut": skimage.data.astronaut(),
+        "grace_hopper": grace,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +110,12 @@ def test_contact_sheet(results):
         pts = person_points(comp_p["people"][0])
         assert pts[pts[:, 2] > 0, 1].max() < comp_p["canvas_height"]  # feet inside the padded canvas
         assert mask[-1].min() == 1.0 and mask[: img.shape[0]].max() == 0.0
-        rows.append([_panel(img, det, f"{name}: detected"), _panel(img_p, comp_p, f"{name}: completed, padded {pads}")])
+        rows.append(
+            [
+                _panel(img, det, f"{name}: detected"),
+                _panel(img_p, comp_p, f"{name}: completed, padded {pads}"),
+            ]
+        )
     W = max(sum(p.width for p in r) + 10 * len(r) for r in rows)
     sheet = Image.new("RGB", (W, sum(r[0].height + 10 for r in rows)), (40, 40, 40))
     y = 0

@@ -40,8 +40,17 @@ def test_same_pixels_as_controlnet_aux_draw_bodypose():
 
 
 def test_feet_sticks_and_points():
-    f = frame_with({"left_ankle": (50, 20), "left_big_toe": (50, 60), "left_heel": (30, 20),
-                    "right_ankle": (150, 20), "right_big_toe": (150, 60)}, 200, 100)
+    f = frame_with(
+        {
+            "left_ankle": (50, 20),
+            "left_big_toe": (50, 60),
+            "left_heel": (30, 20),
+            "right_ankle": (150, 20),
+            "right_big_toe": (150, 60),
+        },
+        200,
+        100,
+    )
     img = render(f)
     assert img[40, 50].tolist() == [51, 0, 153]  # 0.6 x left ankle colour (85, 0, 255)
     assert img[60, 50].tolist() == [85, 0, 255]  # left big toe point
@@ -55,7 +64,11 @@ def test_feet_sticks_and_points():
 def test_points_outside_canvas_are_drawn_clipped():
     f = frame_with({"right_hip": (50, 60), "right_knee": (50, 160)}, 100, 100)  # knee below canvas
     img = render(f)
-    assert img[99, 50].tolist() == [0, 153, 51]  # limb hip-knee (colour 7, [0, 255, 85] x 0.6) reaches the border
+    assert img[99, 50].tolist() == [
+        0,
+        153,
+        51,
+    ]  # limb hip-knee (colour 7, [0, 255, 85] x 0.6) reaches the border
     assert img[60, 50].tolist() == [0, 255, 170]  # right hip point (colour 8)
 
 

@@ -7,11 +7,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "run_workflow.py"
-REPORT_FIELDS = {"output_image", "input_size", "output_size", "tiles", "nfe", "seconds", "known_max_abs_diff", "models"}
+REPORT_FIELDS = {
+    "output_image",
+    "input_size",
+    "output_size",
+    "tiles",
+    "nfe",
+    "seconds",
+    "known_max_abs_diff",
+    "models",
+}
 
 
 def _run(*args, timeout=600):
-    return subprocess.run([sys.executable, str(RUNNER), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(RUNNER), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_pixel_demo_runs_headless_and_reports(tmp_path):
@@ -42,7 +53,11 @@ def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
     prompt = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs.json").read_text()))
     demo = run_workflow.use_demo_model(prompt, "[embedded] digits 16x16", 16)
     kinds = {node["class_type"] for node in demo.values()}
-    assert "LoadADMPixelModel" in kinds and not kinds & {"CheckpointLoaderSimple", "CLIPTextEncode", "ControlNetLoader"}
+    assert "LoadADMPixelModel" in kinds and not kinds & {
+        "CheckpointLoaderSimple",
+        "CLIPTextEncode",
+        "ControlNetLoader",
+    }
     tiled = next(n for n in demo.values() if n["class_type"] == "OutpaintTiled")
     assert tiled["inputs"]["tile_width"] == 16 and "control_net" not in tiled["inputs"]
     for node in demo.values():
@@ -54,4 +69,6 @@ def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
     Image.new("RGB", (64, 64)).save(Path(folder_paths.get_input_directory()) / "example.png")
     ok, error, _, node_errors = comfy.validate(demo)
     assert ok and not node_errors, (error, node_errors)
-    assert prompt != demo and "CheckpointLoaderSimple" in {n["class_type"] for n in prompt.values()}  # input kept
+    assert prompt != demo and "CheckpointLoaderSimple" in {
+        n["class_type"] for n in prompt.values()
+    }  # input kept

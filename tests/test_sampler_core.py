@@ -63,8 +63,13 @@ def test_one_model_call_per_decrease(steps, j, r):
     calls_seen = []
     sigmas = ve_sigmas(steps)
     sample_repaint(
-        model, start_noise(8, sigmas, ve_scales), sigmas, callback=lambda d: calls_seen.append((d["i"], d["nfe"])),
-        jump_length=j, jump_n_sample=r, disable=True,
+        model,
+        start_noise(8, sigmas, ve_scales),
+        sigmas,
+        callback=lambda d: calls_seen.append((d["i"], d["nfe"])),
+        jump_length=j,
+        jump_n_sample=r,
+        disable=True,
     )
     nfe = schedule_nfe(steps, j, r)
     assert model.calls == nfe
@@ -109,7 +114,9 @@ def test_denoise_step_is_the_ddpm_posterior_in_vp_terms():
     # DDPM posterior mean (Ho et al. eq. 7) in VP terms, mapped back by 1 / sqrt(abar_lo)
     alpha = abar_hi / abar_lo
     x_vp = x * abar_hi.sqrt()
-    mu = (abar_lo.sqrt() * (1 - alpha) / (1 - abar_hi)) * x0 + (alpha.sqrt() * (1 - abar_lo) / (1 - abar_hi)) * x_vp
+    mu = (abar_lo.sqrt() * (1 - alpha) / (1 - abar_hi)) * x0 + (
+        alpha.sqrt() * (1 - abar_lo) / (1 - abar_hi)
+    ) * x_vp
     assert (mean * abar_lo.sqrt()).item() == pytest.approx(mu.item(), rel=1e-12)
 
 
@@ -145,8 +152,14 @@ def test_inpainting_a_gaussian_matches_the_true_conditional(convention):
     def run(r):
         model = KnownRegionDenoiser(gaussian_denoiser(scales), known, mask, scales=scales, seed=1)
         out = sample_repaint(
-            model, start_noise(n, sigmas, scales), sigmas, {"seed": 2}, jump_length=5, jump_n_sample=r,
-            scales=scales, disable=True,
+            model,
+            start_noise(n, sigmas, scales),
+            sigmas,
+            {"seed": 2},
+            jump_length=5,
+            jump_n_sample=r,
+            scales=scales,
+            disable=True,
         )
         assert torch.equal(out[:, 0], known[:, 0].expand(n))  # the known coordinate comes back exactly
         return out[:, 1].mean().item(), out[:, 1].var().item()

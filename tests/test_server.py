@@ -28,7 +28,9 @@ def server(comfy, tmp_path):
     port = _free_port()
     log = open(tmp_path / "server.log", "w")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(comfy.server_command(tmp_path, port), stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        comfy.server_command(tmp_path, port), stdout=log, stderr=subprocess.STDOUT, env=env
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -55,7 +57,9 @@ def test_repaint_graph_runs_on_a_loopback_server(server, graphs):
     base, work_dir = server
     info = _request(f"{base}/object_info/KSamplerRePaint")["KSamplerRePaint"]
     assert "jump_length" in info["input"]["required"]
-    prompt, ids = graphs.repaint_inpaint(kind="flow", steps=6, jump_length=2, jump_n_sample=2, save_prefix="server")
+    prompt, ids = graphs.repaint_inpaint(
+        kind="flow", steps=6, jump_length=2, jump_n_sample=2, save_prefix="server"
+    )
     prompt_id = _request(f"{base}/prompt", {"prompt": prompt})["prompt_id"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

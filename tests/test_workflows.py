@@ -26,7 +26,9 @@ def host(comfy, tmp_path_factory):
         (models / folder / name).write_bytes(b"")
         folder_paths.add_model_folder_path(folder, str(models / folder))
     camera = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(camera).convert("RGB").resize((64, 64)).save(Path(folder_paths.get_input_directory()) / "example.png")
+    Image.open(camera).convert("RGB").resize((64, 64)).save(
+        Path(folder_paths.get_input_directory()) / "example.png"
+    )
     return comfy
 
 
@@ -54,8 +56,17 @@ def test_workflow_loads_and_validates(host, path):
 
 def _with_tiny_models(prompt: dict) -> dict:
     """Swap real loaders for the harness's tiny stand-ins and shrink the work, keeping the graph."""
-    fast = {"steps": 3, "jump_length": 2, "jump_n_sample": 2, "tile_width": 64, "tile_height": 64,
-            "overlap": 16, "feather": 8, "margin": 8, "multiple": 8}
+    fast = {
+        "steps": 3,
+        "jump_length": 2,
+        "jump_n_sample": 2,
+        "tile_width": 64,
+        "tile_height": 64,
+        "overlap": 16,
+        "feather": 8,
+        "margin": 8,
+        "multiple": 8,
+    }
     for node in prompt.values():
         if node["class_type"] == "CheckpointLoaderSimple":
             node.update(class_type="TinyCheckpointLoader", inputs={"kind": "eps", "size": "tiny", "seed": 0})

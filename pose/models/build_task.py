@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--detector-tflite", help="default: installed mediapipe 0.10.21's pose_detection.tflite")
-    ap.add_argument("--landmark-tflite", help="default: installed mediapipe 0.10.21's pose_landmark_full.tflite")
+    ap.add_argument(
+        "--landmark-tflite", help="default: installed mediapipe 0.10.21's pose_landmark_full.tflite"
+    )
     ap.add_argument("--out", default=os.path.join(here, "pose_landmarker_full.task"))
     args = ap.parse_args(argv)
 
@@ -86,18 +88,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mp_dir = os.path.dirname(mediapipe.__file__)
     det = args.detector_tflite or os.path.join(mp_dir, "modules", "pose_detection", "pose_detection.tflite")
-    lmk = args.landmark_tflite or os.path.join(mp_dir, "modules", "pose_landmark", "pose_landmark_full.tflite")
+    lmk = args.landmark_tflite or os.path.join(
+        mp_dir, "modules", "pose_landmark", "pose_landmark_full.tflite"
+    )
     for p in (det, lmk):
         if not os.path.isfile(p):
             print(f"error: missing {p}; install mediapipe==0.10.21 (the wheel ships it)", file=sys.stderr)
             return 2
 
     with open(det, "rb") as f:
-        det_bytes = _with_metadata(f.read(), "PoseDetector", "MediaPipe BlazePose detector",
-                                   *DETECTOR_NORM)
+        det_bytes = _with_metadata(f.read(), "PoseDetector", "MediaPipe BlazePose detector", *DETECTOR_NORM)
     with open(lmk, "rb") as f:
-        lmk_bytes = _with_metadata(f.read(), "PoseLandmarksDetector", "MediaPipe BlazePose GHUM 3D landmarks",
-                                   *LANDMARKS_NORM)
+        lmk_bytes = _with_metadata(
+            f.read(), "PoseLandmarksDetector", "MediaPipe BlazePose GHUM 3D landmarks", *LANDMARKS_NORM
+        )
     _write_bundle({DETECTOR_NAME: det_bytes, LANDMARKS_NAME: lmk_bytes}, args.out)
     with open(args.out, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()

@@ -55,4 +55,7 @@ class TinyControlNetLoader:
         return _CACHE[key]
 
 
-NODE_CLASS_MAPPINGS = {"TinyCheckpointLoader": TinyCheckpointLoader, "TinyControlNetLoader": TinyControlNetLoader}
+NODE_CLASS_MAPPINGS = {
+    "TinyCheckpointLoader": TinyCheckpointLoader,
+    "TinyControlNetLoader": TinyControlNetLoader,
+}
