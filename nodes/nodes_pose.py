@@ -20,7 +20,6 @@ from comfy_api.latest import io
 from ..pose import (
     KEYPOINT_NAMES,
     LIMBS,
-    auto_padding,
     complete_legs,
     detect,
     detect_dwpose,
@@ -28,8 +27,7 @@ from ..pose import (
     dump_pose_keypoint_json,
     load_pose_keypoint_json,
     move_limb,
-    pad,
-    pad_image_mask,
+    pad_all,
     render,
     rotate_limb,
     scale_limb,
@@ -214,23 +212,23 @@ class PosePadImageMaskPose(io.ComfyNode):
     def execute(
         cls, image, pose, padding, left, top, right, bottom, margin, multiple, fill, grow, feather, mask=None
     ) -> io.NodeOutput:
-        frames = _frames(pose)
-        h, w = int(image.shape[1]), int(image.shape[2])
-        for i, f in enumerate(frames):
-            if (f["canvas_width"], f["canvas_height"]) != (w, h):
-                raise ValueError(
-                    f"pose[{i}] canvas {f['canvas_width']}x{f['canvas_height']} does not match the "
-                    f"image {w}x{h}"
-                )
-        if padding == "auto":
-            all_pads = [auto_padding(f, margin=int(margin), multiple=int(multiple)) for f in frames]
-            pads = tuple(max(p[k] for p in all_pads) for k in range(4))
-        else:
-            pads = (left, top, right, bottom)
-        img, m = pad_image_mask(image, mask, *pads, mode=fill, fill=0.5, grow=grow, feather=feather)
-        if m.ndim == 2:
-            m = m.unsqueeze(0)
-        return io.NodeOutput(img, m, [pad(f, *pads) for f in frames], *pads)
+        side = "auto" if padding == "auto" else left
+        img, m, frames, pads = pad_all(
+            image,
+            mask,
+            _frames(pose),
+            side,
+            top,
+            right,
+            bottom,
+            margin=int(margin),
+            multiple=int(multiple),
+            mode=fill,
+            fill=0.5,
+            grow=grow,
+            feather=feather,
+        )
+        return io.NodeOutput(img, m if m.ndim == 3 else m.unsqueeze(0), frames, *pads)
 
 
 class PoseRender(io.ComfyNode):

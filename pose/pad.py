@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -271,7 +271,7 @@ def pad_image_mask(
 def pad_all(
     image: Any,
     mask: Any,
-    frame: Mapping,
+    frame: Mapping | Sequence[Mapping],
     left: int | str = "auto",
     top: int = 0,
     right: int = 0,
@@ -281,21 +281,30 @@ def pad_all(
     **kwargs,
 ):
     """Pad image, mask and pose together. ``left="auto"`` computes all four pads with
-    :func:`auto_padding` (then ``top``/``right``/``bottom`` are ignored).
+    :func:`auto_padding` (then ``top``/``right``/``bottom`` are ignored); for several frames (a
+    POSE_KEYPOINT list, one frame per image of a batch) each side takes the largest pad of any frame,
+    so that one canvas fits them all.
 
-    Returns ``(image, mask, frame, (left, top, right, bottom))``. The frame's canvas must match
-    the image size, else ValueError. Extra keyword arguments go to :func:`pad_image_mask`.
+    Returns ``(image, mask, frame_or_frames, (left, top, right, bottom))``, the pose in the structure
+    it was given. Every frame's canvas must match the image size, else ValueError naming the frame.
+    Extra keyword arguments go to :func:`pad_image_mask`.
     """
-    validate_frame(frame)
+    frames = [frame] if isinstance(frame, Mapping) else list(frame)
+    if not frames:
+        raise ValueError("frame: expected a POSE_KEYPOINT frame or a non-empty list of frames")
     h, w = int(image.shape[-3]), int(image.shape[-2])
-    if (int(frame["canvas_width"]), int(frame["canvas_height"])) != (w, h):
-        raise ValueError(
-            f"frame canvas {frame['canvas_width']}x{frame['canvas_height']} does not match the image "
-            f"{w}x{h}; rescale the pose first"
-        )
+    for i, f in enumerate(frames):
+        validate_frame(f, name=f"pose[{i}]")
+        if (int(f["canvas_width"]), int(f["canvas_height"])) != (w, h):
+            raise ValueError(
+                f"pose[{i}] canvas {f['canvas_width']}x{f['canvas_height']} does not match the image "
+                f"{w}x{h}; rescale the pose first"
+            )
     if left == "auto":
-        pads = auto_padding(frame, margin=margin, multiple=multiple)
+        every = [auto_padding(f, margin=margin, multiple=multiple) for f in frames]
+        pads = tuple(max(p[k] for p in every) for k in range(4))
     else:
         pads = _check_pads(left, top, right, bottom)
     img, m = pad_image_mask(image, mask, *pads, **kwargs)
-    return img, m, pad(frame, *pads), pads
+    padded = [pad(f, *pads) for f in frames]
+    return img, m, padded[0] if isinstance(frame, Mapping) else padded, pads
