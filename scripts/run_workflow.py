@@ -125,7 +125,11 @@ def main(argv=None) -> int:
         workflow = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         parser.error(f"{path} is not JSON: {error}")
-    image_path = (args.image or Path(__import__("skimage").data.__file__).parent / "camera.png").resolve()
+    if args.image is None:
+        import skimage
+
+        args.image = Path(skimage.data.__file__).parent / "camera.png"
+    image_path = args.image.resolve()
     if not image_path.is_file():
         parser.error(f"--image {image_path} does not exist")
     out = args.out.resolve()
