@@ -221,12 +221,15 @@ def extend_legs(
     multiple: int = 64,
     color_match_band: int = 32,
     save_prefix: str = "extend_legs",
+    control: bool = True,
+    bottom: int | None = None,
 ):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
 
-    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins (tests).
+    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins (tests); ``control=False``
+    leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``.
     """
     g = _builder()
     photo = g.node("LoadImage", image=image)
@@ -243,11 +246,11 @@ def extend_legs(
         "PosePadImageMaskPose",
         image=photo.out(0),
         pose=legs.out(0),
-        padding="auto",
+        padding="auto" if bottom is None else "manual",
         left=0,
         top=0,
         right=0,
-        bottom=0,
+        bottom=bottom or 0,
         margin=margin,
         multiple=multiple,
         fill="edge",
@@ -258,10 +261,19 @@ def extend_legs(
     ckpt = _checkpoint(g, kind, size, ckpt_name)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)
-    if controlnet_name is not None:
-        control = g.node("ControlNetLoader", control_net_name=controlnet_name)
-    else:
-        control = g.node("TinyControlNetLoader", size=size, seed=3)
+    control_inputs = {}
+    if control:
+        if controlnet_name is not None:
+            net = g.node("ControlNetLoader", control_net_name=controlnet_name)
+        else:
+            net = g.node("TinyControlNetLoader", size=size, seed=3)
+        control_inputs = dict(
+            control_net=net.out(0),
+            control_image=hint.out(0),
+            control_strength=1.0,
+            control_start=0.0,
+            control_end=1.0,
+        )
     sampler = g.node(
         "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
     )
@@ -282,11 +294,7 @@ def extend_legs(
         overlap=overlap,
         feather=feather,
         sampler=sampler.out(0),
-        control_net=control.out(0),
-        control_image=hint.out(0),
-        control_strength=1.0,
-        control_start=0.0,
-        control_end=1.0,
+        **control_inputs,
     )
     final = g.node(
         "OutpaintComposite",
@@ -305,9 +313,8 @@ def extend_legs(
     return g.finalize(), {
         "photo": photo.id,
         "pad": pad.id,
+        "hint": hint.id,
         "tiled": tiled.id,
         "final": final.id,
         "output": output.id,
-        "checkpoint": ckpt.id,
-        "controlnet": control.id,
     }

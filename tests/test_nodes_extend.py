@@ -20,81 +20,32 @@ def camera_name(comfy):
     return "cam128.png"
 
 
-def _extend_graph(image_name, *, control=True, tile=64, bottom=None):
-    from comfy_execution.graph_utils import GraphBuilder
+def _extend_graph(image_name, *, control=True, bottom=None):
+    import graphs
 
-    g = GraphBuilder(prefix="")
-    image = g.node("LoadImage", image=image_name)
-    pose = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
-    legs = g.node(
-        "PoseCompleteLegs",
-        pose=pose.out(0),
-        stance="straight",
-        symmetry=True,
-        use_detector_guess=True,
-        feet=True,
-    )
-    manual = bottom is not None
-    pad = g.node(
-        "PosePadImageMaskPose",
-        image=image.out(0),
-        pose=legs.out(0),
-        padding="manual" if manual else "auto",
-        left=0,
-        top=0,
-        right=0,
-        bottom=bottom or 0,
-        margin=8,
-        multiple=8,
-        fill="edge",
-        grow=0,
-        feather=0,
-    )
-    hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
-    ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
-    pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="full-length photo of a man, legs and feet")
-    neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
-    sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
-    extra = {}
-    if control:
-        net = g.node("TinyControlNetLoader", size="tiny", seed=3)
-        extra = dict(
-            control_net=net.out(0),
-            control_image=hint.out(0),
-            control_strength=1.0,
-            control_start=0.0,
-            control_end=1.0,
-        )
-    tiled = g.node(
-        "OutpaintTiled",
-        model=ckpt.out(0),
-        vae=ckpt.out(2),
-        positive=pos.out(0),
-        negative=neg.out(0),
-        image=pad.out(0),
-        mask=pad.out(1),
+    prompt, ids = graphs.extend_legs(
+        image=image_name,
+        ckpt_name=None,
+        controlnet_name=None,
+        control=control,
+        bottom=bottom,
         seed=5,
         steps=4,
         cfg=2.0,
-        scheduler="normal",
-        tile_width=tile,
-        tile_height=tile,
+        jump_length=2,
+        jump_n_sample=2,
+        tile=64,
         overlap=16,
         feather=8,
-        sampler=sampler.out(0),
-        **extra,
+        margin=8,
+        multiple=8,
+        color_match_band=8,
+        save_prefix="extend",
+        prompt="full-length photo of a man, legs and feet",
+        negative_prompt="",
     )
-    final = g.node(
-        "OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1), color_match_band=8
-    )
-    g.node("SaveImage", images=final.out(0), filename_prefix="extend")
-    return g.finalize(), {
-        "image": image.id,
-        "pad": pad.id,
-        "hint": hint.id,
-        "tiled": tiled.id,
-        "final": final.id,
-    }
+    ids["image"] = ids["photo"]
+    return prompt, ids
 
 
 def test_extend_legs_graph_keeps_every_known_pixel(comfy, camera_name):
