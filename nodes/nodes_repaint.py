@@ -6,9 +6,10 @@ Node IDs and input names are frozen (saved workflows refer to them); see tests/n
 from __future__ import annotations
 
 import comfy.samplers
+import torch
 from comfy_api.latest import io
 
-from ..samplers import MASK_PRESETS, repaint_mask
+from ..samplers import MASK_PRESETS, power_timesteps, repaint_mask
 from .sampler_host import KNOWN_NOISE, RePaintKSampler, repaint_ksampler
 
 _CATEGORY = "sampling/repaint"
@@ -171,4 +172,34 @@ class RePaintMask(io.ComfyNode):
         return io.NodeOutput(repaint_mask(preset, height, width, batch_size, seed % 2**63))
 
 
-NODES = [RePaintSampler, KSamplerRePaint, RePaintMask]
+class RePaintPowerScheduler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="RePaintPowerScheduler",
+            display_name="Power Scheduler (RePaint)",
+            category=_CATEGORY,
+            description="SIGMAS at timesteps t_k = t_max * (k / (steps - 1)) ** power: more steps at low noise for "
+            "power > 1. With RePaint Sampler (jump_length 5, jump_n_sample 17, start_percent 0.5), 50 steps and "
+            "power 2.5 beat RePaint (250, 10, 10) at a fifth of the model calls in the pack's exact-Gaussian "
+            "benchmark.",
+            inputs=[
+                io.Model.Input("model"),
+                io.Int.Input("steps", default=50, min=2, max=10000),
+                io.Float.Input("power", default=2.5, min=0.1, max=10.0, step=0.1),
+            ],
+            outputs=[io.Sigmas.Output()],
+        )
+
+    @classmethod
+    def execute(cls, model, steps, power) -> io.NodeOutput:
+        model_sampling = model.get_model_object("model_sampling")
+        max_timestep = float(model_sampling.timestep(model_sampling.sigma_max))
+        timesteps = torch.tensor(power_timesteps(steps, power, max_timestep))
+        sigmas = model_sampling.sigma(timesteps).float().cpu()
+        if float(sigmas[-1]) > 0:  # DDPM-type models: sigma(0) = sigma_min, then the final step to 0
+            sigmas = torch.cat([sigmas, torch.zeros(1)])
+        return io.NodeOutput(sigmas)
+
+
+NODES = [RePaintSampler, KSamplerRePaint, RePaintMask, RePaintPowerScheduler]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["jump_schedule", "schedule_moves", "schedule_nfe"]
+__all__ = ["jump_schedule", "schedule_moves", "schedule_nfe", "power_timesteps"]
 
 
 def _check_int(name: str, value, minimum: int) -> int:
@@ -122,3 +122,30 @@ def schedule_nfe(steps: int, jump_length: int = 10, jump_n_sample: int = 10) -> 
     if jump_n_sample <= 1 or jump_length >= steps:
         return steps
     return steps + (jump_n_sample - 1) * jump_length * math.ceil((steps - jump_length) / jump_length)
+
+
+def power_timesteps(steps: int, power: float, max_timestep: float = 999.0) -> list[float]:
+    """Step placement ``t_k = max_timestep * (k / (steps - 1)) ** power``, k = steps-1 .. 0 (descending).
+
+    ``power = 1`` spaces the timesteps evenly (guided-diffusion's respacing, up to rounding); ``power > 1``
+    puts more steps at low noise. With (steps, jump_length, jump_n_sample) = (50, 5, 17), power 2.5 and
+    resampling only in the second half (start_percent 0.5), RePaint reached at 450 NFE a lower exact-Gaussian
+    W2 than (250, 10, 10) at 2,410 NFE on all three test masks (bench/bench_repaint_goal.py,
+    bench/results/README.md).
+
+    Args:
+        steps: number of denoising steps (>= 2).
+        power: exponent > 0.
+        max_timestep: the model's timestep of its largest sigma (999 for a T = 1000 DDPM).
+
+    Returns:
+        ``steps`` fractional timesteps, from ``max_timestep`` down to 0.
+
+    Raises:
+        ValueError: steps < 2 or power <= 0.
+    """
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    if not power > 0:
+        raise ValueError(f"power must be > 0, got {power}")
+    return [max_timestep * (k / (steps - 1)) ** power for k in range(steps - 1, -1, -1)]

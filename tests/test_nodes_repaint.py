@@ -217,3 +217,41 @@ def test_repaint_mask_node_presets(comfy):
     thin_b = node.execute("thin", 64, 64, 1, 5).result[0]
     thick = node.execute("thick", 64, 64, 1, 5).result[0]
     assert torch.equal(thin_a, thin_b) and 0 < thin_a.mean() < thick.mean() < 1
+
+
+@pytest.mark.parametrize("kind", ["eps", "flow"])
+def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    ckpt = g.node("TinyCheckpointLoader", kind=kind, size="tiny", seed=0)
+    cond = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
+    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0x406080)
+    encoded = g.node("VAEEncode", pixels=image.out(0), vae=ckpt.out(2))
+    mask = g.node("RePaintMask", preset="half", width=64, height=64, batch_size=1, seed=0)
+    latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
+    sigmas = g.node("RePaintPowerScheduler", model=ckpt.out(0), steps=6, power=2.5)
+    sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
+    out = g.node(
+        "SamplerCustom",
+        model=ckpt.out(0),
+        add_noise=True,
+        noise_seed=1,
+        cfg=1.0,
+        positive=cond.out(0),
+        negative=cond.out(0),
+        sampler=sampler.out(0),
+        sigmas=sigmas.out(0),
+        latent_image=latent.out(0),
+    )
+    g.node("PreviewAny", source=out.out(0))
+    result = comfy.run_graph(g.finalize())
+    s = result.output(sigmas.id)
+    model = result.output(ckpt.id, 0)
+    sigma_max = float(model.get_model_object("model_sampling").sigma_max)
+    assert s.shape == ((7,) if kind == "eps" else (6,))  # flow: sigma(t = 0) is already 0
+    assert s[-1] == 0 and torch.all(s[:-1] > s[1:])
+    assert float(s[0]) == pytest.approx(sigma_max, rel=1e-4)
+    evenly = float(s[3]) / sigma_max  # the middle step sits well below the middle of an even placement
+    assert evenly < 0.5
+    assert torch.isfinite(result.output(out.id)["samples"]).all()

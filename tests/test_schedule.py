@@ -72,3 +72,18 @@ def test_type_errors():
 
 def test_no_resampling_is_a_plain_walk():
     assert jump_schedule(5, 10, 1) == [4, 3, 2, 1, 0, -1]
+
+
+def test_power_timesteps_place_more_steps_at_low_noise():
+    from repaint_extend.samplers import power_timesteps
+
+    even = power_timesteps(11, 1.0, 1000.0)
+    assert even == pytest.approx([1000.0 - 100.0 * k for k in range(11)])
+    steep = power_timesteps(11, 2.5, 999.0)
+    assert steep[0] == 999.0 and steep[-1] == 0.0
+    assert all(a > b for a, b in zip(steep, steep[1:]))
+    assert sum(t < 250 for t in steep) > sum(t < 250 for t in even)  # more steps at low noise
+    with pytest.raises(ValueError, match="power"):
+        power_timesteps(10, 0.0)
+    with pytest.raises(ValueError, match="steps"):
+        power_timesteps(1, 2.0)
