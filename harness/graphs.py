@@ -20,6 +20,23 @@ def _checkpoint(g, kind: str, size: str, ckpt_name: str | None):
     return g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0)
 
 
+def _decode_keeping_known(g, samples, vae, pixels, mask):
+    """VAE-decode ``samples`` and paste the known pixels (mask 0) of ``pixels`` back over the result, with
+    ComfyUI's own InvertMask and ImageCompositeMasked. Returns the decode and the composite nodes."""
+    decoded = g.node("VAEDecode", samples=samples, vae=vae)
+    keep = g.node("InvertMask", mask=mask)
+    composite = g.node(
+        "ImageCompositeMasked",
+        destination=decoded.out(0),
+        source=pixels,
+        x=0,
+        y=0,
+        resize_source=False,
+        mask=keep.out(0),
+    )
+    return decoded, composite
+
+
 def repaint_inpaint(
     *,
     ckpt_name: str | None = None,
@@ -104,17 +121,7 @@ def repaint_inpaint(
         eta=eta,
         known_noise=known_noise,
     )
-    decoded = g.node("VAEDecode", samples=sampler.out(0), vae=ckpt.out(2))
-    keep = g.node("InvertMask", mask=mask.out(0))
-    composite = g.node(
-        "ImageCompositeMasked",
-        destination=decoded.out(0),
-        source=pixels.out(0),
-        x=0,
-        y=0,
-        resize_source=False,
-        mask=keep.out(0),
-    )
+    decoded, composite = _decode_keeping_known(g, sampler.out(0), ckpt.out(2), pixels.out(0), mask.out(0))
     if save_prefix is None:
         output = g.node("PreviewImage", images=composite.out(0))
     else:
@@ -180,17 +187,7 @@ def repaint_pixel_demo(
         eta=1.0,
         known_noise="fresh",
     )
-    decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
-    keep = g.node("InvertMask", mask=mask.out(0))
-    composite = g.node(
-        "ImageCompositeMasked",
-        destination=decoded.out(0),
-        source=pixels.out(0),
-        x=0,
-        y=0,
-        resize_source=False,
-        mask=keep.out(0),
-    )  # known pixels exactly as loaded
+    _, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), mask.out(0))
     output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
     return g.finalize(), {
         "sampler": sampler.id,
