@@ -29,7 +29,6 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,37 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
 
 CANVASES = {1: (768, 512), 2: (1024, 512), 4: (1024, 960)}  # tiles -> (H, W) px
 KNOWN_ROWS = 512
-PAGE = 4096
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * PAGE
-
-
-class PeakRSS:
-    """Peak resident set size above the RSS at entry, sampled every ``period`` s by a thread."""
-
-    def __init__(self, period: float = 0.002):
-        self.period = period
-        self.peak_bytes = 0
-
-    def __enter__(self):
-        self._base = _rss_bytes()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, _rss_bytes() - self._base)
-            time.sleep(self.period)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, _rss_bytes() - self._base)
 
 
 def main(argv=None) -> int:
@@ -90,7 +58,7 @@ def main(argv=None) -> int:
 
     pack.load()
     from repaint_extend.nodes.sampler_host import RePaintKSampler
-    from torch_memory import TorchAllocations
+    from torch_memory import PeakRSS, TorchAllocations
 
     outpaint = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
     model = tiny_models.build_model("eps", args.size, seed=0)

@@ -54,13 +54,10 @@ One thread (``torch.set_num_threads(1)``); timings are CPU wall times on this ma
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import math
-import os
 import platform
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -70,6 +67,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "harness"))
 import pack  # noqa: E402
+from torch_memory import PeakRSS  # noqa: E402
 
 pack.load()
 from repaint_extend.pixel import ADMDenoiser, DiscreteSchedule, load_adm, space_timesteps  # noqa: E402
@@ -89,46 +87,6 @@ GAUSS_MASKS = ("half", "every_second_line", "expand")
 
 # ----------------------------------------------------------------------------------------------
 # memory
-
-
-class PeakRSS:
-    """Context manager: peak resident set size (bytes) above the RSS at entry, sampled every
-    ``interval`` s from ``/proc/self/statm`` (Linux). ``malloc_trim(0)`` first returns freed heap
-    pages to the OS so that the baseline does not hide reuse of memory freed by an earlier run."""
-
-    def __init__(self, interval: float = 0.002):
-        self.interval = interval
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.peak_bytes = 0
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page
-
-    def __enter__(self):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except OSError:
-            pass
-        self.base = self._rss()
-        self.peak = self.base
-        self._stop = threading.Event()
-
-        def watch():
-            while not self._stop.is_set():
-                self.peak = max(self.peak, self._rss())
-                time.sleep(self.interval)
-
-        self._thread = threading.Thread(target=watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-        self.peak_bytes = self.peak - self.base
-        return False
 
 
 def timed(fn, *fn_args, **fn_kwargs):

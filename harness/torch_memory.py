@@ -1,4 +1,4 @@
-"""Peak memory of torch's CPU tensors, counted exactly (tests and benchmarks; pure torch).
+"""Peak memory for tests and benchmarks: torch's CPU tensors counted exactly, and the process's RSS.
 
 ``tracemalloc`` sees numpy's buffers but not torch's, and torch has no CPU counterpart of
 ``torch.cuda.max_memory_allocated``. :class:`TorchAllocations` is a ``TorchDispatchMode`` that sees the
@@ -10,17 +10,23 @@ ops (``torch.from_numpy``) are not counted: pair it with ``tracemalloc`` for num
     with TorchAllocations() as mem:
         run()
     mem.peak_bytes, mem.largest_bytes, mem.count
+
+:class:`PeakRSS` samples the resident set size instead (everything: torch, numpy, libraries).
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
+import time
 import weakref
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-__all__ = ["TorchAllocations"]
+__all__ = ["PeakRSS", "TorchAllocations"]
 
 
 def _key(t: torch.Tensor) -> int:
@@ -80,3 +86,43 @@ class TorchAllocations(TorchDispatchMode):
                 self.peak_bytes = max(self.peak_bytes, self.current_bytes)
             weakref.finalize(t, self._release, key)
         return out
+
+
+class PeakRSS:
+    """Context manager: peak resident set size (bytes) above the RSS at entry, sampled every
+    ``interval`` s from ``/proc/self/statm`` (Linux). ``malloc_trim(0)`` first returns freed heap
+    pages to the OS so that the baseline does not hide reuse of memory freed by an earlier run."""
+
+    def __init__(self, interval: float = 0.002):
+        self.interval = interval
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak_bytes = 0
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self.page
+
+    def __enter__(self):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:
+            pass
+        self.base = self._rss()
+        self.peak = self.base
+        self._stop = threading.Event()
+
+        def watch():
+            while not self._stop.is_set():
+                self.peak = max(self.peak, self._rss())
+                time.sleep(self.interval)
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+        self.peak_bytes = self.peak - self.base
+        return False
