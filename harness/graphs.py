@@ -13,11 +13,18 @@ DEFAULT_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 DEFAULT_OPENPOSE = "control_v11p_sd15_openpose.pth"
 
 
-def _checkpoint(g, kind: str, size: str, ckpt_name: str | None):
-    """A real CheckpointLoaderSimple when ``ckpt_name`` is given, else the harness's tiny stand-in."""
+def _family_input(family: str) -> dict:
+    """The harness loaders' optional ``family`` input: left out for the default "sd15", so that graphs
+    built before SDXL stand-ins existed stay identical."""
+    return {} if family == "sd15" else {"family": family}
+
+
+def _checkpoint(g, kind: str, size: str, ckpt_name: str | None, family: str = "sd15"):
+    """A real CheckpointLoaderSimple when ``ckpt_name`` is given, else the harness's tiny stand-in of
+    ``family`` ("sd15" or "sdxl", see tiny_models)."""
     if ckpt_name is not None:
         return g.node("CheckpointLoaderSimple", ckpt_name=ckpt_name)
-    return g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0)
+    return g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0, **_family_input(family))
 
 
 def _decode_keeping_known(g, samples, vae, pixels, mask):
@@ -42,6 +49,7 @@ def repaint_inpaint(
     ckpt_name: str | None = None,
     kind: str = "eps",
     size: str = "tiny",
+    family: str = "sd15",
     image: str | None = None,
     width: int = 64,
     height: int = 64,
@@ -63,7 +71,8 @@ def repaint_inpaint(
     ``RePaintMask`` -> ``KSampler (RePaint)`` -> VAE decode -> known pixels pasted back -> preview or save.
 
     For ``kind="inpaint"`` the latent and conditioning come from ``InpaintModelConditioning``. The model
-    is ``CheckpointLoaderSimple(ckpt_name)`` when ``ckpt_name`` is given, else a tiny stand-in of ``kind``.
+    is ``CheckpointLoaderSimple(ckpt_name)`` when ``ckpt_name`` is given, else a tiny stand-in of ``kind``
+    and ``family`` ("sd15" or "sdxl").
 
     Returns:
         ``(prompt, ids)``: the API-format graph and a dict naming its key node ids
@@ -71,7 +80,7 @@ def repaint_inpaint(
         ``composite``, ``output``).
     """
     g = _builder()
-    ckpt = _checkpoint(g, kind, size, ckpt_name)
+    ckpt = _checkpoint(g, kind, size, ckpt_name, family)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
     if image is None:
@@ -204,6 +213,7 @@ def extend_legs(
     controlnet_name: str | None = DEFAULT_OPENPOSE,
     kind: str = "eps",
     size: str = "tiny",
+    family: str = "sd15",
     prompt: str = "full-length photo of a person, legs and feet, shoes, natural light",
     negative_prompt: str = "cropped, deformed legs, extra limbs, blurry",
     seed: int = 0,
@@ -225,7 +235,8 @@ def extend_legs(
     Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
 
-    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins (tests); ``control=False``
+    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins of ``family`` ("sd15" or
+    "sdxl"; tests); ``control=False``
     leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``.
     """
     g = _builder()
@@ -255,7 +266,7 @@ def extend_legs(
         feather=0,
     )
     hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
-    ckpt = _checkpoint(g, kind, size, ckpt_name)
+    ckpt = _checkpoint(g, kind, size, ckpt_name, family)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)
     control_inputs = {}
@@ -263,7 +274,7 @@ def extend_legs(
         if controlnet_name is not None:
             net = g.node("ControlNetLoader", control_net_name=controlnet_name)
         else:
-            net = g.node("TinyControlNetLoader", size=size, seed=3)
+            net = g.node("TinyControlNetLoader", size=size, seed=3, **_family_input(family))
         control_inputs = dict(
             control_net=net.out(0),
             control_image=hint.out(0),

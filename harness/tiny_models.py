@@ -6,9 +6,26 @@ detect a UNet smaller than SD1.5's exact 320 channels, so the models are built d
 ``ops.disable_weight_init`` (parameters start as uninitialised memory), so every parameter is
 initialised here from a seeded generator.
 
-Kinds: ``eps`` (SD1.5-shaped, epsilon prediction), ``v`` (V-prediction), ``flow`` (CONST / rectified
-flow), ``inpaint`` (9-channel SD1.5 inpaint UNet). Sizes: ``tiny`` (fast, for tests) and ``sd15``
-(SD1.5's real channel layout, 860M parameters, for benchmarks).
+Families (``family=``, default ``"sd15"``, so ``build(kind, size, seed)`` keeps building SD1.5):
+
+- ``sd15``: ``comfy.supported_models.SD15`` / ``comfy.model_base.BaseModel``, SD1.5's CLIP-L text
+  encoder and tokenizer, a plain ControlNet. Kinds: ``eps`` (epsilon prediction), ``v``
+  (V-prediction), ``flow`` (CONST / rectified flow), ``inpaint`` (9-channel inpaint UNet). Sizes:
+  ``tiny`` (fast, for tests) and ``sd15`` (SD1.5's real channel layout, 860M parameters, for benchmarks).
+- ``sdxl``: ``comfy.supported_models.SDXL`` / ``comfy.model_base.SDXL`` (SDXL latent format, scale
+  0.13025), ``comfy.sdxl_clip.SDXLClipModel`` / ``SDXLTokenizer`` (CLIP-L and CLIP-G; the context is
+  their penultimate hidden states concatenated), ADM conditioning ``y`` = CLIP-G's pooled output + six
+  256-d Fourier embeddings of (height, width, crop_h, crop_w, target_height, target_width), and a
+  ControlNet with the same ADM input. Kinds: ``eps``, ``v``, ``inpaint`` (9-channel, ``set_inpaint``
+  as ComfyUI does for SDXL inpaint checkpoints). Size: ``tiny`` only. Tiny shapes: CLIP-L hidden 32,
+  CLIP-G hidden 48 (pooled 48), 3 layers each, so ``context_dim`` = 32 + 48 = 80 and
+  ``adm_in_channels`` = 48 + 6 * 256 = 1584; UNet channels 32, 64 with attention only at the
+  64-channel level (SDXL's 64-channel heads: 1 head).
+
+The VAE is the same 4-channel, 8x ``AutoencoderKL`` for both families. Example::
+
+    model, clip, vae = build("inpaint", "tiny", 0, family="sdxl")
+    control_net = build_controlnet("tiny", 3, family="sdxl")
 """
 
 from __future__ import annotations
@@ -19,6 +36,10 @@ import torch
 
 KINDS = ("eps", "v", "flow", "inpaint")
 SIZES = ("tiny", "sd15")
+FAMILIES = ("sd15", "sdxl")
+SDXL_KINDS = ("eps", "v", "inpaint")
+"""Kinds the ``sdxl`` family supports (SDXL has EPS and V-prediction checkpoints, and 9-channel inpaint)."""
+SDXL_SIZES = ("tiny",)
 
 _TINY_CLIP = {
     "hidden_size": 32,
@@ -27,6 +48,56 @@ _TINY_CLIP = {
     "num_hidden_layers": 2,
     "projection_dim": 32,
 }
+
+# SDXL reads both text encoders' penultimate layer (layer_idx -2), and sd1_clip asserts
+# |layer_idx| < num_layers: 3 layers.
+_TINY_SDXL_CLIP_L = {**_TINY_CLIP, "num_hidden_layers": 3}
+_TINY_CLIP_G = {
+    "hidden_size": 48,  # != CLIP-L's 32, so that a mix-up of the two shows as a shape error
+    "intermediate_size": 96,
+    "num_attention_heads": 2,
+    "num_hidden_layers": 3,
+    "projection_dim": 48,
+}
+_SDXL_SIZE_EMBEDDINGS = 6 * 256
+"""model_base.SDXL.encode_adm: six ``Timestep(256)`` embeddings (height, width, crop_h, crop_w, target
+height, target width) follow the pooled CLIP-G output in ``y``."""
+
+
+def _check(kind: str, size: str, family: str) -> None:
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    kinds, sizes = (SDXL_KINDS, SDXL_SIZES) if family == "sdxl" else (KINDS, SIZES)
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {kinds} for family {family!r}, got {kind!r}")
+    if size not in sizes:
+        raise ValueError(f"size must be one of {sizes} for family {family!r}, got {size!r}")
+
+
+def _sdxl_unet_config(kind: str) -> dict:
+    """Tiny SDXL-shaped UNet config: linear transformer projections, ``num_classes="sequential"`` ADM
+    input of CLIP-G pooled (48) + size embeddings (1536), context CLIP-L (32) + CLIP-G (48) = 80."""
+    return {
+        "use_checkpoint": False,
+        "image_size": 32,
+        "use_spatial_transformer": True,
+        "legacy": False,
+        "num_classes": "sequential",
+        "adm_in_channels": _TINY_CLIP_G["hidden_size"] + _SDXL_SIZE_EMBEDDINGS,
+        "in_channels": 9 if kind == "inpaint" else 4,
+        "out_channels": 4,
+        "model_channels": 32,
+        "num_res_blocks": [1, 1],
+        "channel_mult": [1, 2],
+        "transformer_depth": [0, 1],  # SDXL has no attention at full latent size either
+        "transformer_depth_output": [0, 0, 1, 1],
+        "transformer_depth_middle": 1,
+        "use_linear_in_transformer": True,
+        "context_dim": _TINY_CLIP["hidden_size"] + _TINY_CLIP_G["hidden_size"],
+        "use_temporal_attention": False,
+        "use_temporal_resblock": False,
+        "dtype": torch.float32,
+    }
 
 
 def _unet_config(kind: str, size: str) -> dict:
@@ -84,26 +155,37 @@ def init_parameters(module: torch.nn.Module, seed: int) -> None:
             buf.copy_(torch.arange(buf.shape[-1]).expand_as(buf))
 
 
-def build_model(kind: str = "eps", size: str = "tiny", seed: int = 0):
-    """A ``ModelPatcher`` (ComfyUI's MODEL) of the given kind, randomly initialised."""
+def build_model(kind: str = "eps", size: str = "tiny", seed: int = 0, family: str = "sd15"):
+    """A ``ModelPatcher`` (ComfyUI's MODEL) of the given kind and family, randomly initialised.
+
+    Its UNet takes latents ``[B, 4, H/8, W/8]`` (``[B, 9, ...]`` inside the model for ``inpaint``: the
+    noisy latent, the 1-channel mask and the 4-channel masked-image latent that InpaintModelConditioning
+    supplies as ``concat_latent_image``). ``sdxl`` models also need ``pooled_output`` [B, 48] in the
+    conditioning (CLIPTextEncode on :func:`build_clip`'s SDXL CLIP gives it).
+
+    Raises:
+        ValueError: an unknown family, or a kind / size the family does not have.
+    """
     import comfy.model_base
     import comfy.model_management
     import comfy.model_patcher
     import comfy.supported_models
 
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    _check(kind, size, family)
     model_type = {
         "eps": comfy.model_base.ModelType.EPS,
         "v": comfy.model_base.ModelType.V_PREDICTION,
         "flow": comfy.model_base.ModelType.FLOW,
         "inpaint": comfy.model_base.ModelType.EPS,
     }[kind]
-    model_config = comfy.supported_models.SD15(_unet_config(kind, size))
+    if family == "sdxl":
+        model_config = comfy.supported_models.SDXL(_sdxl_unet_config(kind))
+        model_class = comfy.model_base.SDXL
+    else:
+        model_config = comfy.supported_models.SD15(_unet_config(kind, size))
+        model_class = comfy.model_base.BaseModel
     model_config.set_inference_dtype(torch.float32, None)
-    model = comfy.model_base.BaseModel(model_config, model_type=model_type, device="cpu")
+    model = model_class(model_config, model_type=model_type, device="cpu")
     if model_config.inpaint_model():
         model.set_inpaint()
     init_parameters(model.diffusion_model, seed)
@@ -114,19 +196,33 @@ def build_model(kind: str = "eps", size: str = "tiny", seed: int = 0):
     )
 
 
-def build_clip(size: str = "tiny", seed: int = 1):
-    """A ``comfy.sd.CLIP`` with SD1.5's tokenizer and a text encoder of the given size."""
+def build_clip(size: str = "tiny", seed: int = 1, family: str = "sd15"):
+    """A ``comfy.sd.CLIP`` with the family's tokenizer and text encoder(s) of the given size.
+
+    ``sd15``: SD1.5's tokenizer and CLIP-L; CLIPTextEncode gives ``[B, 77, 32]`` (tiny).
+    ``sdxl``: ``SDXLTokenizer`` and ``SDXLClipModel`` (CLIP-L penultimate layer, CLIP-G penultimate layer
+    and its projected pooled output); CLIPTextEncode gives ``[B, 77, 80]`` and ``pooled_output``
+    ``[B, 48]``. The tiny text-model configs go in through ``model_options["clip_l_model_config"]`` /
+    ``["clip_g_model_config"]``, which ``comfy.sd1_clip.SDClipModel`` merges over its JSON config.
+    """
     import comfy.sd
     import comfy.sd1_clip
+    import comfy.sdxl_clip
+
+    _check("eps", size, family)
 
     class Target:
         params = {}
-        clip = comfy.sd1_clip.SD1ClipModel
-        tokenizer = comfy.sd1_clip.SD1Tokenizer
+        clip = comfy.sdxl_clip.SDXLClipModel if family == "sdxl" else comfy.sd1_clip.SD1ClipModel
+        tokenizer = comfy.sdxl_clip.SDXLTokenizer if family == "sdxl" else comfy.sd1_clip.SD1Tokenizer
 
     options = {"dtype": torch.float32}
     if size == "tiny":
-        options["clip_l_model_config"] = dict(_TINY_CLIP)
+        if family == "sdxl":
+            options["clip_l_model_config"] = dict(_TINY_SDXL_CLIP_L)
+            options["clip_g_model_config"] = dict(_TINY_CLIP_G)
+        else:
+            options["clip_l_model_config"] = dict(_TINY_CLIP)
     clip = comfy.sd.CLIP(Target, model_options=options)
     init_parameters(clip.cond_stage_model, seed)
     return clip
@@ -156,30 +252,37 @@ def build_vae(size: str = "tiny", seed: int = 2):
     return comfy.sd.VAE(sd=reference.state_dict(), config=config, dtype=torch.float32)
 
 
-def build_controlnet(size: str = "tiny", seed: int = 3):
-    """A ComfyUI CONTROL_NET (``comfy.controlnet.ControlNet``) shaped like the UNet of this size, with an
-    RGB hint downscaled 8x, randomly initialised (its zero convolutions too, so that it has an effect)."""
+def build_controlnet(size: str = "tiny", seed: int = 3, family: str = "sd15"):
+    """A ComfyUI CONTROL_NET (``comfy.controlnet.ControlNet``) shaped like the family's UNet of this size,
+    with an RGB hint ``[B, 3, H, W]`` downscaled 8x, randomly initialised (its zero convolutions too, so
+    that it has an effect). The ``sdxl`` one reads the same ADM ``y`` [B, 1584] as the SDXL UNet, as
+    ComfyUI's loader builds SDXL ControlNets (``num_classes="sequential"``)."""
     import comfy.cldm.cldm
     import comfy.controlnet
     import comfy.model_management
     import comfy.ops
 
-    config = _unet_config("eps", size)
+    _check("eps", size, family)
+    if family == "sdxl":
+        config = _sdxl_unet_config("eps")
+        config.update(num_heads=-1, num_head_channels=64)  # supported_models_base.BASE.unet_extra_config
+    else:
+        config = _unet_config("eps", size)
+        config.update(num_heads=8, num_head_channels=-1)  # supported_models.SD15.unet_extra_config
     config.pop("out_channels")
     config.pop("use_temporal_attention")
     config.pop("use_temporal_resblock")
-    config.update(
-        hint_channels=3,
-        num_heads=8,
-        num_head_channels=-1,
-        device="cpu",
-        operations=comfy.ops.disable_weight_init,
-    )
+    config.update(hint_channels=3, device="cpu", operations=comfy.ops.disable_weight_init)
     control_model = comfy.cldm.cldm.ControlNet(**config)
     init_parameters(control_model, seed)
     return comfy.controlnet.ControlNet(control_model, load_device=comfy.model_management.get_torch_device())
 
 
-def build(kind: str = "eps", size: str = "tiny", seed: int = 0):
-    """``(MODEL, CLIP, VAE)`` as ``CheckpointLoaderSimple`` would return them."""
-    return build_model(kind, size, seed), build_clip(size, seed + 1), build_vae(size, seed + 2)
+def build(kind: str = "eps", size: str = "tiny", seed: int = 0, family: str = "sd15"):
+    """``(MODEL, CLIP, VAE)`` as ``CheckpointLoaderSimple`` would return them, for ``family`` "sd15"
+    (default) or "sdxl" (see the module docstring)."""
+    return (
+        build_model(kind, size, seed, family),
+        build_clip(size, seed + 1, family),
+        build_vae(size, seed + 2),
+    )

@@ -14,7 +14,10 @@ _CACHE: dict = {}
 
 
 class TinyCheckpointLoader:
-    """MODEL, CLIP and VAE of a randomly initialised stand-in (see harness/tiny_models.py)."""
+    """MODEL, CLIP and VAE of a randomly initialised stand-in (see harness/tiny_models.py).
+
+    ``family`` (optional, default "sd15") picks SD1.5- or SDXL-shaped models; graphs written before it
+    existed load SD1.5 as they always did. SDXL has the kinds eps, v and inpaint, size tiny only."""
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -23,35 +26,42 @@ class TinyCheckpointLoader:
                 "kind": (list(tiny_models.KINDS),),
                 "size": (list(tiny_models.SIZES),),
                 "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1}),
-            }
+            },
+            "optional": {
+                "family": (list(tiny_models.FAMILIES), {"default": "sd15"}),
+            },
         }
 
     RETURN_TYPES = ("MODEL", "CLIP", "VAE")
     FUNCTION = "load"
     CATEGORY = "testing"
 
-    def load(self, kind, size, seed):
-        key = (kind, size, seed)
+    def load(self, kind, size, seed, family="sd15"):
+        key = (kind, size, seed, family)
         if key not in _CACHE:
-            _CACHE[key] = tiny_models.build(kind, size, seed)
+            _CACHE[key] = tiny_models.build(kind, size, seed, family=family)
         return _CACHE[key]
 
 
 class TinyControlNetLoader:
-    """A randomly initialised CONTROL_NET shaped like the tiny UNet (see harness/tiny_models.py)."""
+    """A randomly initialised CONTROL_NET shaped like the tiny UNet of ``family`` (optional, default
+    "sd15"; see harness/tiny_models.py)."""
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"size": (list(tiny_models.SIZES),), "seed": ("INT", {"default": 3, "min": 0})}}
+        return {
+            "required": {"size": (list(tiny_models.SIZES),), "seed": ("INT", {"default": 3, "min": 0})},
+            "optional": {"family": (list(tiny_models.FAMILIES), {"default": "sd15"})},
+        }
 
     RETURN_TYPES = ("CONTROL_NET",)
     FUNCTION = "load"
     CATEGORY = "testing"
 
-    def load(self, size, seed):
-        key = ("controlnet", size, seed)
+    def load(self, size, seed, family="sd15"):
+        key = ("controlnet", size, seed, family)
         if key not in _CACHE:
-            _CACHE[key] = (tiny_models.build_controlnet(size, seed),)
+            _CACHE[key] = (tiny_models.build_controlnet(size, seed, family=family),)
         return _CACHE[key]
 
 
