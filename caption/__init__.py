@@ -12,10 +12,19 @@ Public API::
     captions = caption_images(captioner, images, prompt="a photo of", mask=None)  # list[str], one per image
 """
 
-from .blip import EXAMPLE_MODEL, REQUIRED_FILES, BlipCaptioner, caption_images, check_blip_folder, load_blip
+from .blip import (
+    EXAMPLE_MODEL,
+    INSTALL_HINT,
+    REQUIRED_FILES,
+    BlipCaptioner,
+    caption_images,
+    check_blip_folder,
+    load_blip,
+)
 
 __all__ = [
     "EXAMPLE_MODEL",
+    "INSTALL_HINT",
     "REQUIRED_FILES",
     "BlipCaptioner",
     "caption_images",

@@ -44,12 +44,12 @@ REQUIRED_FILES: dict[str, tuple[str, ...]] = {
 them, or as the model's Hugging Face repository holds them)."""
 
 
-def _where() -> str:
-    return (
-        f"Download a BLIP captioning model, e.g. {EXAMPLE_MODEL} (config.json, model.safetensors, "
-        "preprocessor_config.json, tokenizer.json / vocab.txt, tokenizer_config.json), into its own folder "
-        "ComfyUI/models/blip/<name>/; nothing is downloaded at run time"
-    )
+INSTALL_HINT = (
+    f"Download a BLIP captioning model, e.g. {EXAMPLE_MODEL} (config.json, model.safetensors, "
+    "preprocessor_config.json, tokenizer.json / vocab.txt, tokenizer_config.json), into its own folder "
+    "ComfyUI/models/blip/<name>/; nothing is downloaded at run time"
+)
+"""Where a BLIP model goes and what it holds; the end of every missing-file message."""
 
 
 def check_blip_folder(folder: str | os.PathLike) -> str:
@@ -62,14 +62,16 @@ def check_blip_folder(folder: str | os.PathLike) -> str:
     """
     path = os.fspath(folder) if folder is not None else ""
     if not path or not os.path.isdir(path):
-        raise FileNotFoundError(f"BLIP model folder {path!r} does not exist. {_where()}.")
+        raise FileNotFoundError(f"BLIP model folder {path!r} does not exist. {INSTALL_HINT}.")
     missing = [
         f"{part} ({' or '.join(names)})"
         for part, names in REQUIRED_FILES.items()
         if not any(os.path.isfile(os.path.join(path, name)) for name in names)
     ]
     if missing:
-        raise FileNotFoundError(f"BLIP model folder {path!r} is missing: {'; '.join(missing)}. {_where()}.")
+        raise FileNotFoundError(
+            f"BLIP model folder {path!r} is missing: {'; '.join(missing)}. {INSTALL_HINT}."
+        )
     with open(os.path.join(path, "config.json"), encoding="utf-8") as fh:
         try:
             model_type = json.load(fh).get("model_type")
