@@ -59,6 +59,7 @@ class OutpaintTiled(io.ComfyNode):
                     "tile_prompt",
                     default="",
                     multiline=True,
+                    dynamic_prompts=False,  # the front end would turn {caption} into "caption"
                     optional=True,
                     tooltip="One line per tile in sampling order, the last line repeats; {caption} = the BLIP "
                     "caption of the tile's known and generated pixels. Added to the positive prompt. Empty "

@@ -250,3 +250,11 @@ def test_saved_workflows_without_the_new_inputs_still_load(comfy):
     tiled = prompt[str(node["id"])]["inputs"]
     assert tiled["tile_prompt"] == "" and "clip" not in tiled and "caption_model" not in tiled
     assert tiled["control_end"] == node["widgets_values"][-1]  # the saved values keep their places
+    # the new inputs and output come last, so positional widget values and output links keep their places
+    import nodes
+
+    cls = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
+    optional = cls.INPUT_TYPES()["optional"]
+    assert list(optional)[-3:] == ["clip", "tile_prompt", "caption_model"]
+    assert list(cls.RETURN_NAMES) == ["image", "tiles", "nfe", "prompts"]
+    assert optional["tile_prompt"][1]["dynamicPrompts"] is False  # the front end keeps {caption} as typed
