@@ -6,7 +6,8 @@ Facts of the UI format (ComfyUI front end 1.x, workflow version 0.4): ``nodes[]`
 ``inputs[]`` (``name``, ``type``, ``link``), ``outputs[]`` (``name``, ``type``, ``links``) and
 ``widgets_values`` (the widget inputs in the node's input order, required then optional; an INT with
 ``control_after_generate`` (and any INT named seed / noise_seed) is followed by its control value, and
-an image-upload combo by its upload button's value); ``links[]`` as ``[id, from_node, from_slot,
+an image-upload combo by its upload button's value; widgets added to a node after a file was saved are
+missing at the end and take their defaults); ``links[]`` as ``[id, from_node, from_slot,
 to_node, to_slot, type]``. Nodes with ``mode`` 2 (muted) or 4 (bypassed) are not run.
 """
 
@@ -87,11 +88,15 @@ def ui_to_api(workflow: dict) -> dict:
         values = list(node.get("widgets_values") or [])
         inputs = {}
         position = 0
-        for name, count, _ in widget_layout(class_type):
+        for name, count, default in widget_layout(class_type):
             if position >= len(values):
-                raise WorkflowError(
-                    f"node {node.get('id')} ({class_type}): widgets_values has no value for {name!r}"
-                )
+                # an input added to the node after the file was saved: the front end keeps its default
+                if default is None:
+                    raise WorkflowError(
+                        f"node {node.get('id')} ({class_type}): widgets_values has no value for {name!r}"
+                    )
+                inputs[name] = default
+                continue
             inputs[name] = values[position]
             position += count
         for entry in node.get("inputs") or []:

@@ -10,6 +10,7 @@ import comfy.samplers
 from comfy_api.latest import io
 
 from ..outpaint import composite_known, match_color_to_known, to_uint8
+from .nodes_caption import BlipModelType
 from .outpaint_host import outpaint_tiled
 
 _CATEGORY = "image/outpaint"
@@ -25,7 +26,9 @@ class OutpaintTiled(io.ComfyNode):
             description="Fills the masked area of an image of any size tile by tile (tiles of the model's native size "
             "with overlap, ordered outward from the known pixels, seams feathered). Each tile is sampled with the "
             "known and already generated pixels as context, RePaint by default (any SAMPLER), and the pose hint "
-            "cropped to the tile when a ControlNet is given. Known pixels stay bit-exact.",
+            "cropped to the tile when a ControlNet is given. Known pixels stay bit-exact. Optionally each tile gets its "
+            "own prompt (a line of tile_prompt, and/or a BLIP caption of the tile's known and generated pixels), "
+            "added to the positive prompt.",
             inputs=[
                 io.Model.Input("model"),
                 io.Vae.Input("vae"),
@@ -51,11 +54,26 @@ class OutpaintTiled(io.ComfyNode):
                 io.Float.Input("control_strength", default=1.0, min=0.0, max=10.0, step=0.01, optional=True),
                 io.Float.Input("control_start", default=0.0, min=0.0, max=1.0, step=0.001, optional=True),
                 io.Float.Input("control_end", default=1.0, min=0.0, max=1.0, step=0.001, optional=True),
+                io.Clip.Input("clip", optional=True, tooltip="Encodes the per-tile prompts."),
+                io.String.Input(
+                    "tile_prompt",
+                    default="",
+                    multiline=True,
+                    dynamic_prompts=False,  # the front end would turn {caption} into "caption"
+                    optional=True,
+                    tooltip="One line per tile in sampling order, the last line repeats; {caption} = the BLIP "
+                    "caption of the tile's known and generated pixels. Added to the positive prompt. Empty "
+                    "with a caption_model: {caption}.",
+                ),
+                BlipModelType.Input(
+                    "caption_model", optional=True, tooltip="Load BLIP (captioning), for {caption}."
+                ),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),
                 io.Int.Output(display_name="tiles"),
                 io.Int.Output(display_name="nfe"),
+                io.String.Output(display_name="prompts", tooltip="Each tile's prompt, one line per tile."),
             ],
         )
 
@@ -82,11 +100,14 @@ class OutpaintTiled(io.ComfyNode):
         control_strength=1.0,
         control_start=0.0,
         control_end=1.0,
+        clip=None,
+        tile_prompt="",
+        caption_model=None,
     ) -> io.NodeOutput:
         control = None
         if control_net is not None:
             control = (control_net, control_image, control_strength, control_start, control_end)
-        image_out, tiles, nfe = outpaint_tiled(
+        image_out, tiles, nfe, prompts = outpaint_tiled(
             model,
             vae,
             positive,
@@ -102,8 +123,11 @@ class OutpaintTiled(io.ComfyNode):
             feather,
             sampler=sampler,
             control=control,
+            clip=clip,
+            tile_prompt=tile_prompt,
+            caption_model=caption_model,
         )
-        return io.NodeOutput(image_out, tiles, nfe)
+        return io.NodeOutput(image_out, tiles, nfe, prompts)
 
 
 class OutpaintComposite(io.ComfyNode):

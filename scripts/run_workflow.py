@@ -63,7 +63,8 @@ def _resolve_model(value: str | None, folder: str, default: str | None) -> str |
 def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     """Rewrite an API graph that loads a Stable Diffusion checkpoint to run on a pixel-space demo model:
     CheckpointLoaderSimple becomes Load ADM Pixel Model (MODEL, identity VAE, empty CONDITIONING), text
-    prompts become that empty conditioning, ControlNets are dropped, tiles take the model's size."""
+    prompts become that empty conditioning, Outpaint (Tiled)'s per-tile prompts and ControlNets are dropped,
+    tiles take the model's size."""
     prompt = json.loads(json.dumps(prompt))
     loaders = [k for k, n in prompt.items() if n["class_type"] == "CheckpointLoaderSimple"]
     encoders = {k for k, n in prompt.items() if n["class_type"] == "CLIPTextEncode"}
@@ -77,6 +78,9 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
         del prompt[key]
     for node in prompt.values():
         inputs = node["inputs"]
+        if node["class_type"] == "OutpaintTiled":  # no CLIP: per-tile prompts go with the text prompts
+            for name in ("clip", "tile_prompt", "caption_model"):
+                inputs.pop(name, None)
         for name, value in list(inputs.items()):
             if isinstance(value, list) and value[0] in encoders:
                 inputs[name] = [loaders[0], 2]  # the pixel model's empty CONDITIONING

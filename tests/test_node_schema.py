@@ -16,6 +16,7 @@ DYNAMIC_OPTIONS = {
     ("PoseLoadJSON", "file"),
     ("KSamplerRePaint", "scheduler"),
     ("LoadADMPixelModel", "ckpt_name"),
+    ("CaptionLoadBLIP", "model_name"),
 }
 
 
