@@ -11,6 +11,10 @@ def _builder():
 
 DEFAULT_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 DEFAULT_OPENPOSE = "control_v11p_sd15_openpose.pth"
+SDXL_CHECKPOINT = "sd_xl_base_1.0.safetensors"
+SDXL_OPENPOSE = "thibaud_xl_openpose.safetensors"
+FAMILY_OF_CHECKPOINT = {DEFAULT_CHECKPOINT: "sd15", SDXL_CHECKPOINT: "sdxl"}
+"""Model family of each checkpoint name the shipped workflows use (tests swap in stand-ins of it)."""
 
 
 def _family_input(family: str) -> dict:

@@ -24,6 +24,12 @@ WORKFLOWS = {
         "Extend legs: pose -> pad -> ControlNet + tiled RePaint outpainting -> exact composite",
         lambda graphs: graphs.extend_legs(),
     ),
+    "extend_legs_sdxl": (
+        "Extend legs with SDXL: 1024 px tiles, an SDXL OpenPose ControlNet",
+        lambda graphs: graphs.extend_legs(
+            ckpt_name=graphs.SDXL_CHECKPOINT, controlnet_name=graphs.SDXL_OPENPOSE, tile=1024, overlap=128
+        ),
+    ),
     "repaint_inpaint": (
         "RePaint inpainting with a mask preset (SD1.5 or any checkpoint)",
         lambda graphs: graphs.repaint_inpaint(

@@ -240,10 +240,11 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
 
 
 def test_saved_workflows_without_the_new_inputs_still_load(comfy):
-    """A file saved before tile_prompt existed gets its default (test_workflows.py validates the graph)."""
+    """A file saved before tile_prompt existed (tests/data: extend_legs.json as shipped then) gets its
+    default (test_workflows.py runs it through ComfyUI's validation)."""
     import workflow_format
 
-    workflow = json.loads((ROOT / "workflows" / "extend_legs.json").read_text())
+    workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_tile_prompt.json").read_text())
     node = next(n for n in workflow["nodes"] if n["type"] == "OutpaintTiled")
     assert len(node["outputs"]) == 3  # saved before the prompts output
     prompt = workflow_format.ui_to_api(workflow)

@@ -9,7 +9,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
-EXPECTED = {"extend_legs", "repaint_inpaint", "repaint_pixel_demo"}
+EXPECTED = {"extend_legs", "extend_legs_sdxl", "repaint_inpaint", "repaint_pixel_demo"}
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +21,14 @@ def host(comfy, tmp_path_factory):
     from PIL import Image
 
     models = tmp_path_factory.mktemp("models")
-    for folder, name in (("checkpoints", graphs.DEFAULT_CHECKPOINT), ("controlnet", graphs.DEFAULT_OPENPOSE)):
+    names = {
+        "checkpoints": (graphs.DEFAULT_CHECKPOINT, graphs.SDXL_CHECKPOINT),
+        "controlnet": (graphs.DEFAULT_OPENPOSE, graphs.SDXL_OPENPOSE),
+    }
+    for folder, files in names.items():
         (models / folder).mkdir()
-        (models / folder / name).write_bytes(b"")
+        for name in files:
+            (models / folder / name).write_bytes(b"")
         folder_paths.add_model_folder_path(folder, str(models / folder))
     camera = Path(skimage.data.__file__).parent / "camera.png"
     Image.open(camera).convert("RGB").resize((64, 64)).save(
@@ -32,7 +37,7 @@ def host(comfy, tmp_path_factory):
     return comfy
 
 
-def test_the_three_workflows_ship():
+def test_the_workflows_ship():
     assert {p.stem for p in WORKFLOWS} == EXPECTED
 
 
@@ -54,8 +59,21 @@ def test_workflow_loads_and_validates(host, path):
     assert workflow_format.ui_to_api(workflow_format.api_to_ui(prompt)) == prompt
 
 
+def test_a_workflow_saved_by_an_older_version_validates(host):
+    """extend_legs.json as shipped before Outpaint (Tiled) gained tile_prompt / clip / caption_model and its
+    prompts output: the missing widget gets its default and ComfyUI validates the graph."""
+    import workflow_format
+
+    workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_tile_prompt.json").read_text())
+    ok, error, outputs, node_errors = host.validate(workflow_format.ui_to_api(workflow))
+    assert ok and not node_errors and outputs, (error, node_errors)
+
+
 def _with_tiny_models(prompt: dict) -> dict:
-    """Swap real loaders for the harness's tiny stand-ins and shrink the work, keeping the graph."""
+    """Swap real loaders for the harness's tiny stand-ins of the checkpoint's family (SD1.5 or SDXL) and
+    shrink the work, keeping the graph."""
+    import graphs
+
     fast = {
         "steps": 3,
         "jump_length": 2,
@@ -67,11 +85,23 @@ def _with_tiny_models(prompt: dict) -> dict:
         "margin": 8,
         "multiple": 8,
     }
+    families = {
+        graphs.FAMILY_OF_CHECKPOINT[node["inputs"]["ckpt_name"]]
+        for node in prompt.values()
+        if node["class_type"] == "CheckpointLoaderSimple"
+    }
+    assert len(families) <= 1, families
+    family = families.pop() if families else "sd15"
     for node in prompt.values():
         if node["class_type"] == "CheckpointLoaderSimple":
-            node.update(class_type="TinyCheckpointLoader", inputs={"kind": "eps", "size": "tiny", "seed": 0})
+            node.update(
+                class_type="TinyCheckpointLoader",
+                inputs={"kind": "eps", "size": "tiny", "seed": 0, "family": family},
+            )
         elif node["class_type"] == "ControlNetLoader":
-            node.update(class_type="TinyControlNetLoader", inputs={"size": "tiny", "seed": 3})
+            node.update(
+                class_type="TinyControlNetLoader", inputs={"size": "tiny", "seed": 3, "family": family}
+            )
         elif node["class_type"] == "RePaintMask":
             node["inputs"].update(width=64, height=64)
         for key, value in fast.items():
