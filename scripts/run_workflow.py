@@ -60,6 +60,11 @@ def _resolve_model(value: str | None, folder: str, default: str | None) -> str |
     return None
 
 
+def _widget(prompt: dict, class_type: str, name: str, default: str) -> str:
+    """The value of input ``name`` of the first ``class_type`` node in ``prompt`` (``default`` if none)."""
+    return next((n["inputs"][name] for n in prompt.values() if n["class_type"] == class_type), default)
+
+
 def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     """Rewrite an API graph that loads a Stable Diffusion checkpoint to run on a pixel-space demo model:
     CheckpointLoaderSimple becomes Load ADM Pixel Model (MODEL, identity VAE, empty CONDITIONING), text
@@ -149,11 +154,13 @@ def main(argv=None) -> int:
     photo = photo[: photo.shape[0] - photo.shape[0] % 8, : photo.shape[1] - photo.shape[1] % 8]  # 8x latents
     Image.fromarray(photo).save(work / "input" / "photo.png")
 
+    wanted = {  # the files the workflow itself names (its loaders' widgets)
+        "checkpoints": _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT),
+        "controlnet": _widget(prompt, "ControlNetLoader", "control_net_name", graphs.DEFAULT_OPENPOSE),
+    }
     needs_checkpoint = any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values())
     checkpoint = (
-        _resolve_model(args.checkpoint, "checkpoints", graphs.DEFAULT_CHECKPOINT)
-        if needs_checkpoint
-        else None
+        _resolve_model(args.checkpoint, "checkpoints", wanted["checkpoints"]) if needs_checkpoint else None
     )
     models: object = {}
     if needs_checkpoint and checkpoint is None:
@@ -165,7 +172,7 @@ def main(argv=None) -> int:
         prompt = use_demo_model(prompt, demo, tile)
         models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
         print(
-            f"NOTE: no Stable Diffusion checkpoint found ({graphs.DEFAULT_CHECKPOINT} or --checkpoint): running on "
+            f"NOTE: no Stable Diffusion checkpoint found ({wanted['checkpoints']} or --checkpoint): running on "
             f"the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
         )
     for node in prompt.values():
@@ -176,10 +183,10 @@ def main(argv=None) -> int:
             inputs["ckpt_name"] = checkpoint
             models["checkpoint"] = checkpoint
         if node["class_type"] == "ControlNetLoader":
-            name = _resolve_model(args.controlnet, "controlnet", graphs.DEFAULT_OPENPOSE)
+            name = _resolve_model(args.controlnet, "controlnet", wanted["controlnet"])
             if name is None:
                 raise SystemExit(
-                    f"ControlNet {args.controlnet or graphs.DEFAULT_OPENPOSE!r} not found: put it in "
+                    f"ControlNet {args.controlnet or wanted['controlnet']!r} not found: put it in "
                     "ComfyUI/models/controlnet/ or pass --controlnet PATH"
                 )
             inputs["control_net_name"] = models["controlnet"] = name

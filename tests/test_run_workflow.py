@@ -72,3 +72,19 @@ def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
     assert prompt != demo and "CheckpointLoaderSimple" in {
         n["class_type"] for n in prompt.values()
     }  # input kept
+
+
+def test_the_runner_looks_for_the_models_the_workflow_names(comfy):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import graphs
+    import run_workflow
+    import workflow_format
+
+    for name, checkpoint, controlnet in (
+        ("extend_legs", graphs.DEFAULT_CHECKPOINT, graphs.DEFAULT_OPENPOSE),
+        ("extend_legs_sdxl", graphs.SDXL_CHECKPOINT, graphs.SDXL_OPENPOSE),
+    ):
+        prompt = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / f"{name}.json").read_text()))
+        assert run_workflow._widget(prompt, "CheckpointLoaderSimple", "ckpt_name", "x") == checkpoint
+        assert run_workflow._widget(prompt, "ControlNetLoader", "control_net_name", "x") == controlnet
+    assert run_workflow._widget({}, "ControlNetLoader", "control_net_name", "x") == "x"
