@@ -48,6 +48,51 @@ def _decode_keeping_known(g, samples, vae, pixels, mask):
     return decoded, composite
 
 
+def outpaint_tiled(
+    g,
+    ckpt,
+    positive,
+    negative,
+    pad,
+    *,
+    seed: int = 0,
+    steps: int = 4,
+    cfg: float = 2.0,
+    tile: int = 64,
+    overlap: int = 16,
+    feather: int = 8,
+    jump_length: int = 2,
+    jump_n_sample: int = 2,
+    **optional,
+):
+    """Add ``RePaintSampler`` and ``OutpaintTiled`` to the builder ``g``: the checkpoint node ``ckpt``'s
+    MODEL and VAE, the ``positive`` / ``negative`` outputs, ``pad``'s image (output 0) and mask (output 1),
+    square tiles of ``tile`` px; ``optional`` holds OutpaintTiled's optional inputs (ControlNet, per-tile
+    prompts). Returns the OutpaintTiled node."""
+    sampler = g.node(
+        "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
+    )
+    return g.node(
+        "OutpaintTiled",
+        model=ckpt.out(0),
+        vae=ckpt.out(2),
+        positive=positive,
+        negative=negative,
+        image=pad.out(0),
+        mask=pad.out(1),
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        scheduler="normal",
+        tile_width=tile,
+        tile_height=tile,
+        overlap=overlap,
+        feather=feather,
+        sampler=sampler.out(0),
+        **optional,
+    )
+
+
 def repaint_inpaint(
     *,
     ckpt_name: str | None = None,
@@ -286,26 +331,20 @@ def extend_legs(
             control_start=0.0,
             control_end=1.0,
         )
-    sampler = g.node(
-        "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
-    )
-    tiled = g.node(
-        "OutpaintTiled",
-        model=ckpt.out(0),
-        vae=ckpt.out(2),
-        positive=positive.out(0),
-        negative=negative.out(0),
-        image=pad.out(0),
-        mask=pad.out(1),
+    tiled = outpaint_tiled(
+        g,
+        ckpt,
+        positive.out(0),
+        negative.out(0),
+        pad,
         seed=seed,
         steps=steps,
         cfg=cfg,
-        scheduler="normal",
-        tile_width=tile,
-        tile_height=tile,
+        tile=tile,
         overlap=overlap,
         feather=feather,
-        sampler=sampler.out(0),
+        jump_length=jump_length,
+        jump_n_sample=jump_n_sample,
         **control_inputs,
     )
     final = g.node(

@@ -38,3 +38,25 @@ def graphs(comfy):
     import graphs as graph_builders
 
     return graph_builders
+
+
+@pytest.fixture(scope="session")
+def camera_input(comfy):
+    """``camera_input(width, height, name=None) -> name``: scikit-image's camera.png (CC0; a man cut off at
+    the thighs) as RGB, resized to ``width`` x ``height`` px unless None, saved in ComfyUI's input folder
+    under ``name`` (default ``camera_{width}x{height}.png``) for LoadImage."""
+    import folder_paths
+    import skimage
+    from PIL import Image
+
+    source = Path(skimage.data.__file__).parent / "camera.png"
+
+    def put(width=None, height=None, name=None):
+        image = Image.open(source).convert("RGB")
+        if width is not None:
+            image = image.resize((width, height))
+        name = name or f"camera_{image.width}x{image.height}.png"
+        image.save(Path(folder_paths.get_input_directory()) / name)
+        return name
+
+    return put

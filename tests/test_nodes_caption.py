@@ -27,16 +27,8 @@ def blip_name(comfy, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def photo(comfy):
-    import folder_paths
-    import skimage
-    from PIL import Image
-
-    source = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(source).convert("RGB").resize((64, 64)).save(
-        Path(folder_paths.get_input_directory()) / "cam64.png"
-    )
-    return "cam64.png"
+def photo(camera_input):
+    return camera_input(64, 64)
 
 
 def _caption_graph(blip_name, prefix=""):
@@ -105,6 +97,7 @@ def test_missing_blip_weights_give_a_clear_error(comfy, blip_name):
 
 
 def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
@@ -113,7 +106,6 @@ def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
     pad = g.node("ImagePadForOutpaint", image=image.out(0), left=0, top=0, right=0, bottom=PAD, feathering=0)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text="full-length photo of a man")
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
-    sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
     extra = {}
     if clip:
         extra["clip"] = ckpt.out(1)
@@ -123,24 +115,8 @@ def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
     if blip_name is not None:
         blip = g.node("CaptionLoadBLIP", model_name=blip_name)
         extra["caption_model"] = blip.out(0)
-    tiled = g.node(
-        "OutpaintTiled",
-        model=ckpt.out(0),
-        vae=ckpt.out(2),
-        positive=positive.out(0),
-        negative=negative.out(0),
-        image=pad.out(0),
-        mask=pad.out(1),
-        seed=3,
-        steps=4,
-        cfg=2.0,
-        scheduler="normal",
-        tile_width=64,
-        tile_height=64,
-        overlap=32,
-        feather=16,
-        sampler=sampler.out(0),
-        **extra,
+    tiled = graphs.outpaint_tiled(
+        g, ckpt, positive.out(0), negative.out(0), pad, seed=3, overlap=32, feather=16, **extra
     )
     g.node("PreviewImage", images=tiled.out(0))
     g.node("PreviewAny", source=tiled.out(3))

@@ -1,23 +1,13 @@
 """Extending a cropped photo through the real executor: pose -> pad -> render -> ControlNet -> tiled RePaint
 outpainting -> exact composite, with tiny stand-in models (SD1.5-shaped UNet, VAE, CLIP and ControlNet)."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
 
 @pytest.fixture(scope="module")
-def camera_name(comfy):
-    import folder_paths
-    import skimage
-    from PIL import Image
-
-    source = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(source).convert("RGB").resize((128, 128)).save(
-        Path(folder_paths.get_input_directory()) / "cam128.png"
-    )
-    return "cam128.png"
+def camera_name(camera_input):
+    return camera_input(128, 128)
 
 
 def _extend_graph(image_name, *, control=True, bottom=None):

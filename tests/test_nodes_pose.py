@@ -9,15 +9,8 @@ import torch
 
 
 @pytest.fixture(scope="module")
-def camera_png(comfy):
-    import folder_paths
-    import skimage
-    from PIL import Image
-
-    target = Path(folder_paths.get_input_directory()) / "camera.png"
-    source = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(source).convert("RGB").save(target)
-    return target.name
+def camera_png(camera_input):
+    return camera_input(name="camera.png")
 
 
 def _pose_graph(image_name):

@@ -2,8 +2,6 @@
 "sdxl": ``comfy.model_base.SDXL`` UNet with ADM input, SDXL CLIP-L + CLIP-G, 9-channel inpaint UNet, SDXL
 ControlNet): KSampler (RePaint), InpaintModelConditioning, Pose ControlNet Apply and Outpaint (Tiled)."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -276,19 +274,13 @@ def test_pose_controlnet_with_sdxl_9_channel_inpaint_model(comfy):
 
 
 @pytest.fixture(scope="module")
-def photo_name(comfy):
-    import folder_paths
-    import skimage
-    from PIL import Image
-
-    source = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(source).convert("RGB").resize((64, 48)).save(
-        Path(folder_paths.get_input_directory()) / "cam64x48_sdxl.png"
-    )
-    return "cam64x48_sdxl.png"
+def photo_name(camera_input):
+    return camera_input(64, 48)
 
 
 def _outpaint_graph(photo_name, control=True):
+    import graphs
+
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")
     pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="legs and feet")
@@ -305,26 +297,7 @@ def _outpaint_graph(photo_name, control=True):
             control_start=0.0,
             control_end=1.0,
         )
-    sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
-    tiled = g.node(
-        "OutpaintTiled",
-        model=ckpt.out(0),
-        vae=ckpt.out(2),
-        positive=pos.out(0),
-        negative=neg.out(0),
-        image=pad.out(0),
-        mask=pad.out(1),
-        seed=5,
-        steps=4,
-        cfg=2.0,
-        scheduler="normal",
-        tile_width=64,
-        tile_height=64,
-        overlap=16,
-        feather=8,
-        sampler=sampler.out(0),
-        **control_inputs,
-    )
+    tiled = graphs.outpaint_tiled(g, ckpt, pos.out(0), neg.out(0), pad, seed=5, **control_inputs)
     final = g.node(
         "OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1), color_match_band=8
     )

@@ -13,12 +13,10 @@ EXPECTED = {"extend_legs", "extend_legs_sdxl", "repaint_inpaint", "repaint_pixel
 
 
 @pytest.fixture(scope="module")
-def host(comfy, tmp_path_factory):
+def host(comfy, camera_input, tmp_path_factory):
     """The referenced model files exist (empty: only their names are validated) and so does example.png."""
     import folder_paths
     import graphs
-    import skimage
-    from PIL import Image
 
     models = tmp_path_factory.mktemp("models")
     names = {
@@ -30,10 +28,7 @@ def host(comfy, tmp_path_factory):
         for name in files:
             (models / folder / name).write_bytes(b"")
         folder_paths.add_model_folder_path(folder, str(models / folder))
-    camera = Path(skimage.data.__file__).parent / "camera.png"
-    Image.open(camera).convert("RGB").resize((64, 64)).save(
-        Path(folder_paths.get_input_directory()) / "example.png"
-    )
+    camera_input(64, 64, name="example.png")
     return comfy
 
 
