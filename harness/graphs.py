@@ -48,6 +48,30 @@ def _decode_keeping_known(g, samples, vae, pixels, mask):
     return decoded, composite
 
 
+def pose_control(g, positive, negative, *, family: str = "sd15", strength: float = 1.0, inpaint=None):
+    """Add the harness's tiny ControlNet of ``family``, a magenta 64x64 stand-in pose hint and the pack's
+    ``PoseControlNetApply`` (whole schedule) on ``positive`` / ``negative``; ``inpaint`` = (image, mask)
+    outputs also chains the same ControlNet as the inpaint ControlNet at ``strength``. Returns the
+    PoseControlNetApply node (outputs: positive, negative)."""
+    net = g.node("TinyControlNetLoader", size="tiny", seed=3, **_family_input(family))
+    hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
+    extra = {}
+    if inpaint is not None:
+        image, mask = inpaint
+        extra = dict(inpaint_control_net=net.out(0), image=image, mask=mask, inpaint_strength=strength)
+    return g.node(
+        "PoseControlNetApply",
+        positive=positive,
+        negative=negative,
+        control_net=net.out(0),
+        pose_image=hint.out(0),
+        strength=strength,
+        start_percent=0.0,
+        end_percent=1.0,
+        **extra,
+    )
+
+
 def outpaint_tiled(
     g,
     ckpt,

@@ -147,6 +147,7 @@ def test_inpaint_preprocessor_node(comfy):
 def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
     """Pose ControlNet + inpaint ControlNet + InpaintModelConditioning + KSampler (RePaint) on a 9-channel
     inpaint UNet: runs, keeps the known latent exactly, and the ControlNets change the result."""
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     def graph(control: bool):
@@ -158,22 +159,7 @@ def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
         mask = g.node("RePaintMask", preset="half", width=64, height=64, batch_size=1, seed=0)
         positive, negative = pos.out(0), neg.out(0)
         if control:
-            net = g.node("TinyControlNetLoader", size="tiny", seed=3)
-            hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
-            applied = g.node(
-                "PoseControlNetApply",
-                positive=positive,
-                negative=negative,
-                control_net=net.out(0),
-                pose_image=hint.out(0),
-                strength=1.0,
-                start_percent=0.0,
-                end_percent=1.0,
-                inpaint_control_net=net.out(0),
-                image=image.out(0),
-                mask=mask.out(0),
-                inpaint_strength=1.0,
-            )
+            applied = graphs.pose_control(g, positive, negative, inpaint=(image.out(0), mask.out(0)))
             positive, negative = applied.out(0), applied.out(1)
         cond = g.node(
             "InpaintModelConditioning",

@@ -109,6 +109,8 @@ def _eps_graph(*, size: int | None = None, strength: float | None = None):
     (else CLIPTextEncode, whose ADM size defaults to 768). ``strength``: apply Pose ControlNet Apply with
     the SDXL ControlNet as both pose and inpaint ControlNet at this strength (else no ControlNet).
     Returns ``(prompt, ids)`` with ids ``latent``, ``sampler``, ``applied``."""
+    import graphs
+
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")
     if size is None:
@@ -133,21 +135,8 @@ def _eps_graph(*, size: int | None = None, strength: float | None = None):
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
     positive, negative, applied = pos.out(0), neg.out(0), None
     if strength is not None:
-        net = g.node("TinyControlNetLoader", size="tiny", seed=3, family="sdxl")
-        hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
-        applied = g.node(
-            "PoseControlNetApply",
-            positive=positive,
-            negative=negative,
-            control_net=net.out(0),
-            pose_image=hint.out(0),
-            strength=strength,
-            start_percent=0.0,
-            end_percent=1.0,
-            inpaint_control_net=net.out(0),
-            image=image.out(0),
-            mask=mask.out(0),
-            inpaint_strength=strength,
+        applied = graphs.pose_control(
+            g, positive, negative, family="sdxl", strength=strength, inpaint=(image.out(0), mask.out(0))
         )
         positive, negative = applied.out(0), applied.out(1)
     sampler = _ksampler(g, ckpt.out(0), positive, negative, latent.out(0))
@@ -175,6 +164,8 @@ def _inpaint_graph(latent_color: int, cond_color: int, control: bool = False, st
     """Tiny SDXL inpaint model; the sampler's latent comes from InpaintModelConditioning on an image of
     ``latent_color``, its conditioning (concat latent + mask) from one on an image of ``cond_color``;
     optionally Pose ControlNet Apply (SDXL ControlNet) before InpaintModelConditioning."""
+    import graphs
+
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="inpaint", size="tiny", seed=0, family="sdxl")
     pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="legs")
@@ -186,18 +177,7 @@ def _inpaint_graph(latent_color: int, cond_color: int, control: bool = False, st
     }
     positive, negative = pos.out(0), neg.out(0)
     if control:
-        net = g.node("TinyControlNetLoader", size="tiny", seed=3, family="sdxl")
-        hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
-        applied = g.node(
-            "PoseControlNetApply",
-            positive=positive,
-            negative=negative,
-            control_net=net.out(0),
-            pose_image=hint.out(0),
-            strength=strength,
-            start_percent=0.0,
-            end_percent=1.0,
-        )
+        applied = graphs.pose_control(g, positive, negative, family="sdxl", strength=strength)
         positive, negative = applied.out(0), applied.out(1)
 
     def conditioning(color):
