@@ -9,7 +9,6 @@ Goal (issue 3): <= 50 ms per 512^2 image on CPU.
 """
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -17,15 +16,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_package():
-    spec = importlib.util.spec_from_file_location(
-        "repaint_extend", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["repaint_extend"] = mod
-    spec.loader.exec_module(mod)
 
 
 def main() -> None:
@@ -37,7 +27,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    _load_package()
+    sys.path.insert(0, str(ROOT / "harness"))
+    import pack
+
+    pack.load()
     import numpy as np
     import skimage.data
     from PIL import Image

@@ -48,6 +48,37 @@ def _decode_keeping_known(g, samples, vae, pixels, mask):
     return decoded, composite
 
 
+def detect_complete_pad(g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64):
+    """Add Pose Detect (MediaPipe, one person) -> Pose Complete Legs (straight, symmetric, feet) -> Pose
+    Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the bottom.
+    Returns the three nodes (the pad's outputs: image, mask, pose)."""
+    detect = g.node("PoseDetectMediaPipe", image=image, max_people=1, visibility=0.5)
+    legs = g.node(
+        "PoseCompleteLegs",
+        pose=detect.out(0),
+        stance="straight",
+        symmetry=True,
+        use_detector_guess=True,
+        feet=True,
+    )
+    pad = g.node(
+        "PosePadImageMaskPose",
+        image=image,
+        pose=legs.out(0),
+        padding="auto" if bottom is None else "manual",
+        left=0,
+        top=0,
+        right=0,
+        bottom=bottom or 0,
+        margin=margin,
+        multiple=multiple,
+        fill="edge",
+        grow=0,
+        feather=0,
+    )
+    return detect, legs, pad
+
+
 def pose_control(g, positive, negative, *, family: str = "sd15", strength: float = 1.0, inpaint=None):
     """Add the harness's tiny ControlNet of ``family``, a magenta 64x64 stand-in pose hint and the pack's
     ``PoseControlNetApply`` (whole schedule) on ``positive`` / ``negative``; ``inpaint`` = (image, mask)
@@ -314,30 +345,7 @@ def extend_legs(
     """
     g = _builder()
     photo = g.node("LoadImage", image=image)
-    pose = g.node("PoseDetectMediaPipe", image=photo.out(0), max_people=1, visibility=0.5)
-    legs = g.node(
-        "PoseCompleteLegs",
-        pose=pose.out(0),
-        stance="straight",
-        symmetry=True,
-        use_detector_guess=True,
-        feet=True,
-    )
-    pad = g.node(
-        "PosePadImageMaskPose",
-        image=photo.out(0),
-        pose=legs.out(0),
-        padding="auto" if bottom is None else "manual",
-        left=0,
-        top=0,
-        right=0,
-        bottom=bottom or 0,
-        margin=margin,
-        multiple=multiple,
-        fill="edge",
-        grow=0,
-        feather=0,
-    )
+    pose, legs, pad = detect_complete_pad(g, photo.out(0), bottom=bottom, margin=margin, multiple=multiple)
     hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
     ckpt = _checkpoint(g, kind, size, ckpt_name, family)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)

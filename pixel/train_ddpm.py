@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import math
 import os
@@ -53,15 +52,11 @@ def _import_pixel():
     """Import the ``pixel`` package whether run as a script or as ``repaint_extend.pixel.train_ddpm``."""
     if __package__:
         return sys.modules[__package__]
-    name = "repaint_extend"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.pixel")
+    if str(ROOT / "harness") not in sys.path:  # harness/ has no `nodes` folder; the root stays off sys.path
+        sys.path.insert(0, str(ROOT / "harness"))
+    import pack
+
+    return importlib.import_module(f"{pack.load().__name__}.pixel")
 
 
 DIGITS_CONFIG = dict(

@@ -14,34 +14,12 @@ def camera_png(camera_input):
 
 
 def _pose_graph(image_name):
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
-    detect = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=1, visibility=0.5)
-    complete = g.node(
-        "PoseCompleteLegs",
-        pose=detect.out(0),
-        stance="straight",
-        symmetry=True,
-        use_detector_guess=True,
-        feet=True,
-    )
-    padded = g.node(
-        "PosePadImageMaskPose",
-        image=image.out(0),
-        pose=complete.out(0),
-        padding="auto",
-        left=0,
-        top=0,
-        right=0,
-        bottom=0,
-        margin=32,
-        multiple=64,
-        fill="edge",
-        grow=0,
-        feather=0,
-    )
+    detect, complete, padded = graphs.detect_complete_pad(g, image.out(0))
     render = g.node("PoseRender", pose=padded.out(2), body=True, feet=True, hands=True, face=True)
     g.node("PreviewImage", images=render.out(0))
     g.node("PreviewImage", images=padded.out(0))
