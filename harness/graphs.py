@@ -48,6 +48,41 @@ def _decode_keeping_known(g, samples, vae, pixels, mask):
     return decoded, composite
 
 
+def ksampler_repaint(
+    g,
+    model,
+    positive,
+    negative,
+    latent,
+    *,
+    seed: int = 0,
+    steps: int = 4,
+    cfg: float = 2.0,
+    scheduler: str = "normal",
+    jump_length: int = 2,
+    jump_n_sample: int = 2,
+    eta: float = 1.0,
+    known_noise: str = "fresh",
+):
+    """Add the pack's KSampler (RePaint) (denoise 1) on the given MODEL, CONDITIONING and LATENT outputs."""
+    return g.node(
+        "KSamplerRePaint",
+        model=model,
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        scheduler=scheduler,
+        positive=positive,
+        negative=negative,
+        latent_image=latent,
+        denoise=1.0,
+        jump_length=jump_length,
+        jump_n_sample=jump_n_sample,
+        eta=eta,
+        known_noise=known_noise,
+    )
+
+
 def detect_complete_pad(g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64):
     """Add Pose Detect (MediaPipe, one person) -> Pose Complete Legs (straight, symmetric, feet) -> Pose
     Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the bottom.
@@ -218,17 +253,16 @@ def repaint_inpaint(
         latent_node = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
         pos, neg, latent = positive.out(0), negative.out(0), latent_node.out(0)
         latent_index = 0
-    sampler = g.node(
-        "KSamplerRePaint",
-        model=ckpt.out(0),
+    sampler = ksampler_repaint(
+        g,
+        ckpt.out(0),
+        pos,
+        neg,
+        latent,
         seed=seed,
         steps=steps,
         cfg=cfg,
         scheduler=scheduler,
-        positive=pos,
-        negative=neg,
-        latent_image=latent,
-        denoise=1.0,
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
         eta=eta,
@@ -284,21 +318,17 @@ def repaint_pixel_demo(
         size_from=pixels.out(0),
     )
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sampler = g.node(
-        "KSamplerRePaint",
-        model=load.out(0),
+    sampler = ksampler_repaint(
+        g,
+        load.out(0),
+        load.out(2),
+        load.out(2),
+        latent.out(0),
         seed=seed,
         steps=steps,
         cfg=1.0,
-        scheduler="normal",
-        positive=load.out(2),
-        negative=load.out(2),
-        latent_image=latent.out(0),
-        denoise=1.0,
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
-        eta=1.0,
-        known_noise="fresh",
     )
     _, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), mask.out(0))
     output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)

@@ -170,22 +170,7 @@ def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
             mask=mask.out(0),
             noise_mask=True,
         )
-        sampler = g.node(
-            "KSamplerRePaint",
-            model=ckpt.out(0),
-            seed=1,
-            steps=4,
-            cfg=2.0,
-            scheduler="normal",
-            positive=cond.out(0),
-            negative=cond.out(1),
-            latent_image=cond.out(2),
-            denoise=1.0,
-            jump_length=2,
-            jump_n_sample=2,
-            eta=1.0,
-            known_noise="fresh",
-        )
+        sampler = graphs.ksampler_repaint(g, ckpt.out(0), cond.out(0), cond.out(1), cond.out(2), seed=1)
         g.node("PreviewAny", source=sampler.out(0))
         return g.finalize(), cond.id, sampler.id
 

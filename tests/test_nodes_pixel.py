@@ -18,6 +18,7 @@ def _digit_png(comfy, name="digit.png"):
 
 
 def _pixel_graph(ckpt_name, image_name, size=16, **loader):
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
@@ -31,21 +32,8 @@ def _pixel_graph(ckpt_name, image_name, size=16, **loader):
     encoded = g.node("VAEEncode", pixels=image.out(0), vae=load.out(1))
     mask = g.node("RePaintMask", preset="half", width=size, height=size, batch_size=1, seed=0)
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sampler = g.node(
-        "KSamplerRePaint",
-        model=load.out(0),
-        seed=3,
-        steps=20,
-        cfg=1.0,
-        scheduler="normal",
-        positive=load.out(2),
-        negative=load.out(2),
-        latent_image=latent.out(0),
-        denoise=1.0,
-        jump_length=5,
-        jump_n_sample=2,
-        eta=1.0,
-        known_noise="fresh",
+    sampler = graphs.ksampler_repaint(
+        g, load.out(0), load.out(2), load.out(2), latent.out(0), seed=3, steps=20, cfg=1.0, jump_length=5
     )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
     g.node("PreviewImage", images=decoded.out(0))

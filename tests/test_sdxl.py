@@ -21,21 +21,18 @@ def _known(mask, latent):
 
 
 def _ksampler(g, model, positive, negative, latent, seed=1):
-    return g.node(
-        "KSamplerRePaint",
-        model=model,
+    import graphs
+
+    return graphs.ksampler_repaint(
+        g,
+        model,
+        positive,
+        negative,
+        latent,
         seed=seed,
         steps=STEPS,
-        cfg=2.0,
-        scheduler="normal",
-        positive=positive,
-        negative=negative,
-        latent_image=latent,
-        denoise=1.0,
         jump_length=JUMP_LENGTH,
         jump_n_sample=JUMP_N_SAMPLE,
-        eta=1.0,
-        known_noise="fresh",
     )
 
 
