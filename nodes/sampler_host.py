@@ -15,6 +15,7 @@ import torch
 
 from ..samplers import (
     check_noise_mask,
+    derive_seed,
     jump_schedule,
     sample_repaint,
     scales_from_noise_scaling,
@@ -29,10 +30,19 @@ KNOWN_NOISE = ("fresh", "random", "fixed")
 drawn from seed + 1 and reused (ComfyUI's ``inpaint_options={"random": True}``); ``fixed``: the
 sampling noise itself, reused (ComfyUI's default for inpainting)."""
 
-# Offsets from the graph's seed, so that no two noise streams repeat each other: seed itself makes the
-# initial noise (comfy.sample.prepare_noise), seed + 1 ComfyUI's "random" known-region noise.
+# Noise streams of one run, numbered from the graph's seed (seeds derived by samplers.derive_seed, i.e.
+# (seed + offset) mod 2**64, so that a seed near the widget's maximum 2**64 - 1 cannot overflow): the seed
+# itself makes the initial noise (comfy.sample.prepare_noise), offset 1 ComfyUI's "random" known-region
+# noise, 2 the RePaint steps' noise, 3 the "fresh" known-region noise.
+_RANDOM_KNOWN_NOISE_SEED_OFFSET = 1
 _STEP_NOISE_SEED_OFFSET = 2
 _KNOWN_NOISE_SEED_OFFSET = 3
+# ComfyUI's KSAMPLER seeds its "random" known-region noise with 41 + 1 when a run has no seed.
+_COMFY_DEFAULT_SEED = 41
+
+
+def _stream_seed(seed: int | None, offset: int) -> int | None:
+    return None if seed is None else derive_seed(int(seed), offset)
 
 
 class _FreshKnownNoise:
@@ -41,13 +51,25 @@ class _FreshKnownNoise:
     def __init__(self, model_k, seed: int | None):
         self.model_k = model_k
         self.inner_model = model_k.inner_model
-        self._draw = seeded_noise_sampler(
-            model_k.noise, None if seed is None else seed + _KNOWN_NOISE_SEED_OFFSET
-        )
+        self._draw = seeded_noise_sampler(model_k.noise, _stream_seed(seed, _KNOWN_NOISE_SEED_OFFSET))
 
     def __call__(self, x, sigma, **kwargs):
         self.model_k.noise = self._draw(None, None)
         return self.model_k(x, sigma, **kwargs)
+
+
+def random_known_noise(noise: torch.Tensor, seed: int | None) -> torch.Tensor:
+    """ComfyUI's ``inpaint_options={"random": True}`` known-region noise, drawn without overflow.
+
+    The same numbers as ComfyUI's KSAMPLER (``torch.manual_seed(seed + 1)``, ``randn`` on the CPU, then
+    ``noise``'s dtype and device) for every seed below ``2**64 - 1``; the seed is derived with
+    :func:`samplers.derive_seed` (so ``2**64 - 1`` gives stream seed 0, not an overflow), from a private
+    generator (torch's global one is left alone). ``noise``: ``[B, C, h, w]``; returns a tensor like it.
+    """
+    seed = _COMFY_DEFAULT_SEED if seed is None else seed
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(derive_seed(int(seed), _RANDOM_KNOWN_NOISE_SEED_OFFSET))
+    return torch.randn(noise.shape, generator=generator, device="cpu").to(noise.dtype).to(noise.device)
 
 
 def _repaint_function(
@@ -56,6 +78,8 @@ def _repaint_function(
     extra_args = {} if extra_args is None else extra_args
     seed = extra_args.get("seed")
     model_sampling = model.inner_model.inner_model.model_sampling
+    if known_noise == "random":
+        model.noise = random_known_noise(model.noise, extra_args.get("seed", _COMFY_DEFAULT_SEED))
     if known_noise == "fresh" and extra_args.get("denoise_mask") is not None:
         model = _FreshKnownNoise(model, seed)
     return sample_repaint(
@@ -66,7 +90,7 @@ def _repaint_function(
         callback,
         disable,
         scales=scales_from_noise_scaling(model_sampling.noise_scaling),
-        noise_sampler=seeded_noise_sampler(noise, None if seed is None else seed + _STEP_NOISE_SEED_OFFSET),
+        noise_sampler=seeded_noise_sampler(noise, _stream_seed(seed, _STEP_NOISE_SEED_OFFSET)),
         **options,
     )
 
@@ -109,9 +133,9 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
             "end_percent": end_percent,
             "known_noise": known_noise,
         }
-        super().__init__(
-            _repaint_function, extra_options=options, inpaint_options={"random": known_noise == "random"}
-        )
+        # "random" is drawn in _repaint_function (ComfyUI's own draw adds 1 to the seed and overflows at
+        # the seed widget's maximum).
+        super().__init__(_repaint_function, extra_options=options)
 
     def sample(
         self,

@@ -4,6 +4,7 @@ Public API:
     jump_schedule(steps, jump_length, jump_n_sample, ...)  RePaint's time-index walk.
     sample_repaint(model, x, sigmas, extra_args, callback, disable, *, jump_length, ...)
         RePaint resampling in k-diffusion's calling convention.
+    derive_seed(seed, offset)  seed of a run's extra noise stream, (seed + offset) mod 2**64.
 """
 
 from .inpaint import KnownRegionDenoiser
@@ -18,6 +19,7 @@ from .repaint import (
     ve_scales,
 )
 from .schedule import jump_schedule, power_timesteps, schedule_moves, schedule_nfe
+from .seeds import SEED_MODULUS, derive_seed
 
 __all__ = [
     "jump_schedule",
@@ -31,6 +33,8 @@ __all__ = [
     "flow_scales",
     "scales_from_noise_scaling",
     "seeded_noise_sampler",
+    "derive_seed",
+    "SEED_MODULUS",
     "MASK_PRESETS",
     "repaint_mask",
     "check_noise_mask",

@@ -53,6 +53,32 @@ def test_deterministic_for_a_seed(comfy, graphs):
     assert not torch.equal(first, other)
 
 
+SEED_MAX = 0xFFFFFFFFFFFFFFFF  # the seed widget's maximum, 2**64 - 1
+
+
+@pytest.mark.parametrize("known_noise", ["fresh", "random", "fixed"])
+def test_seed_at_the_widgets_maximum_samples(comfy, graphs, known_noise):
+    """Issue 9: seed + stream offsets overflowed torch's generator ("Overflow when unpacking long")."""
+    top = _run_inpaint(comfy, graphs, kind="eps", seed=SEED_MAX, known_noise=known_noise, steps=4)[3]
+    low = _run_inpaint(comfy, graphs, kind="eps", seed=SEED_MAX - 1, known_noise=known_noise, steps=4)[3]
+    assert torch.isfinite(top["samples"]).all()
+    assert not torch.equal(top["samples"], low["samples"])  # neighbouring seeds still differ
+
+
+def test_random_known_noise_is_comfys_draw_without_overflow():
+    from repaint_extend.nodes.sampler_host import random_known_noise
+    from repaint_extend.samplers import derive_seed
+
+    noise = torch.zeros(1, 4, 8, 8, dtype=torch.float16)
+    comfys = torch.randn(noise.shape, generator=torch.manual_seed(7 + 1)).to(noise.dtype)
+    assert torch.equal(random_known_noise(noise, 7), comfys)  # ordinary seeds: results unchanged
+    wrapped = torch.randn(noise.shape, generator=torch.manual_seed(0)).to(noise.dtype)
+    assert torch.equal(random_known_noise(noise, SEED_MAX), wrapped)  # (2**64 - 1) + 1 mod 2**64 = 0
+    assert derive_seed(SEED_MAX, 3) == 2 and derive_seed(5, 2) == 7
+    with pytest.raises(TypeError, match="seed"):
+        derive_seed(True, 1)
+
+
 @pytest.mark.parametrize("known_noise", ["fresh", "random", "fixed"])
 def test_batch_and_cfg(comfy, graphs, known_noise):
     _, _, latent_in, latent_out = _run_inpaint(
