@@ -311,14 +311,29 @@ class PoseSaveJSON(io.ComfyNode):
     @classmethod
     def execute(cls, pose, filename_prefix) -> io.NodeOutput:
         frames = _frames(pose)
-        out_dir = folder_paths.get_output_directory()
-        full, name, counter, subfolder, _ = folder_paths.get_save_image_path(
-            filename_prefix, out_dir, frames[0]["canvas_width"], frames[0]["canvas_height"]
-        )
-        path = _confined(out_dir, os.path.join(full, f"{name}_{counter:05}.json"), "filename_prefix")
-        with open(path, "w", encoding="utf-8") as fh:
+        path = save_json_path(filename_prefix, frames[0]["canvas_width"], frames[0]["canvas_height"])
+        with open(path, "x", encoding="utf-8") as fh:  # "x": never replaces a file
             fh.write(dump_pose_keypoint_json(frames, indent=1))
         return io.NodeOutput(ui={"openpose_json": [json.dumps(frames)]})
+
+
+def save_json_path(filename_prefix: str, width: int, height: int) -> str:
+    """A new file ``<prefix>_<counter:05>_.json`` in ComfyUI's output directory, as SaveImage names its
+    files (``folder_paths.get_save_image_path``: the counter continues after the highest
+    ``<prefix>_NNNNN_`` file, so the trailing ``_`` matters; ``%width%`` etc. are expanded).
+
+    The prefix's folder is checked against the output directory with symbolic links resolved *before*
+    ComfyUI creates it, so that nothing is ever created outside ``output/``. A counter already taken
+    (another save in between) moves on to the next free one. Raises ValueError naming
+    ``filename_prefix`` when it leads outside the output directory.
+    """
+    out_dir = folder_paths.get_output_directory()
+    _confined(out_dir, os.path.dirname(os.path.normpath(filename_prefix)), "filename_prefix")
+    full, name, counter, _, _ = folder_paths.get_save_image_path(filename_prefix, out_dir, width, height)
+    _confined(out_dir, full, "filename_prefix")
+    while os.path.lexists(path := os.path.join(full, f"{name}_{counter:05}_.json")):
+        counter += 1
+    return path
 
 
 class PoseEdit(io.ComfyNode):

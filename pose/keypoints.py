@@ -162,6 +162,26 @@ def _flat_triplets(value: Any, field: str, n: int | None) -> np.ndarray:
     return arr
 
 
+MAX_CANVAS_SIDE = 16384
+"""Largest canvas side (pixels) that the loaders accept: ComfyUI's ``MAX_RESOLUTION`` (its ``nodes.py``),
+the largest width or height its image nodes make. A pose is drawn on its canvas, so a larger one
+(a 10**9 px canvas from a bad file) would ask :func:`pose.render` for gigabytes before failing."""
+
+
+def check_canvas_size(frame: Mapping, name: str = "frame", max_side: int = MAX_CANVAS_SIDE) -> None:
+    """Refuse a frame whose ``canvas_width`` or ``canvas_height`` exceeds ``max_side`` pixels.
+
+    Raises:
+        PoseFormatError (a ValueError) naming the field, its value and the limit.
+    """
+    for key in ("canvas_width", "canvas_height"):
+        if int(frame[key]) > max_side:
+            raise PoseFormatError(
+                f"{name}.{key}: {int(frame[key])} px is larger than the {max_side} px a canvas side may "
+                f"have (ComfyUI's MAX_RESOLUTION); fix the file's canvas size"
+            )
+
+
 def validate_frame(frame: Any, name: str = "frame") -> None:
     """Check that ``frame`` is one POSE_KEYPOINT frame (see the module docstring).
 
@@ -331,7 +351,8 @@ def frame_from_pose_keypoint(frame: Any, coords: str = "auto", name: str = "fram
         (any confidence > 0 counts as present), missing ones ``[0, 0, 0]``, feet in
         :data:`FOOT_KEY` (missing if absent). Unknown keys are kept.
     Raises:
-        PoseFormatError naming the malformed field; ValueError for a bad ``coords``.
+        PoseFormatError naming the malformed field, or a canvas side above :data:`MAX_CANVAS_SIDE`;
+        ValueError for a bad ``coords``.
     """
     if isinstance(frame, (str, bytes)):
         try:
@@ -339,6 +360,7 @@ def frame_from_pose_keypoint(frame: Any, coords: str = "auto", name: str = "fram
         except json.JSONDecodeError as e:
             raise PoseFormatError(f"{name}: not valid JSON ({e})") from e
     validate_frame(frame, name)
+    check_canvas_size(frame, name)
     if coords not in ("auto", "pixels", "normalized"):
         raise ValueError(f"coords must be 'auto', 'pixels' or 'normalized', got {coords!r}")
     scale = coords == "normalized" or (coords == "auto" and _looks_normalised(frame))
@@ -387,7 +409,8 @@ def load_pose_keypoint_json(text: str | bytes, coords: str = "auto") -> list[dic
     """Parse a POSE_KEYPOINT JSON document: a list of frames, or a single frame object.
 
     Returns a list of frames in our convention (see :func:`frame_from_pose_keypoint`).
-    Raises PoseFormatError naming the malformed field (``frames[2].people[0]...``).
+    Raises PoseFormatError naming the malformed field (``frames[2].people[0]...``), also for a canvas
+    side above :data:`MAX_CANVAS_SIDE` (16384 px).
     """
     try:
         data = json.loads(text)
@@ -441,6 +464,8 @@ def frame_from_openpose_json(
     h = canvas_height if canvas_height is not None else data.get("canvas_height")
     if w is None or h is None:
         raise ValueError("OpenPose JSON has no image size: pass canvas_width and canvas_height (pixels)")
+    validate_frame({"people": [], "canvas_width": w, "canvas_height": h}, "OpenPose JSON")
+    check_canvas_size({"canvas_width": w, "canvas_height": h}, "OpenPose JSON")
     people_in = data.get("people")
     if not isinstance(people_in, list):
         raise PoseFormatError("OpenPose JSON.people: missing or not a list")

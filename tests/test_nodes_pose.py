@@ -114,3 +114,67 @@ def test_weight_based_detectors_name_the_missing_file_and_its_folder(comfy, dete
     with pytest.raises(FileNotFoundError) as info:
         nodes.NODE_CLASS_MAPPINGS["PoseDetectControlNetAux"].execute(torch.zeros(1, 64, 64, 3), detector)
     assert missing in str(info.value) and "controlnet_aux" in str(info.value)
+
+
+def _small_pose(width=64, height=48):
+    body = [0.0] * 54
+    body[0:3] = [20.0, 10.0, 1.0]  # a nose
+    return [{"people": [{"pose_keypoints_2d": body}], "canvas_width": width, "canvas_height": height}]
+
+
+def _load_save_graph(file, prefix):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    load = g.node("PoseLoadJSON", file=file, coordinates="pixels")
+    g.node("PoseSaveJSON", pose=load.out(0), filename_prefix=prefix)
+    return g.finalize(), load.id
+
+
+def _put_input_json(name, frames):
+    import folder_paths
+
+    (Path(folder_paths.get_input_directory()) / name).write_text(json.dumps(frames))
+    return name
+
+
+def test_save_json_never_overwrites(comfy):
+    """Issue 9: the numbered name had no trailing '_', so ComfyUI's counter never advanced."""
+    import folder_paths
+
+    prompt, _ = _load_save_graph(_put_input_json("small_pose.json", _small_pose()), "pose/never_twice")
+    comfy.run_graph(prompt)
+    out = Path(folder_paths.get_output_directory()) / "pose"
+    first = sorted(out.glob("never_twice_*.json"))
+    assert [p.name for p in first] == ["never_twice_00001_.json"]
+    first[0].write_text("[]")  # the user's edit must survive the next save
+    comfy.run_graph(prompt)
+    saved = sorted(out.glob("never_twice_*.json"))
+    assert [p.name for p in saved] == ["never_twice_00001_.json", "never_twice_00002_.json"]
+    assert saved[0].read_text() == "[]"
+    assert json.loads(saved[1].read_text())[0]["canvas_width"] == 64
+
+
+def test_save_json_creates_nothing_outside_output_through_a_symlink(comfy, tmp_path):
+    import folder_paths
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    link = Path(folder_paths.get_output_directory()) / "link_out"
+    link.symlink_to(outside, target_is_directory=True)
+    try:
+        prompt, _ = _load_save_graph(_put_input_json("small_pose.json", _small_pose()), "link_out/sub/pose")
+        with pytest.raises(comfy.GraphError, match="filename_prefix.*outside"):
+            comfy.run_graph(prompt)
+        assert list(outside.iterdir()) == []  # no folder made through the link
+    finally:
+        link.unlink()
+
+
+def test_load_json_refuses_a_huge_canvas(comfy):
+    """Issue 9: a 10**9 px canvas is refused at load (limit: ComfyUI's MAX_RESOLUTION, 16384 px a side)."""
+    prompt, _ = _load_save_graph(_put_input_json("huge_pose.json", _small_pose(10**9, 48)), "pose/huge")
+    with pytest.raises(comfy.GraphError, match=r"canvas_width: 1000000000 px .* 16384"):
+        comfy.run_graph(prompt)
+    ok, _ = _load_save_graph(_put_input_json("largest_pose.json", _small_pose(16384, 48)), "pose/largest")
+    comfy.run_graph(ok)  # the limit itself is accepted

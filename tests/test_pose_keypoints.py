@@ -193,3 +193,17 @@ def test_openpose_normalised_coordinates():
     p = person_points(f["people"][0])
     assert p[0].tolist() == [100.0, 25.0, 1.0]
     assert f["people"][0]["keypoint_scores"][0] == pytest.approx(0.9)
+
+
+def test_loaders_refuse_a_canvas_larger_than_comfys_max_resolution():
+    from repaint_extend.pose import MAX_CANVAS_SIDE
+
+    assert MAX_CANVAS_SIDE == 16384  # ComfyUI's nodes.MAX_RESOLUTION
+    huge = {"people": [], "canvas_width": 64, "canvas_height": 10**9}
+    with pytest.raises(PoseFormatError, match=r"frames\[0\]\.canvas_height: 1000000000 px"):
+        load_pose_keypoint_json(json.dumps([huge]))
+    with pytest.raises(PoseFormatError, match="OpenPose JSON.canvas_width"):
+        frame_from_openpose_json({"people": []}, canvas_width=16385, canvas_height=8)
+    assert (
+        frame_from_openpose_json({"people": []}, canvas_width=16384, canvas_height=8)["canvas_width"] == 16384
+    )
