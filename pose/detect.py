@@ -175,6 +175,108 @@ def landmarks_to_person(
     return person_from_points(pts, inferred=inferred, scores=scores, prior=prior)
 
 
+# Several people. MediaPipe's pose detector (BlazePose) letterboxes the whole image into its 224 x 224
+# input, and on a wide collage it mostly reports one person even with num_poses > 1. detect() therefore
+# also runs the landmarker on square windows and merges what it finds (see _detect_people).
+WINDOW_SCALES = (1, 2)
+"""Window sides tried for several people: the image's shorter side divided by each of these."""
+MIN_WINDOW = 256
+"""Smallest window side (px): the detector's 224 px input, rounded up to a multiple of 32."""
+MAX_WINDOWS = 32
+"""At most this many windows per image (finer scales are dropped beyond it): about 0.1 s each on a CPU."""
+EDGE_FRACTION = 0.02
+"""A person whose visible landmarks come this close (x the window side) to a window edge inside the
+image is cut by the window; the window that holds the whole person reports it instead."""
+SAME_PERSON_OVERLAP = 0.5
+"""Two detections are one person when their boxes (visible landmarks) overlap by more than this
+fraction of the smaller box."""
+MIN_VISIBLE_LANDMARKS = 5
+"""A detection needs this many landmarks of visibility >= 0.5 to count (fewer: no box to compare)."""
+
+
+def detection_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """``(x, y, w, h)`` px windows: the whole image, then squares whose side is the shorter image side
+    divided by each of :data:`WINDOW_SCALES` (at least :data:`MIN_WINDOW` px), half a side apart, the
+    last one flush with the far edge; at most :data:`MAX_WINDOWS` in all."""
+    out = [(0, 0, width, height)]
+    for scale in WINDOW_SCALES:
+        side = min(height, width) // scale
+        if side < MIN_WINDOW:
+            break
+        step = side // 2
+        xs = sorted({*range(0, width - side + 1, step), width - side})
+        ys = sorted({*range(0, height - side + 1, step), height - side})
+        more = [(x, y, side, side) for y in ys for x in xs if (side, side) != (width, height)]
+        if len(out) + len(more) > MAX_WINDOWS:
+            break
+        out += more
+    return out
+
+
+def _visible_box(lms: np.ndarray) -> tuple[float, float, float, float] | None:
+    """``(x0, y0, x1, y1)`` px of the landmarks ``[33, 3]`` with visibility >= 0.5, or None if too few."""
+    v = lms[lms[:, 2] >= 0.5, :2]
+    if len(v) < MIN_VISIBLE_LANDMARKS:
+        return None
+    return (*v.min(0), *v.max(0))
+
+
+def _overlap(a: tuple, b: tuple) -> float:
+    """Intersection of two boxes over the smaller one's area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / max(smaller, 1e-9)
+
+
+def _cut_by_window(box: tuple, window: tuple, height: int, width: int) -> bool:
+    """True when ``box`` (window px) touches an edge of ``window`` that lies inside the image."""
+    x, y, w, h = window
+    m = EDGE_FRACTION * w
+    return (
+        (x > 0 and box[0] < m)
+        or (y > 0 and box[1] < m)
+        or (x + w < width and box[2] > w - m)
+        or (y + h < height and box[3] > h - m)
+    )
+
+
+def _window_candidates(image: np.ndarray, num_poses: int, model_path: str) -> list[np.ndarray]:
+    """Landmarks ``[33, 3]`` (image px) of every whole person found in any detection window."""
+    height, width = image.shape[:2]
+    found = []
+    for window in detection_windows(height, width):
+        x, y, w, h = window
+        crop = np.ascontiguousarray(image[y : y + h, x : x + w])
+        for lms in detect_mediapipe_landmarks(crop, model_path, num_poses):
+            box = _visible_box(lms)
+            if box is None or _cut_by_window(box, window, height, width):
+                continue
+            found.append(lms + np.array([x, y, 0.0]))
+    return found
+
+
+def _neck_x(lms: np.ndarray) -> float:
+    return float(lms[11, 0] + lms[12, 0]) / 2  # MediaPipe 11 / 12: left / right shoulder
+
+
+def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[np.ndarray]:
+    """Up to ``num_poses`` people's landmarks, ordered left to right (by the shoulders' midpoint).
+
+    One person: the landmarker on the whole image. Several: the landmarker on every window of
+    :func:`detection_windows`; duplicates (boxes overlapping > :data:`SAME_PERSON_OVERLAP`) keep the
+    detection of the highest total visibility, and the ``num_poses`` most visible people are kept.
+    """
+    if num_poses == 1:
+        return list(detect_mediapipe_landmarks(image, model_path, 1))
+    kept: list[np.ndarray] = []
+    for lms in sorted(_window_candidates(image, num_poses, model_path), key=lambda m: -m[:, 2].sum()):
+        box = _visible_box(lms)
+        if all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept):
+            kept.append(lms)
+    return sorted(kept[:num_poses], key=_neck_x)
+
+
 def detect(
     image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model_path: str = DEFAULT_TASK
 ) -> dict:
@@ -182,14 +284,17 @@ def detect(
 
     Args:
         image: uint8 ``[H, W, 3]`` RGB numpy array.
-        num_poses: most people to detect (MediaPipe ``num_poses``), >= 1.
+        num_poses: most people to detect, >= 1. With more than one, the landmarker (MediaPipe
+            ``num_poses``) also runs on square windows of the image (see :func:`detection_windows`),
+            since on a whole wide image it mostly finds one person.
         visibility: MediaPipe visibility in [0, 1] from which a landmark counts as detected
             (default 0.5, the value MediaPipe's own confidence options default to).
         model_path: the ``.task`` bundle (default: the one shipped in ``pose/models``).
     Returns:
         frame ``{"people": [...], "canvas_width": W, "canvas_height": H}`` with pixel coordinates,
-        COCO-18 in ``pose_keypoints_2d``, feet in ``foot_keypoints_2d``; undetected points missing,
-        with MediaPipe's guesses in ``prior_keypoints_2d`` (see :mod:`pose.keypoints`).
+        people ordered left to right (by the midpoint of their shoulders), COCO-18 in
+        ``pose_keypoints_2d``, feet in ``foot_keypoints_2d``; undetected points missing, with
+        MediaPipe's guesses in ``prior_keypoints_2d`` (see :mod:`pose.keypoints`).
         No person found: ``people == []``.
     Raises:
         TypeError/ValueError for a bad image; FileNotFoundError if the model is missing;
@@ -197,12 +302,12 @@ def detect(
     Runs offline; the model is loaded once and cached.
     """
     image = check_image(image)
-    if int(num_poses) < 1:
-        raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+    if isinstance(num_poses, bool) or int(num_poses) != num_poses or int(num_poses) < 1:
+        raise ValueError(f"num_poses must be an integer >= 1, got {num_poses}")
     if not 0.0 <= float(visibility) <= 1.0:
         raise ValueError(f"visibility must be in [0, 1], got {visibility}")
     h, w = image.shape[:2]
-    all_lms = detect_mediapipe_landmarks(image, model_path, num_poses)
+    all_lms = _detect_people(image, int(num_poses), model_path)
     people = [landmarks_to_person(lms, w, h, visibility) for lms in all_lms]
     return new_frame(w, h, people)
 

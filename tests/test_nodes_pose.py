@@ -178,3 +178,75 @@ def test_load_json_refuses_a_huge_canvas(comfy):
         comfy.run_graph(prompt)
     ok, _ = _load_save_graph(_put_input_json("largest_pose.json", _small_pose(16384, 48)), "pose/largest")
     comfy.run_graph(ok)  # the limit itself is accepted
+
+
+@pytest.fixture(scope="module")
+def collage_png(comfy):
+    """astronaut | camera | grace_hopper side by side (scikit-image, matplotlib), 3 x 512 x 512 px."""
+    import folder_paths
+    import matplotlib.cbook
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+        grace = np.asarray(Image.open(fh).convert("RGB").resize((512, 512)))
+    camera = np.repeat(skimage.data.camera()[:, :, None], 3, axis=2)
+    collage = np.concatenate([skimage.data.astronaut(), camera, grace], axis=1)
+    Image.fromarray(collage).save(Path(folder_paths.get_input_directory()) / "collage3.png")
+    return "collage3.png"
+
+
+def _people_graph(image_name, max_people):
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    image = g.node("LoadImage", image=image_name)
+    detect = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=max_people, visibility=0.5)
+    legs = g.node(
+        "PoseCompleteLegs",
+        pose=detect.out(0),
+        stance="straight",
+        symmetry=True,
+        use_detector_guess=True,
+        feet=True,
+    )
+    pad = g.node(
+        "PosePadImageMaskPose",
+        image=image.out(0),
+        pose=legs.out(0),
+        padding="auto",
+        left=0,
+        top=0,
+        right=0,
+        bottom=0,
+        margin=16,
+        multiple=64,
+        fill="edge",
+        grow=0,
+        feather=0,
+    )
+    g.node("PreviewImage", images=pad.out(0))
+    return g.finalize(), detect.id, pad.id
+
+
+def test_several_people_detected_left_to_right_completed_and_padded(comfy, collage_png):
+    """Issue 9: max_people > 1 gave exactly one person on a collage."""
+    from repaint_extend.pose import person_points
+
+    prompt, detect_id, pad_id = _people_graph(collage_png, 3)
+    result = comfy.run_graph(prompt)
+    people = result.output(detect_id)[0]["people"]
+    assert len(people) == 3
+    necks = [person_points(p)[1] for p in people]
+    assert all(n[2] == 1 for n in necks)
+    assert [int(n[0] // 512) for n in necks] == [0, 1, 2]  # one per photo, left to right
+    padded = result.output(pad_id, 2)[0]
+    height = padded["canvas_height"]
+    assert result.output(pad_id, 6) > 0  # bottom pad
+    for person in padded["people"]:
+        pts = person_points(person)
+        assert pts[10, 2] == 1 and pts[13, 2] == 1  # every person has completed ankles ...
+        assert pts[pts[:, 2] > 0, 1].max() < height  # ... inside the one padded canvas
+    two = comfy.run_graph(_people_graph(collage_png, 2)[0]).output(detect_id)[0]["people"]
+    assert len(two) == 2 and person_points(two[0])[1, 0] < person_points(two[1])[1, 0]
