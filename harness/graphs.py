@@ -83,11 +83,13 @@ def ksampler_repaint(
     )
 
 
-def detect_complete_pad(g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64):
-    """Add Pose Detect (MediaPipe, one person) -> Pose Complete Legs (straight, symmetric, feet) -> Pose
-    Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the bottom.
-    Returns the three nodes (the pad's outputs: image, mask, pose)."""
-    detect = g.node("PoseDetectMediaPipe", image=image, max_people=1, visibility=0.5)
+def detect_complete_pad(
+    g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64, max_people: int = 1
+):
+    """Add Pose Detect (MediaPipe, ``max_people``) -> Pose Complete Legs (straight, symmetric, feet) ->
+    Pose Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the
+    bottom. Returns the three nodes (the pad's outputs: image, mask, pose)."""
+    detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5)
     legs = g.node(
         "PoseCompleteLegs",
         pose=detect.out(0),

@@ -198,34 +198,12 @@ def collage_png(comfy):
 
 
 def _people_graph(image_name, max_people):
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
-    detect = g.node("PoseDetectMediaPipe", image=image.out(0), max_people=max_people, visibility=0.5)
-    legs = g.node(
-        "PoseCompleteLegs",
-        pose=detect.out(0),
-        stance="straight",
-        symmetry=True,
-        use_detector_guess=True,
-        feet=True,
-    )
-    pad = g.node(
-        "PosePadImageMaskPose",
-        image=image.out(0),
-        pose=legs.out(0),
-        padding="auto",
-        left=0,
-        top=0,
-        right=0,
-        bottom=0,
-        margin=16,
-        multiple=64,
-        fill="edge",
-        grow=0,
-        feather=0,
-    )
+    detect, _, pad = graphs.detect_complete_pad(g, image.out(0), margin=16, max_people=max_people)
     g.node("PreviewImage", images=pad.out(0))
     return g.finalize(), detect.id, pad.id
 
