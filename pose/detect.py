@@ -161,13 +161,11 @@ def landmarks_to_person(
     if pts[rs, 2] > 0 and pts[ls, 2] > 0:
         pts[KP["neck"]] = (*neck, 1.0)
     inferred = []
-    # small toes: derived from heel and big toe (MediaPipe has none)
-    for side in ("left", "right"):
+    # small toes: derived from heel, big toe and hips (MediaPipe has none)
+    for side, other in (("left", "right"), ("right", "left")):
         heel, big, small = KP[f"{side}_heel"], KP[f"{side}_big_toe"], KP[f"{side}_small_toe"]
-        hip = KP[f"{side}_hip"]
-        other_hip = KP["right_hip" if side == "left" else "left_hip"]
-        outward = np.sign(lms[MP_FROM_OURS[hip], 0] - lms[MP_FROM_OURS[other_hip], 0]) or 1.0
-        est = small_toe_from(prior[heel, :2], prior[big, :2], outward)
+        hip, other_hip = MP_FROM_OURS[KP[f"{side}_hip"]], MP_FROM_OURS[KP[f"{other}_hip"]]
+        est = small_toe_from(prior[heel, :2], prior[big, :2], lms[hip, :2], lms[other_hip, :2])
         prior[small] = (*est, max(min(scores[heel], scores[big]), 1e-3))
         if pts[heel, 2] > 0 and pts[big, 2] > 0:
             pts[small] = (*est, 1.0)

@@ -12,9 +12,17 @@ from repaint_extend.pose import (
     person_from_points,
     person_points,
 )
-from repaint_extend.pose.complete import FOOT_LENGTH, SHANK, THIGH, TORSO
 
 KP = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
+
+# Published values, written out here rather than imported from the module under test: Drillis &
+# Contini (1966) as reproduced in Winter, Biomechanics and Motor Control of Human Movement (4th ed.,
+# 2009), Fig. 4.1, fractions of body height H.
+SHOULDER_HEIGHT, HIP_HEIGHT, KNEE_HEIGHT, ANKLE_HEIGHT = 0.818, 0.530, 0.285, 0.039
+FOOT_LENGTH, SHOULDER_WIDTH, HIP_WIDTH = 0.152, 0.259, 0.191
+TORSO = SHOULDER_HEIGHT - HIP_HEIGHT  # 0.288
+THIGH = HIP_HEIGHT - KNEE_HEIGHT  # 0.245
+SHANK = KNEE_HEIGHT - ANKLE_HEIGHT  # 0.246
 
 
 def standing(cut_y=None, canvas=(512, 400), knees=True):
@@ -77,9 +85,12 @@ def test_straight_stance_lengths_follow_the_table():
     assert r["left_thigh"] == pytest.approx(THIGH / TORSO) and r["right_shank"] == pytest.approx(
         SHANK / TORSO
     )
-    # toes point outward: left foot's small toe right of its big toe (left is +x here)
-    assert p[KP["left_small_toe"], 0] > p[KP["left_big_toe"], 0]
-    assert p[KP["right_small_toe"], 0] < p[KP["right_big_toe"], 0]
+    # toes spread outward: the small toe lies on the outer side of the heel -> big-toe line (the left
+    # foot's outer side is +x here, the right foot's -x)
+    for side, outward in (("left", 1.0), ("right", -1.0)):
+        heel, big, small = (p[KP[f"{side}_{f}"], :2] for f in ("heel", "big_toe", "small_toe"))
+        foot, toe = big - heel, small - heel
+        assert np.sign(foot[0] * toe[1] - foot[1] * toe[0]) == np.sign(foot[0] * 0 - foot[1] * outward)
 
 
 def test_follow_thighs_continues_the_thigh_direction():
@@ -133,8 +144,6 @@ def test_hips_inferred_from_shoulders_and_person_without_torso_unchanged():
     p = out["people"][0]
     assert {KP["left_hip"], KP["right_hip"]} <= set(p[INFERRED_KEY])
     pts = person_points(p)
-    from repaint_extend.pose.complete import HIP_WIDTH, SHOULDER_WIDTH
-
     H_sw = 80 / SHOULDER_WIDTH  # shoulders 80 px apart
     assert pts[KP["left_hip"], 1] - 100 == pytest.approx(TORSO * H_sw)
     assert pts[KP["left_hip"], 0] - pts[KP["right_hip"], 0] == pytest.approx(80 * HIP_WIDTH / SHOULDER_WIDTH)
