@@ -19,7 +19,7 @@ from repaint_extend.pose import (
     pad_image_mask,
     render,
 )
-from repaint_extend.pose.keypoints import INFERRED_KEY, KP, person_points
+from repaint_extend.pose.keypoints import INFERRED_KEY, KP, person_from_points, person_points
 
 OUT = Path(__file__).resolve().parent / "_output"
 # anthropometric range: the table's ratio to the torso (Winter 2009, Fig. 4.1, written out: shoulder
@@ -90,6 +90,77 @@ def test_leg_lengths_in_anthropometric_range(results, name):
     for side in ("left", "right"):  # legs go down: hip above knee above ankle above the toes
         ys = [p[KP[f"{side}_{j}"], 1] for j in ("hip", "knee", "ankle")]
         assert ys[0] < ys[1] < ys[2] < p[KP[f"{side}_big_toe"], 1]
+
+
+def _turn_points(xy, k, width):
+    """Points ``[..., 2]`` px of a ``width`` px wide image as they lie in ``np.rot90(image, k)``."""
+    xy = np.array(xy, dtype=np.float64)
+    for _ in range(k):
+        xy = np.stack([xy[..., 1], (width - 1) - xy[..., 0]], axis=-1)
+    return xy
+
+
+def _turn_frame(frame, k):
+    """A square canvas's frame turned like ``np.rot90(image, k)`` (present points only)."""
+    from repaint_extend.pose import new_frame, person_from_points
+
+    people = []
+    for person in frame["people"]:
+        p = person_points(person)
+        p[p[:, 2] > 0, :2] = _turn_points(p[p[:, 2] > 0, :2], k, frame["canvas_width"])
+        people.append(person_from_points(p))
+    return new_frame(frame["canvas_width"], frame["canvas_height"], people)
+
+
+def _along_axis(p):
+    """Ankles' distance beyond the hip midpoint along the neck -> hips axis, in torso lengths."""
+    neck, hips = p[KP["neck"], :2], (p[KP["right_hip"], :2] + p[KP["left_hip"], :2]) / 2
+    torso = float(np.hypot(*(hips - neck)))
+    axis = (hips - neck) / torso
+    return np.array([(p[KP[f"{s}_ankle"], :2] - hips) @ axis / torso for s in ("right", "left")])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_completion_turns_with_the_person(results, k):
+    """Issue 9: legs along the body axis; the camera's detection turned by k x 90 degrees completes to
+    the upright completion turned the same way (the model has no preferred image direction)."""
+    _, det, comp = results["camera"]
+    det = {**det, "people": [{"pose_keypoints_2d": det["people"][0]["pose_keypoints_2d"]}]}  # no prior
+    upright = person_points(complete_legs(det)["people"][0])
+    turned = person_points(complete_legs(_turn_frame(det, k))["people"][0])
+    np.testing.assert_allclose(turned[:, :2], _turn_points(upright[:, :2], k, 512), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def held_out_ankle_error(results):
+    """On the upright camera photo, hold out the detected right knee, complete without the detector's
+    guesses, and measure the knee's error in torso lengths; scaled to the ankle (hip -> ankle is
+    (0.245 + 0.246) / 0.245 hip -> knee lengths) it is the tolerance of an ankle's reach."""
+    _, det, _ = results["camera"]
+    p = person_points(det["people"][0])
+    assert p[KP["right_knee"], 2] == 1
+    held = p.copy()
+    held[KP["right_knee"]] = 0
+    frame = {**det, "people": [person_from_points(held)]}
+    q = person_points(complete_legs(frame, use_prior=False)["people"][0])
+    neck, hips = q[KP["neck"], :2], (q[KP["right_hip"], :2] + q[KP["left_hip"], :2]) / 2
+    knee_error = np.hypot(*(q[KP["right_knee"], :2] - p[KP["right_knee"], :2])) / np.hypot(*(hips - neck))
+    return float(knee_error) * (THIGH + SHANK) / THIGH
+
+
+@pytest.mark.parametrize("k, side", [(1, "right"), (2, "top")])
+def test_turned_photo_completes_along_the_body_and_pads_that_side(results, held_out_ankle_error, k, side):
+    """Issue 9: camera.png turned by 90 / 180 degrees (the man lying / upside down): the completed
+    ankles lie beyond the hips along the body axis, as far as on the upright photo within the
+    held-out error, and auto padding grows the side the legs point to."""
+    img, _, comp = results["camera"]
+    turned = complete_legs(detect(np.ascontiguousarray(np.rot90(img, k))))
+    reach = _along_axis(person_points(turned["people"][0]))
+    upright = _along_axis(person_points(comp["people"][0]))
+    assert np.all(reach > 0.5)  # beyond the hips, away from the head
+    np.testing.assert_array_less(np.abs(reach - upright), held_out_ankle_error)
+    pads = dict(zip(("left", "top", "right", "bottom"), auto_padding(turned)))
+    assert pads[side] > 0 and pads["bottom"] == 0  # today: legs hang down, bottom padded
 
 
 def _panel(img, frame, label, height=360):
