@@ -212,15 +212,15 @@ class PosePadImageMaskPose(io.ComfyNode):
     def execute(
         cls, image, pose, padding, left, top, right, bottom, margin, multiple, fill, grow, feather, mask=None
     ) -> io.NodeOutput:
-        side = "auto" if padding == "auto" else left
         img, m, frames, pads = pad_all(
             image,
             mask,
             _frames(pose),
-            side,
+            left,
             top,
             right,
             bottom,
+            padding=padding,
             margin=int(margin),
             multiple=int(multiple),
             mode=fill,

@@ -23,12 +23,15 @@ from .keypoints import (
 PAD_MODES = ("edge", "constant", "reflect")
 
 
-def _check_pads(left: Any, top: Any, right: Any, bottom: Any) -> tuple[int, int, int, int]:
-    pads = (left, top, right, bottom)
-    for name, v in zip(("left", "top", "right", "bottom"), pads):
+def _check_pixels(**values: Any) -> None:
+    for name, v in values.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
-    return tuple(int(v) for v in pads)  # type: ignore[return-value]
+
+
+def _check_pads(left: Any, top: Any, right: Any, bottom: Any) -> tuple[int, int, int, int]:
+    _check_pixels(left=left, top=top, right=right, bottom=bottom)
+    return int(left), int(top), int(right), int(bottom)
 
 
 def pad(frame: Mapping, left: int, top: int, right: int, bottom: int) -> dict:
@@ -163,6 +166,38 @@ def _outside_mask(
     return m
 
 
+def _to_numpy(image: Any):
+    """``(array, back)``: the image as a numpy array, and ``back(array, keep_dtype=True)`` turning a
+    numpy array into the input's kind (a torch tensor on the input's device, of its dtype unless
+    ``keep_dtype`` is False; numpy arrays as they are)."""
+    if isinstance(image, np.ndarray):
+        return image, lambda a, keep_dtype=True: a
+    if not type(image).__module__.startswith("torch"):
+        raise TypeError(
+            f"image: expected a numpy array or torch tensor [H, W, C] / [B, H, W, C], got {type(image).__name__}"
+        )
+    import torch
+
+    cpu = image.detach().cpu()
+    exotic = cpu.dtype not in (torch.uint8, torch.float16, torch.float32, torch.float64)
+    array = (cpu.float() if exotic else cpu).numpy()  # e.g. bfloat16: no numpy twin; float32 holds it exactly
+
+    def back(a: np.ndarray, keep_dtype: bool = True):
+        t = torch.from_numpy(np.ascontiguousarray(a)).to(device=image.device)
+        return t.to(dtype=image.dtype) if keep_dtype else t
+
+    return array, back
+
+
+def _padded_mask(mask: Any, h: int, w: int, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """float32 ``[H', W']`` or ``[B, H', W']``: ``mask`` (None = all 0) zero-padded by ``pads``."""
+    left, top, right, bottom = pads
+    old = np.zeros((h, w), np.float32) if mask is None else np.asarray(_to_numpy(mask)[0], dtype=np.float32)
+    if old.shape[-2:] != (h, w):
+        raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
+    return np.pad(old, [(0, 0)] * (old.ndim - 2) + [(top, bottom), (left, right)], mode="constant")
+
+
 def pad_image_mask(
     image: Any,
     mask: Any = None,
@@ -177,113 +212,71 @@ def pad_image_mask(
 ):
     """Pad an image and its inpainting mask by the same offsets; the mask marks new area 1.0.
 
-    Works on numpy arrays or torch tensors (returns the same kind, dtype and device); inputs are
-    never modified.
+    Works on numpy arrays or torch tensors (returns the same kind, dtype and device; one numpy path:
+    new pixels are copies or ``fill``, so the round trip is exact); inputs are never modified.
 
     Args:
-        image: ``[H, W, C]`` or ComfyUI IMAGE ``[B, H, W, C]`` (float in [0, 1], or uint8 for numpy).
+        image: ``[H, W, C]`` or ComfyUI IMAGE ``[B, H, W, C]`` (float in [0, 1], or uint8).
         mask: None (nothing known to be missing), ``[H, W]`` or ``[B, H, W]`` float in [0, 1]
-            (1 = repaint); ComfyUI MASK layout.
+            (1 = repaint); ComfyUI MASK layout; numpy or torch.
         left, top, right, bottom: non-negative int pixels.
         mode: new pixels: ``"edge"`` (replicate the border), ``"constant"`` (``fill``) or
-            ``"reflect"``.
+            ``"reflect"`` (mirror without repeating the border row, as ``numpy.pad`` and
+            ``torch.nn.functional.pad`` do).
         fill: value for ``"constant"``, in the image's range (0..1 float, or 0..255 for uint8).
         grow: also mark this many px of the original image next to each padded side as unknown.
         feather: then ramp the mask linearly from 1 to 0 over this many px further in.
     Returns:
         ``(image, mask)``: padded image; float32 mask ``[H', W']`` (or ``[B, H', W']`` if the image
-        is batched) = max(padded old mask (0 on the new area... then 1), new-area mask).
+        is batched) = max(old mask zero-padded, new-area mask), in the image's kind and device.
     Raises:
         TypeError/ValueError naming the bad input.
     """
-    left, top, right, bottom = _check_pads(left, top, right, bottom)
+    pads = _check_pads(left, top, right, bottom)
     if mode not in PAD_MODES:
         raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
-    for name, v in (("grow", grow), ("feather", feather)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
-    is_torch = type(image).__module__.startswith("torch")
-    if not is_torch and not isinstance(image, np.ndarray):
-        raise TypeError(
-            f"image: expected a numpy array or torch tensor [H, W, C] / [B, H, W, C], got {type(image).__name__}"
-        )
-    if image.ndim not in (3, 4):
-        raise ValueError(f"image: expected [H, W, C] or [B, H, W, C], got shape {list(image.shape)}")
-    batched = image.ndim == 4
-    h, w = int(image.shape[-3]), int(image.shape[-2])
+    _check_pixels(grow=grow, feather=feather)
+    array, back = _to_numpy(image)
+    if array.ndim not in (3, 4):
+        raise ValueError(f"image: expected [H, W, C] or [B, H, W, C], got shape {list(array.shape)}")
+    h, w = array.shape[-3:-1]
+    left, top, right, bottom = pads
     if mode == "reflect" and (max(left, right) >= w or max(top, bottom) >= h):
         raise ValueError(f"mode='reflect' needs pads smaller than the image ({w}x{h}); use 'edge'")
-    new_area = _outside_mask(h, w, left, top, right, bottom, int(grow), int(feather))
+    widths = [(0, 0)] * (array.ndim - 3) + [(top, bottom), (left, right), (0, 0)]
+    extra = {"constant_values": fill} if mode == "constant" else {}
+    out_img = np.pad(array, widths, mode=mode, **extra)
+    out_mask = np.maximum(_padded_mask(mask, h, w, pads), _outside_mask(h, w, *pads, int(grow), int(feather)))
+    if array.ndim == 4 and out_mask.ndim == 2:
+        out_mask = np.repeat(out_mask[None], array.shape[0], axis=0)
+    return back(out_img), back(out_mask.astype(np.float32), keep_dtype=False)
 
-    if is_torch:
-        import torch
-        import torch.nn.functional as F
 
-        x = image if batched else image.unsqueeze(0)
-        x = x.permute(0, 3, 1, 2)
-        tmode = {"edge": "replicate", "constant": "constant", "reflect": "reflect"}[mode]
-        if tmode == "constant":
-            y = F.pad(x, (left, right, top, bottom), mode="constant", value=float(fill))
-        else:
-            y = F.pad(
-                x.float() if not x.is_floating_point() else x, (left, right, top, bottom), mode=tmode
-            ).to(x.dtype)
-        out_img = y.permute(0, 2, 3, 1).contiguous()
-        if not batched:
-            out_img = out_img[0]
-        na = torch.from_numpy(new_area).to(image.device)
-        if mask is None:
-            old = torch.zeros((h, w), dtype=torch.float32, device=image.device)
-        else:
-            if not type(mask).__module__.startswith("torch"):
-                mask = torch.as_tensor(np.asarray(mask))
-            old = mask.to(device=image.device, dtype=torch.float32)
-        if old.shape[-2:] != (h, w):
-            raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
-        old_p = F.pad(old.reshape(-1, 1, h, w), (left, right, top, bottom), value=0.0).reshape(
-            *old.shape[:-2], h + top + bottom, w + left + right
-        )
-        out_mask = torch.maximum(old_p, na)
-        if batched and out_mask.ndim == 2:
-            out_mask = out_mask.unsqueeze(0).expand(image.shape[0], -1, -1).contiguous()
-        return out_img, out_mask
-
-    pads = [(top, bottom), (left, right), (0, 0)]
-    if batched:
-        pads = [(0, 0)] + pads
-    if mode == "constant":
-        out_img = np.pad(image, pads, mode="constant", constant_values=fill)
-    else:
-        out_img = np.pad(image, pads, mode=mode)
-    if mask is None:
-        old = np.zeros((h, w), dtype=np.float32)
-    else:
-        old = np.asarray(mask, dtype=np.float32)
-    if old.shape[-2:] != (h, w):
-        raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
-    old_p = np.pad(old, [(0, 0)] * (old.ndim - 2) + [(top, bottom), (left, right)], mode="constant")
-    out_mask = np.maximum(old_p, new_area)
-    if batched and out_mask.ndim == 2:
-        out_mask = np.repeat(out_mask[None], image.shape[0], axis=0)
-    return out_img, out_mask.astype(np.float32)
+PADDING_MODES = ("auto", "manual")
 
 
 def pad_all(
     image: Any,
     mask: Any,
     frame: Mapping | Sequence[Mapping],
-    left: int | str = "auto",
+    left: int | str | None = None,
     top: int = 0,
     right: int = 0,
     bottom: int = 0,
     margin: int | float = 0.05,
     multiple: int = 64,
+    *,
+    padding: str | None = None,
     **kwargs,
 ):
-    """Pad image, mask and pose together. ``left="auto"`` computes all four pads with
-    :func:`auto_padding` (then ``top``/``right``/``bottom`` are ignored); for several frames (a
-    POSE_KEYPOINT list, one frame per image of a batch) each side takes the largest pad of any frame,
-    so that one canvas fits them all.
+    """Pad image, mask and pose together.
+
+    ``padding="auto"`` computes all four pads with :func:`auto_padding` (then ``left``/``top``/
+    ``right``/``bottom`` are ignored); for several frames (a POSE_KEYPOINT list, one frame per
+    image of a batch) each side takes the largest pad of any frame, so that one canvas fits them all
+    (and every person of every frame). ``padding="manual"`` pads by ``left, top, right, bottom`` px
+    (``left`` None = 0). Without ``padding``: auto when ``left`` is None, manual otherwise; the old
+    spelling ``left="auto"`` still means auto.
 
     Returns ``(image, mask, frame_or_frames, (left, top, right, bottom))``, the pose in the structure
     it was given. Every frame's canvas must match the image size, else ValueError naming the frame.
@@ -300,11 +293,15 @@ def pad_all(
                 f"pose[{i}] canvas {f['canvas_width']}x{f['canvas_height']} does not match the image "
                 f"{w}x{h}; rescale the pose first"
             )
-    if left == "auto":
+    if padding is None:
+        padding = "auto" if left is None or left == "auto" else "manual"
+    if padding not in PADDING_MODES:
+        raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+    if padding == "auto":
         every = [auto_padding(f, margin=margin, multiple=multiple) for f in frames]
         pads = tuple(max(p[k] for p in every) for k in range(4))
     else:
-        pads = _check_pads(left, top, right, bottom)
+        pads = _check_pads(0 if left is None else left, top, right, bottom)
     img, m = pad_image_mask(image, mask, *pads, **kwargs)
     padded = [pad(f, *pads) for f in frames]
     return img, m, padded[0] if isinstance(frame, Mapping) else padded, pads

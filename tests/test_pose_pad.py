@@ -100,3 +100,31 @@ def test_pad_all_auto_and_mismatch():
         pad_image_mask(img, np.zeros((3, 3)), 0, 0, 0, 1)
     with pytest.raises(TypeError, match="image"):
         pad_image_mask([[1]], None, 0, 0, 0, 1)
+
+
+def test_pad_all_mode_argument_and_the_old_auto_spelling():
+    frame = frame_with({10: (50, 130)}, w=64, h=64)
+    img = np.zeros((64, 64, 3), np.uint8)
+    assert pad_all(img, None, frame, padding="auto", margin=8)[3] == (0, 0, 0, 128)
+    assert pad_all(img, None, frame, "auto", margin=8)[3] == (0, 0, 0, 128)  # saved callers keep working
+    assert pad_all(img, None, frame, margin=8)[3] == (0, 0, 0, 128)  # default: auto
+    assert pad_all(img, None, frame, padding="manual", bottom=8)[3] == (0, 0, 0, 8)
+    assert pad_all(img, None, frame, 3, 0, 0, 5)[3] == (3, 0, 0, 5)  # positional pads: manual
+    assert pad_all(img, None, frame, 3, 0, 0, 5, padding="auto", margin=8)[3] == (0, 0, 0, 128)
+    with pytest.raises(ValueError, match="padding"):
+        pad_all(img, None, frame, padding="fit")
+    with pytest.raises(ValueError, match="left"):
+        pad_all(img, None, frame, "auto", padding="manual")
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("mode", ["edge", "reflect", "constant"])
+def test_torch_and_numpy_pad_alike_in_every_dtype(dtype, mode):
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)
+    img = torch.from_numpy(base).to(dtype)
+    out, m = pad_image_mask(img, torch.zeros(2, 5, 7), 2, 1, 3, 4, mode=mode, fill=9)
+    ref, ref_m = pad_image_mask(base, np.zeros((2, 5, 7), np.float32), 2, 1, 3, 4, mode=mode, fill=9)
+    assert out.dtype == dtype and m.dtype == torch.float32 and out.shape == (2, 10, 12, 3)
+    assert torch.equal(out.float(), torch.from_numpy(ref).float())  # same pixels, bit-exact copies
+    assert torch.equal(m, torch.from_numpy(ref_m))
