@@ -18,9 +18,12 @@ derived from the heel and big toe (:func:`pose.complete.small_toe_from`) and lis
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import sys
 import threading
+import types
 from typing import Any
 
 import numpy as np
@@ -314,42 +317,46 @@ def detect(
 # optional detectors through controlnet_aux
 
 
+PRIVATE_CONTROLNET_AUX = "_repaint_extend_controlnet_aux"
+"""Private package name under which :func:`import_controlnet_aux` loads controlnet_aux's files."""
+
+
+def _private_controlnet_aux() -> types.ModuleType:
+    """A private package whose ``__path__`` is controlnet_aux's folder, its ``__init__`` not run.
+
+    Registered once under :data:`PRIVATE_CONTROLNET_AUX` (a name nobody else uses), so that the
+    package's own relative imports (``from ..util import ...``) resolve inside it.
+    """
+    with _lock:
+        package = sys.modules.get(PRIVATE_CONTROLNET_AUX)
+        if package is None:
+            spec = importlib.util.find_spec("controlnet_aux")  # finds the folder; runs nothing
+            if spec is None or not spec.submodule_search_locations:
+                raise ImportError("controlnet_aux is not installed: pip install controlnet-aux==0.0.10")
+            package = types.ModuleType(PRIVATE_CONTROLNET_AUX, "controlnet_aux's modules, loaded privately")
+            package.__path__ = list(spec.submodule_search_locations)
+            package.__package__ = PRIVATE_CONTROLNET_AUX
+            sys.modules[PRIVATE_CONTROLNET_AUX] = package
+        return package
+
+
 def import_controlnet_aux(submodule: str):
     """Import ``controlnet_aux.<submodule>`` even where its package ``__init__`` is broken.
 
     controlnet_aux (<= 0.0.10) imports its MediaPipe face detector at package import, which uses
     the legacy ``mediapipe.solutions`` that mediapipe >= 0.10.30 no longer has: ``import
     controlnet_aux`` then fails with ``AttributeError: module 'mediapipe' has no attribute
-    'solutions'``. In that case, and only for the duration of that import, ``mediapipe`` is hidden
-    so that controlnet_aux takes its own "mediapipe not installed" path (its face detector is
-    unusable either way); the real ``mediapipe`` module is restored right after.
+    'solutions'``. The submodules we use (``open_pose``, ``dwpose``) import only each other and
+    ``controlnet_aux.util``, relatively. So, unless the real ``controlnet_aux.<submodule>`` is already
+    loaded (then it is returned), the submodule is loaded from controlnet_aux's folder under the
+    private package :data:`PRIVATE_CONTROLNET_AUX` without running the package ``__init__``. Nothing
+    shared is patched: ``mediapipe`` and the real ``controlnet_aux`` entries of ``sys.modules`` stay as
+    they are, for every thread and every later import.
     """
-    import importlib
-
-    name = f"controlnet_aux.{submodule}"
-    if name in sys.modules:
-        return sys.modules[name]
-    try:
-        import mediapipe  # noqa: F401
-
-        legacy_ok = hasattr(sys.modules["mediapipe"], "solutions")
-    except ImportError:
-        legacy_ok = True  # controlnet_aux handles a missing mediapipe itself
-    if legacy_ok:
-        return importlib.import_module(name)
-    import warnings
-
-    saved = sys.modules.get("mediapipe")
-    sys.modules["mediapipe"] = None  # type: ignore[assignment]  # makes "import mediapipe" raise ImportError
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return importlib.import_module(name)
-    finally:
-        if saved is not None:
-            sys.modules["mediapipe"] = saved
-        else:
-            sys.modules.pop("mediapipe", None)
+    real = sys.modules.get(f"controlnet_aux.{submodule}")
+    if real is not None:
+        return real
+    return importlib.import_module(f"{_private_controlnet_aux().__name__}.{submodule}")
 
 
 def _require_file(path: str | None, what: str, filename: str, where: str) -> str:

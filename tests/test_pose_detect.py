@@ -72,13 +72,39 @@ def test_optional_detectors_say_which_file_goes_where(tmp_path):
         detect_dwpose(img, str(det), None)
 
 
-def test_controlnet_aux_imports_next_to_numpy2_mediapipe():
-    util = import_controlnet_aux("open_pose.util")
-    assert hasattr(util, "draw_bodypose")
-    import mediapipe
+def test_controlnet_aux_imports_next_to_numpy2_mediapipe_without_touching_shared_modules():
+    """Issue 12: the import hid ``mediapipe`` process-wide (sys.modules["mediapipe"] = None) while it
+    ran; another thread importing mediapipe then failed. Now nothing shared changes."""
+    import threading
 
-    assert sys.modules["mediapipe"] is mediapipe  # the real module is back
-    assert hasattr(mediapipe, "tasks")
+    import mediapipe
+    from repaint_extend.pose.detect import PRIVATE_CONTROLNET_AUX
+
+    for name in [n for n in sys.modules if n.startswith(PRIVATE_CONTROLNET_AUX + ".")]:
+        del sys.modules[name]  # import afresh, so that the watcher sees a whole import
+    real_before = {n for n in sys.modules if n == "controlnet_aux" or n.startswith("controlnet_aux.")}
+    seen, stop = set(), threading.Event()
+
+    def watch():  # another thread, importing mediapipe while controlnet_aux loads
+        while not stop.is_set():
+            try:
+                seen.add(id(__import__("mediapipe")))
+            except ImportError:
+                seen.add("ImportError")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        util = import_controlnet_aux("open_pose.util")
+        body = import_controlnet_aux("open_pose.body")
+    finally:
+        stop.set()
+        watcher.join()
+    assert hasattr(util, "draw_bodypose") and hasattr(body, "Keypoint")
+    assert seen == {id(mediapipe)}  # the other thread always got the real module
+    assert sys.modules["mediapipe"] is mediapipe and hasattr(mediapipe, "tasks")
+    real_after = {n for n in sys.modules if n == "controlnet_aux" or n.startswith("controlnet_aux.")}
+    assert real_after == real_before  # the real package was not half-imported by us
 
 
 def test_core_package_never_imports_the_host():
