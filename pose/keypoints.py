@@ -206,33 +206,32 @@ def validate_frame(frame: Any, name: str = "frame") -> None:
     if not isinstance(people, (list, tuple)):
         raise PoseFormatError(f"{name}.people: expected a list, got {type(people).__name__}")
     for i, person in enumerate(people):
-        where = f"{name}.people[{i}]"
-        if not isinstance(person, Mapping):
-            raise PoseFormatError(f"{where}: expected a dict, got {type(person).__name__}")
-        if BODY_KEY not in person:
-            raise PoseFormatError(f"{where}.{BODY_KEY}: missing")
-        _flat_triplets(person[BODY_KEY], f"{where}.{BODY_KEY}", N_BODY)
-        if person.get(FOOT_KEY) is not None:
-            _flat_triplets(person[FOOT_KEY], f"{where}.{FOOT_KEY}", N_FEET)
-        if person.get(PRIOR_KEY) is not None:
-            _flat_triplets(person[PRIOR_KEY], f"{where}.{PRIOR_KEY}", N_POINTS)
-        for key in OTHER_KEYS:
-            if person.get(key) is not None:
-                _flat_triplets(person[key], f"{where}.{key}", None)
-        inferred = person.get(INFERRED_KEY)
-        if inferred is not None:
-            if not isinstance(inferred, (list, tuple)) or not all(
-                _is_number(k) and int(k) == k and 0 <= k < N_POINTS for k in inferred
-            ):
-                raise PoseFormatError(f"{where}.{INFERRED_KEY}: expected a list of keypoint indices 0..23")
-        scores = person.get(SCORES_KEY)
-        if scores is not None:
-            if (
-                not isinstance(scores, (list, tuple))
-                or len(scores) != N_POINTS
-                or not all(_is_number(s) for s in scores)
-            ):
-                raise PoseFormatError(f"{where}.{SCORES_KEY}: expected {N_POINTS} numbers")
+        _validate_person(person, f"{name}.people[{i}]")
+
+
+def _validate_person(person: Any, where: str) -> None:
+    """Check one person of a frame (see :func:`validate_frame`); ``where`` names it in errors."""
+    if not isinstance(person, Mapping):
+        raise PoseFormatError(f"{where}: expected a dict, got {type(person).__name__}")
+    if BODY_KEY not in person:
+        raise PoseFormatError(f"{where}.{BODY_KEY}: missing")
+    counts = {BODY_KEY: N_BODY, FOOT_KEY: N_FEET, PRIOR_KEY: N_POINTS, **dict.fromkeys(OTHER_KEYS)}
+    for key, n in counts.items():
+        if person.get(key) is not None:
+            _flat_triplets(person[key], f"{where}.{key}", n)
+    inferred = person.get(INFERRED_KEY)
+    if inferred is not None and (
+        not isinstance(inferred, (list, tuple))
+        or not all(_is_number(k) and int(k) == k and 0 <= k < N_POINTS for k in inferred)
+    ):
+        raise PoseFormatError(f"{where}.{INFERRED_KEY}: expected a list of keypoint indices 0..23")
+    scores = person.get(SCORES_KEY)
+    if scores is not None and (
+        not isinstance(scores, (list, tuple))
+        or len(scores) != N_POINTS
+        or not all(_is_number(x) for x in scores)
+    ):
+        raise PoseFormatError(f"{where}.{SCORES_KEY}: expected {N_POINTS} numbers")
 
 
 def person_points(person: Mapping) -> np.ndarray:
