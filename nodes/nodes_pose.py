@@ -74,7 +74,14 @@ class PoseDetectMediaPipe(io.ComfyNode):
             "Complete Legs).",
             inputs=[
                 io.Image.Input("image"),
-                io.Int.Input("max_people", default=1, min=1, max=16),
+                io.Int.Input(
+                    "max_people",
+                    default=1,
+                    min=1,
+                    max=16,
+                    tooltip="Most people to find, ordered left to right. Above 1 the detector also scans square "
+                    "windows of the image (slower: about 0.1 s per window).",
+                ),
                 io.Float.Input(
                     "visibility",
                     default=0.5,
