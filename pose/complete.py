@@ -125,9 +125,10 @@ def small_toe_from(
 ) -> np.ndarray:
     """The small-toe tip (pixels) from the heel, the big-toe tip and the two hips: the one foot model.
 
-    ``heel + 0.8 (big_toe - heel)`` (:data:`SMALL_TOE_ALONG`), moved outward by the foot width as
-    the hips show it: ``(0.9 - 0.1) x (0.055 / 0.191) x (hip - other_hip)`` (:data:`SMALL_TOE_OUT`
-    less :data:`BIG_TOE_OUT`, foot width over hip width, Winter Fig. 4.1). The hips' vector carries
+    ``heel + 0.8 (big_toe - heel)`` (:data:`SMALL_TOE_ALONG`), moved outward of that heel -> big-toe
+    line by 0.9 - 0.1 = 0.8 foot widths (:data:`SMALL_TOE_OUT` less :data:`BIG_TOE_OUT`: the toe tips'
+    distances from the ankle's line), a foot width being seen as ``(0.055 / 0.191) x (hip -
+    other_hip)`` (foot width over hip width, Winter Fig. 4.1). The hips' vector carries
     the body's scale, its turn (short in profile, where the toes overlap) and its direction (a lying
     person's feet spread across the body axis). All ``[2]`` px; returns float64 ``[2]``.
     """
