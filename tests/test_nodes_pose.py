@@ -228,3 +228,24 @@ def test_several_people_detected_left_to_right_completed_and_padded(comfy, colla
         assert pts[pts[:, 2] > 0, 1].max() < height  # ... inside the one padded canvas
     two = comfy.run_graph(_people_graph(collage_png, 2)[0]).output(detect_id)[0]["people"]
     assert len(two) == 2 and person_points(two[0])[1, 0] < person_points(two[1])[1, 0]
+
+
+def test_lying_person_padded_on_the_side_the_legs_point_to(comfy):
+    """Issue 9: camera.png turned by 90 degrees (counter-clockwise: the man lies, feet to the right)
+    through Detect -> Complete Legs -> Pad (auto): the legs go right, and so does the padding."""
+    import folder_paths
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    lying = np.ascontiguousarray(np.rot90(np.repeat(skimage.data.camera()[:, :, None], 3, axis=2)))
+    Image.fromarray(lying).save(Path(folder_paths.get_input_directory()) / "camera_lying.png")
+    prompt, _, pad_id = _people_graph("camera_lying.png", 1)
+    result = comfy.run_graph(prompt)
+    left, top, right, bottom = (result.output(pad_id, k) for k in range(3, 7))
+    assert right > 0 and bottom == 0 and left == 0  # today: bottom padded, legs hanging down
+    pose = result.output(pad_id, 2)[0]
+    body, feet = pose["people"][0]["pose_keypoints_2d"], pose["people"][0]["foot_keypoints_2d"]
+    hips_x = max(body[3 * 8], body[3 * 11])  # COCO-18 right / left hip
+    assert min(feet[3 * i] for i in range(6)) > hips_x  # every foot right of the hips, along the body
+    assert max(feet[3 * i] for i in range(6)) > 512  # and beyond the photo's right edge
