@@ -13,7 +13,7 @@ Coordinates are normalised to the image ([0, 1], may lie outside), with a per-la
 Mapping to our 18 + 6 points (see :mod:`pose.keypoints`): COCO-18 from the landmarks of the same
 name; the neck is the midpoint of the shoulders (as DWPose / comfyui_controlnet_aux compute it);
 the big toe is MediaPipe's "foot index" (tip of the foot); MediaPipe has no small toe, so it is
-derived from the heel and big toe (:func:`pose.complete.small_toe_from`) and listed as inferred.
+derived from the heel, big toe and hips (:func:`pose.complete.small_toe_from`) and listed as inferred.
 """
 
 from __future__ import annotations
