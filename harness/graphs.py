@@ -342,6 +342,90 @@ def repaint_pixel_demo(
     }
 
 
+LDM_INPAINT_CHECKPOINT = "last.ckpt"
+"""latent-diffusion's ``models/ldm/inpainting_big/last.ckpt``, in ``ComfyUI/models/ldm_inpainting/``."""
+
+
+def ldm_inpaint(
+    *,
+    ckpt_name: str = LDM_INPAINT_CHECKPOINT,
+    image: str = "example.png",
+    size: int = 512,
+    preset: str = "thick",
+    mask_seed: int = 0,
+    seed: int = 0,
+    steps: int = 50,
+    repaint: bool = False,
+    jump_length: int = 10,
+    jump_n_sample: int = 5,
+    save_prefix: str = "ldm_inpaint",
+):
+    """latent-diffusion's inpainting model: Load LDM Inpainting Checkpoint -> image scaled to ``size`` ->
+    RePaint Mask (``preset``) -> LDM Inpaint Conditioning -> KSampler (``ddim`` with ``ddim_uniform``, cfg 1,
+    as ``scripts/inpaint.py``'s 50-step DDIM, eta 0), or with ``repaint`` KSampler (RePaint) -> VAE decode ->
+    known pixels pasted back -> save.
+
+    Returns:
+        ``(prompt, ids)``; ids: ``loader``, ``image``, ``mask``, ``conditioning``, ``sampler``,
+        ``decoded``, ``composite``, ``output``.
+    """
+    g = _builder()
+    load = g.node("LoadLDMInpaintCheckpoint", ckpt_name=ckpt_name)
+    photo = g.node("LoadImage", image=image)
+    pixels = g.node(
+        "ImageScale", image=photo.out(0), upscale_method="area", width=size, height=size, crop="center"
+    )
+    mask = g.node(
+        "RePaintMask",
+        preset=preset,
+        width=size,
+        height=size,
+        batch_size=1,
+        seed=mask_seed,
+        size_from=pixels.out(0),
+    )
+    cond = g.node("LDMInpaintConditioning", vae=load.out(1), pixels=pixels.out(0), mask=mask.out(0))
+    if repaint:
+        sampler = ksampler_repaint(
+            g,
+            load.out(0),
+            cond.out(0),
+            cond.out(1),
+            cond.out(2),
+            seed=seed,
+            steps=steps,
+            cfg=1.0,
+            jump_length=jump_length,
+            jump_n_sample=jump_n_sample,
+        )
+    else:
+        sampler = g.node(
+            "KSampler",
+            model=load.out(0),
+            seed=seed,
+            steps=steps,
+            cfg=1.0,
+            sampler_name="ddim",
+            scheduler="ddim_uniform",
+            positive=cond.out(0),
+            negative=cond.out(1),
+            latent_image=cond.out(2),
+            denoise=1.0,
+        )
+    decoded, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), mask.out(0))
+    output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
+    return g.finalize(), {
+        "loader": load.id,
+        "image": pixels.id,
+        "mask": mask.id,
+        "conditioning": cond.id,
+        "sampler": sampler.id,
+        "decoded": decoded.id,
+        "composite": composite.id,
+        "output": output.id,
+    }
+
+
 def extend_legs(
     *,
     image: str = "example.png",

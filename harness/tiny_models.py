@@ -286,3 +286,60 @@ def build(kind: str = "eps", size: str = "tiny", seed: int = 0, family: str = "s
         build_clip(size, seed + 1, family),
         build_vae(size, seed + 2),
     )
+
+
+def ldm_inpaint_state_dict(seed: int = 0, ema: bool = True, n_embed: int = 64) -> dict:
+    """A random latent-diffusion inpainting ``state_dict`` in ``inpainting_big``'s exact key layout, with
+    small widths (UNet model_channels 32, VQ ch 32; every other setting as ``config.yaml``).
+
+    Keys, as ``ldm/models/diffusion/ddpm.py`` writes them: ``model.diffusion_model.*`` (the UNet);
+    with ``ema``, the ``LitEma`` copy ``model_ema.diffusion_model<name without dots>`` (other values than
+    the UNet's, so that a test can tell which were loaded) and ``model_ema.decay`` / ``num_updates``;
+    ``first_stage_model.*`` (VQ-f4: ComfyUI's Encoder / Decoder with ``double_z=False`` and, as
+    ``attn_type: none``, no ``mid.attn_1`` keys; ``quant_conv``, ``post_quant_conv``,
+    ``quantize.embedding.weight`` ``[n_embed, 3]``); the same tensors again as ``cond_stage_model.*``;
+    the 12 schedule buffers of the linear schedule 0.0015 .. 0.0205.
+    """
+    import pack
+
+    pack.load()
+    from comfy.ldm.modules.diffusionmodules.model import Decoder, Encoder
+    from repaint_extend.pixel import ADMUNet
+    from repaint_extend.pixel.ldm_inpaint import SCHEDULE_BUFFERS, UNET_CONFIG, ema_key, linear_betas
+
+    unet = ADMUNet(**dict(UNET_CONFIG, model_channels=32))
+    init_parameters(unet, seed)
+    sd = {f"model.diffusion_model.{k}": v.clone() for k, v in unet.state_dict().items()}
+    if ema:
+        init_parameters(unet, seed + 100)
+        sd.update({ema_key(k): v.clone() for k, v in unet.state_dict().items()})
+        sd["model_ema.decay"] = torch.tensor(0.9999)
+        sd["model_ema.num_updates"] = torch.tensor(1000, dtype=torch.int)
+    dd = dict(ch=32, out_ch=3, ch_mult=[1, 2, 4], num_res_blocks=2, attn_resolutions=[], dropout=0.0)
+    dd.update(in_channels=3, resolution=256, z_channels=3, double_z=False)
+    first = torch.nn.ModuleDict(
+        {
+            "encoder": Encoder(**dd),
+            "decoder": Decoder(**dd),
+            "quant_conv": torch.nn.Conv2d(3, 3, 1),
+            "post_quant_conv": torch.nn.Conv2d(3, 3, 1),
+        }
+    )
+    init_parameters(first, seed + 1)
+    vq = {k: v for k, v in first.state_dict().items() if ".mid.attn_1." not in k}
+    vq["quantize.embedding.weight"] = torch.randn(n_embed, 3, generator=torch.Generator().manual_seed(seed))
+    for prefix in ("first_stage_model.", "cond_stage_model."):
+        sd.update({prefix + k: v for k, v in vq.items()})
+    betas = linear_betas()
+    alphas_cumprod = torch.cumprod(1 - betas, 0)
+    for name in SCHEDULE_BUFFERS:  # values: only betas is read; the rest keep the layout
+        sd[name] = (betas if name == "betas" else alphas_cumprod).float()
+    return sd
+
+
+def save_ldm_inpaint_checkpoint(path, seed: int = 0, ema: bool = True) -> dict:
+    """Write :func:`ldm_inpaint_state_dict` as a Lightning checkpoint (``{"state_dict": ..., "epoch":
+    ..., "global_step": ...}``, a torch pickle like ``last.ckpt``) and return the state dict."""
+    sd = ldm_inpaint_state_dict(seed, ema)
+    torch.save({"state_dict": sd, "epoch": 3, "global_step": 1000}, path)
+    return sd

@@ -6,7 +6,7 @@ Node families live in ``nodes_<family>.py``; this file only lists them.
 from comfy_api.latest import ComfyExtension, io
 from typing_extensions import override
 
-from . import nodes_caption, nodes_control, nodes_outpaint, nodes_pixel, nodes_pose, nodes_repaint
+from . import nodes_caption, nodes_control, nodes_ldm, nodes_outpaint, nodes_pixel, nodes_pose, nodes_repaint
 
 
 class RePaintExtendExtension(ComfyExtension):
@@ -16,6 +16,7 @@ class RePaintExtendExtension(ComfyExtension):
             *nodes_repaint.NODES,
             *nodes_pose.NODES,
             *nodes_pixel.NODES,
+            *nodes_ldm.NODES,
             *nodes_control.NODES,
             *nodes_outpaint.NODES,
             *nodes_caption.NODES,

@@ -11,8 +11,8 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
-from ..pixel import load_adm, load_state_dict
-from .pixel_host import IdentityVAE, adm_model_patcher, empty_conditioning
+from ..pixel import RANDOM_CLASS
+from .pixel_host import IdentityVAE, empty_conditioning, load_adm_model
 
 FOLDER = "pixel_diffusion"
 """ComfyUI models folder of pixel-space checkpoints: ``ComfyUI/models/pixel_diffusion/``."""
@@ -27,8 +27,6 @@ EMBEDDED = {
 if FOLDER not in folder_paths.folder_names_and_paths:
     folder_paths.add_model_folder_path(FOLDER, os.path.join(folder_paths.models_dir, FOLDER))
 
-_CACHE: dict = {}
-
 
 class LoadADMPixelModel(io.ComfyNode):
     @classmethod
@@ -38,7 +36,7 @@ class LoadADMPixelModel(io.ComfyNode):
             display_name="Load ADM Pixel Model",
             category="loaders",
             description="Loads a pixel-space guided-diffusion / RePaint checkpoint (.pt or .safetensors, e.g. "
-            "celeba256_250000.pt, places256_300000.pt, 256x256_diffusion_uncond.pt) from "
+            "celeba256_250000.pt, places256_300000.pt, 256x256_diffusion.pt, 256x256_diffusion_uncond.pt) from "
             "ComfyUI/models/pixel_diffusion/, or a demo model embedded in the pack. Outputs the MODEL, an identity "
             "VAE (latents are the image in [-1, 1]) and an empty CONDITIONING for the sampler's prompts.",
             inputs=[
@@ -49,35 +47,37 @@ class LoadADMPixelModel(io.ComfyNode):
                     min=-1,
                     max=1024,
                     tooltip="Only for checkpoints "
-                    "without a stored config (guided-diffusion .pt): 64 for the published 256 px models; -1 "
-                    "to use num_heads.",
+                    "without a stored config (guided-diffusion .pt): 64 for the published 256 px models (checked: "
+                    "a file with their layout and another value is an error); -1 to use num_heads. The weights "
+                    "cannot tell the head width: for other files use the value they were trained with.",
                 ),
                 io.Int.Input(
                     "num_heads", default=4, min=1, max=64, tooltip="Used when num_head_channels is -1."
+                ),
+                io.Int.Input(
+                    "class_label",
+                    default=RANDOM_CLASS,
+                    min=RANDOM_CLASS,
+                    max=999,
+                    tooltip="Class-conditional models only (ImageNet 256x256_diffusion.pt): the ImageNet class of "
+                    "every image, or -1 for a random class per image drawn from the sampler's seed, as RePaint "
+                    "does. Ignored by unconditional models.",
+                    optional=True,
                 ),
             ],
             outputs=[io.Model.Output(), io.Vae.Output(), io.Conditioning.Output()],
         )
 
     @classmethod
-    def execute(cls, ckpt_name, num_head_channels, num_heads) -> io.NodeOutput:
+    def execute(cls, ckpt_name, num_head_channels, num_heads, class_label=RANDOM_CLASS) -> io.NodeOutput:
         path = EMBEDDED.get(ckpt_name) or folder_paths.get_full_path(FOLDER, ckpt_name)
         if path is None or not os.path.isfile(path):
             raise FileNotFoundError(
                 f"ckpt_name: {ckpt_name!r} not found; put pixel-space checkpoints in "
                 f"{os.path.join(folder_paths.models_dir, FOLDER)}"
             )
-        key = (path, os.path.getmtime(path), num_head_channels, num_heads)
-        if key not in _CACHE:
-            state_dict, stored_config = load_state_dict(path)
-            # A config stored with the weights wins; guided-diffusion's .pt files store none.
-            overrides = (
-                {} if stored_config else {"num_head_channels": num_head_channels, "num_heads": num_heads}
-            )
-            unet, _ = load_adm(state_dict, config=stored_config, **overrides)
-            _CACHE.clear()
-            _CACHE[key] = adm_model_patcher(unet)
-        return io.NodeOutput(_CACHE[key], IdentityVAE(), empty_conditioning())
+        model = load_adm_model(path, num_head_channels, num_heads, class_label)
+        return io.NodeOutput(model, IdentityVAE(), empty_conditioning())
 
 
 NODES = [LoadADMPixelModel]

@@ -12,6 +12,8 @@ The network and its checkpoint format live in ``pixel/`` (pure torch). Here:
 
 from __future__ import annotations
 
+import os
+
 import comfy.latent_formats
 import comfy.model_base
 import comfy.model_management
@@ -19,7 +21,7 @@ import comfy.model_patcher
 import comfy.supported_models_base
 import torch
 
-from ..pixel import ADMUNet
+from ..pixel import ADMUNet, check_published_heads, class_labels, load_adm, load_state_dict
 
 
 class PixelLatent(comfy.latent_formats.LatentFormat):
@@ -59,12 +61,36 @@ class _EpsilonHalf(torch.nn.Module):
         return out[:, : x.shape[1]] if getattr(self.unet, "learn_sigma", False) else out
 
 
-def adm_model_patcher(unet: ADMUNet):
-    """A ComfyUI MODEL (``ModelPatcher``) around an ADM UNet, EPS prediction, linear beta schedule."""
-    config = ADMModelConfig({"disable_unet_model_creation": True})
-    config.set_inference_dtype(torch.float32, None)
-    model = comfy.model_base.BaseModel(config, model_type=comfy.model_base.ModelType.EPS, device="cpu")
+class ADMModel(comfy.model_base.BaseModel):
+    """ComfyUI's ``BaseModel`` for an ADM UNet; a class-conditional UNet gets its class labels ``y``
+    through ``encode_adm`` (ComfyUI's way of passing ``y``; its ``BaseModel`` passes none)."""
+
+    class_label: int = -1
+
+    def encode_adm(self, noise=None, seed=None, **kwargs):
+        num_classes = getattr(self.diffusion_model.unet, "num_classes", None)
+        if num_classes is None:
+            return None
+        return class_labels(self.class_label, noise.shape[0], num_classes, seed)
+
+
+def adm_model_patcher(unet: ADMUNet, *, class_label: int = -1, model_config=None, model_class=ADMModel):
+    """A ComfyUI MODEL (``ModelPatcher``) around an ADM UNet, EPS prediction.
+
+    Args:
+        unet: the network.
+        class_label: for a class-conditional UNet, the class of every image, or -1 for a class per image
+            drawn from the sampling seed (see :func:`pixel.class_labels`); ignored otherwise.
+        model_config: a ComfyUI model config instance; default :class:`ADMModelConfig` (guided-diffusion's
+            linear beta schedule, pixel latents).
+        model_class: the ``BaseModel`` subclass to build.
+    """
+    if model_config is None:
+        model_config = ADMModelConfig({"disable_unet_model_creation": True})
+    model_config.set_inference_dtype(torch.float32, None)
+    model = model_class(model_config, model_type=comfy.model_base.ModelType.EPS, device="cpu")
     model.diffusion_model = _EpsilonHalf(unet.eval())
+    model.class_label = class_label
     return comfy.model_patcher.ModelPatcher(
         model,
         load_device=comfy.model_management.get_torch_device(),
@@ -105,6 +131,45 @@ class IdentityVAE:
 
     def throw_exception_if_invalid(self) -> None:
         return None
+
+
+def cache_one(cache: dict, key, build):
+    """``cache[key]``, built by ``build()`` on a miss; the cache keeps one entry (a checkpoint in memory)."""
+    if key not in cache:
+        value = build()
+        cache.clear()
+        cache[key] = value
+    return cache[key]
+
+
+_ADM_CACHE: dict = {}
+
+
+def load_adm_model(path: str, num_head_channels: int, num_heads: int, class_label: int = -1):
+    """The MODEL of an ADM checkpoint file, kept while the file and the arguments are unchanged.
+
+    A config stored with the weights (safetensors metadata, :func:`pixel.save_adm`) wins over the head
+    arguments; guided-diffusion's ``.pt`` files store none, so the heads are the arguments, checked
+    against the published 256 px models when the file has their layout (:func:`pixel.check_published_heads`).
+
+    Raises:
+        ADMCheckpointError: the weights do not fit, or a published layout with other heads;
+        ValueError: ``class_label`` outside the model's classes.
+    """
+
+    def build():
+        state_dict, stored_config = load_state_dict(path)
+        overrides = {}
+        if not stored_config:
+            check_published_heads(state_dict, num_head_channels, num_heads)
+            overrides = {"num_head_channels": num_head_channels, "num_heads": num_heads}
+        unet, config = load_adm(state_dict, config=stored_config, **overrides)
+        if config["num_classes"] is not None:
+            class_labels(class_label, 1, config["num_classes"])  # range check before sampling starts
+        return adm_model_patcher(unet, class_label=class_label)
+
+    key = (path, os.path.getmtime(path), num_head_channels, num_heads, class_label)
+    return cache_one(_ADM_CACHE, key, build)
 
 
 def empty_conditioning() -> list:

@@ -10,20 +10,27 @@ Public API:
     linear_betas, alphas_cumprod_from_betas, sigmas_from_alphas_cumprod, space_timesteps,
     DiscreteSchedule                               the DDPM schedule and sigma <-> t mapping.
     ADMDenoiser(model, schedule=None, *, quantize=False)  k-diffusion denoiser: (x, sigma) -> x0.
+    class_labels(label, batch, num_classes, seed)  labels y of a class-conditional model (-1: random).
+    ldm_inpaint                                    latent-diffusion "inpainting big": checkpoint split,
+                                                   conditioning (module; see its docstring).
 """
 
+from . import ldm_inpaint
 from .adm_unet import ADMUNet, timestep_embedding
 from .configs import (
     PUBLISHED_FLAGS,
     ADMCheckpointError,
+    check_published_heads,
     config_from_state_dict,
     load_adm,
     load_state_dict,
     published_config,
+    published_layouts,
     save_adm,
     unet_kwargs_from_flags,
 )
 from .denoiser import ADMDenoiser
+from .labels import RANDOM_CLASS, class_labels
 from .schedule import (
     DiscreteSchedule,
     alphas_cumprod_from_betas,
@@ -41,9 +48,14 @@ __all__ = [
     "load_adm",
     "load_state_dict",
     "published_config",
+    "published_layouts",
+    "check_published_heads",
     "save_adm",
     "unet_kwargs_from_flags",
     "ADMDenoiser",
+    "RANDOM_CLASS",
+    "class_labels",
+    "ldm_inpaint",
     "DiscreteSchedule",
     "alphas_cumprod_from_betas",
     "linear_betas",

@@ -24,6 +24,8 @@ __all__ = [
     "unet_kwargs_from_flags",
     "published_config",
     "config_from_state_dict",
+    "published_layouts",
+    "check_published_heads",
     "load_state_dict",
     "load_adm",
     "save_adm",
@@ -175,68 +177,120 @@ def config_from_state_dict(
         ADMCheckpointError: if the dict lacks the ADM keys or its block layout is inconsistent, or
             if an attention width is not divisible by ``num_head_channels``.
     """
-    required = [
-        "time_embed.0.weight",
-        "input_blocks.0.0.weight",
-        "out.2.weight",
-        "middle_block.0.in_layers.2.weight",
-    ]
-    missing = [k for k in required if k not in sd]
+    _check_required(sd)
+    widths = _io_widths(sd)
+    nrb, levels, conv_resample, resblock_updown = _block_layout(sd)
+    channel_mult, attention = _level_widths_and_attention(sd, widths["model_channels"], levels, nrb)
+    if channel_mult[0] != _mult(widths.pop("input_width"), widths["model_channels"]):
+        raise ADMCheckpointError("input conv width does not match the first level's width")
+    _check_head_width(sd, widths["model_channels"], channel_mult, attention, num_head_channels)
+    return dict(
+        image_size=image_size,
+        in_channels=widths["in_channels"],
+        model_channels=widths["model_channels"],
+        out_channels=widths["out_channels"],
+        num_res_blocks=nrb,
+        attention_resolutions=sorted(attention),
+        dropout=float(dropout),
+        channel_mult=channel_mult,
+        conv_resample=conv_resample,
+        num_classes=widths["num_classes"],
+        num_heads=num_heads,
+        num_head_channels=num_head_channels,
+        num_heads_upsample=num_heads_upsample,
+        use_scale_shift_norm=widths["use_scale_shift_norm"],
+        resblock_updown=resblock_updown,
+        use_new_attention_order=use_new_attention_order,
+        norm_groups=norm_groups,
+    )
+
+
+_REQUIRED_KEYS = (
+    "time_embed.0.weight",
+    "input_blocks.0.0.weight",
+    "out.2.weight",
+    "middle_block.0.in_layers.2.weight",
+)
+
+
+def _check_required(sd: Mapping) -> None:
+    """Step 1: the keys every ADM UNet has (guided-diffusion ``unet.py``); else not an ADM state dict."""
+    missing = [k for k in _REQUIRED_KEYS if k not in sd]
     if missing:
         raise ADMCheckpointError(
             f"not a guided-diffusion ADM UNet state dict: missing keys {missing} "
             f"(it has {len(sd)} keys, e.g. {sorted(sd)[:5]})"
         )
+
+
+def _io_widths(sd: Mapping) -> dict:
+    """Step 2: widths read off single tensors: ``time_embed.0`` ``[4mc, mc]``, the input conv
+    ``[ch0, C_in]``, ``out.2`` ``[C_out]``, ``label_emb`` ``[classes]``, and the middle ResBlock's
+    ``emb_layers.1`` (``2C`` wide with scale-shift norm, guided-diffusion ``ResBlock``)."""
     te = sd["time_embed.0.weight"]
     mc = int(te.shape[1])
     if te.shape[0] != 4 * mc:
         raise ADMCheckpointError(f"time_embed.0.weight has shape {tuple(te.shape)}, expected [4*mc, mc]")
     conv_in = sd["input_blocks.0.0.weight"]
-    in_channels, input_ch = int(conv_in.shape[1]), int(conv_in.shape[0])
-    out_channels = int(sd["out.2.weight"].shape[0])
-    num_classes = int(sd["label_emb.weight"].shape[0]) if "label_emb.weight" in sd else None
     emb_out = sd["middle_block.0.emb_layers.1.weight"].shape[0]
-    use_scale_shift_norm = emb_out == 2 * sd["middle_block.0.out_layers.3.weight"].shape[0]
+    return dict(
+        model_channels=mc,
+        in_channels=int(conv_in.shape[1]),
+        input_width=int(conv_in.shape[0]),
+        out_channels=int(sd["out.2.weight"].shape[0]),
+        num_classes=int(sd["label_emb.weight"].shape[0]) if "label_emb.weight" in sd else None,
+        use_scale_shift_norm=bool(emb_out == 2 * sd["middle_block.0.out_layers.3.weight"].shape[0]),
+    )
 
-    out_ids = _indices(sd, "output_blocks")
-    in_ids = _indices(sd, "input_blocks")
-    if not out_ids or out_ids != list(range(len(out_ids))):
-        raise ADMCheckpointError(f"output_blocks indices are not 0..n-1: {out_ids}")
-    n_out, n_in = len(out_ids), in_ids[-1] + 1
+
+def _upsamplers(sd: Mapping, out_ids: list[int]) -> tuple[list[int], bool]:
+    """Output blocks holding an upsampler after their first layer (a conv ``conv`` or, with
+    ``resblock_updown``, a ResBlock), and whether they are ResBlocks."""
     ups, kinds = [], set()
     for j in out_ids:
-        subs = _indices(sd, f"output_blocks.{j}")
-        for k in subs[1:]:
+        for k in _indices(sd, f"output_blocks.{j}")[1:]:
             if f"output_blocks.{j}.{k}.conv.weight" in sd:
                 ups.append(j), kinds.add("conv")
             elif f"output_blocks.{j}.{k}.in_layers.0.weight" in sd:
                 ups.append(j), kinds.add("resblock")
     if len(kinds) > 1:
         raise ADMCheckpointError("output_blocks mix conv and ResBlock upsamplers")
-    resblock_updown = kinds == {"resblock"}
-    conv_resample = True
+    return ups, kinds == {"resblock"}
+
+
+def _block_layout(sd: Mapping) -> tuple[int, int, bool, bool]:
+    """Step 3: ``(num_res_blocks, levels, conv_resample, resblock_updown)`` from the block indices.
+
+    ``num_res_blocks`` is the index of the first upsampling output block; without upsamplers with
+    parameters, the first key-less input block (a parameter-free average pool) tells it; with neither,
+    the model has a single level. Each level has ``num_res_blocks + 1`` input and output blocks.
+    """
+    out_ids = _indices(sd, "output_blocks")
+    in_ids = _indices(sd, "input_blocks")
+    if not out_ids or out_ids != list(range(len(out_ids))):
+        raise ADMCheckpointError(f"output_blocks indices are not 0..n-1: {out_ids}")
+    n_out, n_in = len(out_ids), in_ids[-1] + 1
+    ups, resblock_updown = _upsamplers(sd, out_ids)
+    gaps = [i for i in range(n_in) if i not in in_ids]
+    conv_resample = bool(ups) or not gaps
     if ups:
         nrb = ups[0]
-    else:
-        gaps = [i for i in range(n_in) if i not in in_ids]
-        if gaps:  # parameter-free average-pool downsamplers: key-less input blocks
-            nrb, conv_resample = gaps[0] - 1, False
-        else:  # a single level: no resampling at all
-            nrb = n_out - 1
+    else:  # key-less input blocks are average-pool downsamplers; none at all: a single level
+        nrb = gaps[0] - 1 if gaps else n_out - 1
     levels = n_out // (nrb + 1) if nrb >= 0 else 0
     expected_ups = [(nrb + 1) * k + nrb for k in range(levels - 1)]
-    if (
-        nrb < 0
-        or levels < 1
-        or n_out != levels * (nrb + 1)
-        or n_in != levels * (nrb + 1)
-        or (ups and ups != expected_ups)
-    ):
+    consistent = nrb >= 0 and levels >= 1 and n_out == n_in == levels * (nrb + 1)
+    if not consistent or (ups and ups != expected_ups):
         raise ADMCheckpointError(
             f"inconsistent ADM block layout: {n_in} input blocks, {n_out} output blocks, "
             f"upsamplers at output blocks {ups}"
         )
+    return nrb, levels, conv_resample, resblock_updown
 
+
+def _level_widths_and_attention(sd: Mapping, mc: int, levels: int, nrb: int) -> tuple[list, set]:
+    """Step 4: each level's width multiplier (its first output ResBlock's width / mc) and the
+    downsampling rates ``2 ** level`` of the levels whose blocks hold ``qkv`` (attention)."""
     channel_mult, attention = [], set()
     for level in range(levels):
         first = (levels - 1 - level) * (nrb + 1)
@@ -246,37 +300,71 @@ def config_from_state_dict(
         blocks += [f"input_blocks.{1 + level * (nrb + 1) + i}" for i in range(nrb)]
         if any(f"{b}.1.qkv.weight" in sd for b in blocks):
             attention.add(2**level)
-    if channel_mult[0] != _mult(input_ch, mc):
-        raise ADMCheckpointError("input conv width does not match the first level's width")
+    return channel_mult, attention
 
-    if num_head_channels > 0:
-        widths = [int(sd["middle_block.1.qkv.weight"].shape[1])]
-        widths += [int(mc * channel_mult[int(a).bit_length() - 1]) for a in attention]
-        bad = sorted({w for w in widths if w % num_head_channels})
-        if bad:
-            raise ADMCheckpointError(
-                f"attention widths {bad} are not divisible by num_head_channels={num_head_channels}; "
-                "pass the model's num_head_channels (or -1 and num_heads)"
-            )
-    return dict(
-        image_size=image_size,
-        in_channels=in_channels,
-        model_channels=mc,
-        out_channels=out_channels,
-        num_res_blocks=nrb,
-        attention_resolutions=sorted(attention),
-        dropout=float(dropout),
-        channel_mult=channel_mult,
-        conv_resample=conv_resample,
-        num_classes=num_classes,
-        num_heads=num_heads,
-        num_head_channels=num_head_channels,
-        num_heads_upsample=num_heads_upsample,
-        use_scale_shift_norm=bool(use_scale_shift_norm),
-        resblock_updown=resblock_updown,
-        use_new_attention_order=use_new_attention_order,
-        norm_groups=norm_groups,
-    )
+
+def _check_head_width(
+    sd: Mapping, mc: int, channel_mult: list, attention: set, num_head_channels: int
+) -> None:
+    """Step 5: every attention width (middle block and attention levels) splits into heads of
+    ``num_head_channels`` (when positive)."""
+    if num_head_channels <= 0:
+        return
+    widths = [int(sd["middle_block.1.qkv.weight"].shape[1])]
+    widths += [int(mc * channel_mult[int(a).bit_length() - 1]) for a in attention]
+    bad = sorted({w for w in widths if w % num_head_channels})
+    if bad:
+        raise ADMCheckpointError(
+            f"attention widths {bad} are not divisible by num_head_channels={num_head_channels}; "
+            "pass the model's num_head_channels (or -1 and num_heads)"
+        )
+
+
+_LAYOUT_KEYS = (
+    "in_channels",
+    "model_channels",
+    "out_channels",
+    "num_res_blocks",
+    "attention_resolutions",
+    "channel_mult",
+    "conv_resample",
+    "use_scale_shift_norm",
+    "resblock_updown",
+)
+
+
+def published_layouts(sd: Mapping[str, torch.Tensor]) -> list[str]:
+    """The :data:`PUBLISHED_FLAGS` models whose layout (shapes; class count aside) the state dict has.
+
+    The head width is not stored in the weights: two files with the same shapes may have been trained
+    with different heads. The published 256 px files all use ``num_head_channels=64``
+    (:data:`PUBLISHED_FLAGS`); a state dict with their layout is taken to be one of them.
+    """
+    got = config_from_state_dict(sd, num_head_channels=-1)
+    return [
+        name for name in PUBLISHED_FLAGS if all(got[k] == published_config(name)[k] for k in _LAYOUT_KEYS)
+    ]
+
+
+def check_published_heads(sd: Mapping[str, torch.Tensor], num_head_channels: int, num_heads: int) -> None:
+    """Refuse heads other than the published ones for a state dict with a published layout.
+
+    Raises:
+        ADMCheckpointError: the state dict has the layout of a published 256 px model (see
+            :func:`published_layouts`) and ``num_head_channels`` is not that model's (64): the outputs
+            would be wrong without any other error (heads change no shape).
+    """
+    names = published_layouts(sd)
+    if not names:
+        return
+    expected = {PUBLISHED_FLAGS[n]["num_head_channels"] for n in names}
+    if num_head_channels not in expected:
+        raise ADMCheckpointError(
+            f"this checkpoint has the layout of the published {'/'.join(names)} model(s), trained with "
+            f"num_head_channels={sorted(expected)[0]}; got num_head_channels={num_head_channels}, "
+            f"num_heads={num_heads}. Set num_head_channels to {sorted(expected)[0]} (heads change no weight "
+            "shape, so other values load but give wrong outputs)"
+        )
 
 
 _META_KEY = "adm_config"

@@ -46,6 +46,14 @@ WORKFLOWS = {
             save_prefix="repaint_inpaint",
         ),
     ),
+    "ldm_inpaint_big": (
+        "latent-diffusion inpainting (CompVis inpainting_big last.ckpt): image + mask -> DDIM 50 steps",
+        lambda graphs: graphs.ldm_inpaint(),
+    ),
+    "ldm_inpaint_big_repaint": (
+        "latent-diffusion inpainting with RePaint resampling (KSampler (RePaint))",
+        lambda graphs: graphs.ldm_inpaint(repaint=True, steps=50, save_prefix="ldm_inpaint_repaint"),
+    ),
     "repaint_pixel_demo": (
         "RePaint on the pack's embedded pixel-space demo model",
         lambda graphs: graphs.repaint_pixel_demo(),

@@ -17,6 +17,7 @@ DYNAMIC_OPTIONS = {
     ("KSamplerRePaint", "scheduler"),
     ("LoadADMPixelModel", "ckpt_name"),
     ("CaptionLoadBLIP", "model_name"),
+    ("LoadLDMInpaintCheckpoint", "ckpt_name"),
 }
 
 

@@ -17,7 +17,7 @@ def _digit_png(comfy, name="digit.png"):
     return name
 
 
-def _pixel_graph(ckpt_name, image_name, size=16, **loader):
+def _pixel_graph(ckpt_name, image_name, size=16, seed=3, **loader):
     import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
@@ -27,13 +27,22 @@ def _pixel_graph(ckpt_name, image_name, size=16, **loader):
         ckpt_name=ckpt_name,
         num_head_channels=loader.get("num_head_channels", 64),
         num_heads=loader.get("num_heads", 4),
+        **({"class_label": loader["class_label"]} if "class_label" in loader else {}),
     )
     image = g.node("LoadImage", image=image_name)
     encoded = g.node("VAEEncode", pixels=image.out(0), vae=load.out(1))
     mask = g.node("RePaintMask", preset="half", width=size, height=size, batch_size=1, seed=0)
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
     sampler = graphs.ksampler_repaint(
-        g, load.out(0), load.out(2), load.out(2), latent.out(0), seed=3, steps=20, cfg=1.0, jump_length=5
+        g,
+        load.out(0),
+        load.out(2),
+        load.out(2),
+        latent.out(0),
+        seed=seed,
+        steps=loader.pop("steps", 20),
+        cfg=1.0,
+        jump_length=loader.pop("jump_length", 5),
     )
     decoded = g.node("VAEDecode", samples=sampler.out(0), vae=load.out(1))
     g.node("PreviewImage", images=decoded.out(0))
@@ -57,12 +66,9 @@ def test_embedded_digits_model_inpaints_a_real_digit(comfy):
     torch.testing.assert_close(decoded[:, :, 8:], image[:, :, 8:], atol=1e-6, rtol=0)
 
 
-def test_guided_diffusion_pt_checkpoint_loads_from_the_models_folder(comfy, tmp_path):
-    import folder_paths
+def _tiny_adm(folder, name, **config):
     from repaint_extend.pixel import ADMUNet
 
-    folder = tmp_path / "pixel_diffusion"
-    folder.mkdir()
     torch.manual_seed(0)
     unet = ADMUNet(
         image_size=16,
@@ -75,9 +81,28 @@ def test_guided_diffusion_pt_checkpoint_loads_from_the_models_folder(comfy, tmp_
         num_head_channels=16,
         use_scale_shift_norm=True,
         resblock_updown=True,
+        **config,
     )
-    torch.save(unet.state_dict(), folder / "tiny_uncond.pt")  # guided-diffusion stores a bare state dict
+    with torch.no_grad():  # non-zero everywhere so that the label reaches the output
+        for p in unet.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    torch.save(unet.state_dict(), folder / name)
+    return unet
+
+
+@pytest.fixture
+def pixel_folder(comfy, tmp_path):
+    """An empty folder registered as ComfyUI's ``pixel_diffusion`` models folder."""
+    import folder_paths
+
+    folder = tmp_path / "pixel_diffusion"
+    folder.mkdir()
     folder_paths.add_model_folder_path("pixel_diffusion", str(folder))
+    return folder
+
+
+def test_guided_diffusion_pt_checkpoint_loads_from_the_models_folder(comfy, pixel_folder):
+    _tiny_adm(pixel_folder, "tiny_uncond.pt")  # guided-diffusion stores a bare state dict
     prompt, ids = _pixel_graph("tiny_uncond.pt", _digit_png(comfy, "digit2.png"), num_head_channels=16)
     result = comfy.run_graph(prompt)
     after = result.output(ids["sampler"])["samples"]
@@ -89,3 +114,59 @@ def test_missing_checkpoint_names_the_folder(comfy):
 
     with pytest.raises(FileNotFoundError, match="pixel_diffusion"):
         nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("nope.pt", 64, 4)
+
+
+def test_class_conditional_checkpoint_samples_with_its_class_label(comfy, pixel_folder):
+    """RePaint's ImageNet model (256x256_diffusion.pt) is class-conditional: the label reaches the UNet
+    as ``y``; -1 (the default) draws one class per image from the seed, as RePaint's test.py does."""
+    _tiny_adm(pixel_folder, "tiny_cond.pt", num_classes=10)
+    digit = _digit_png(comfy, "digit3.png")
+
+    def run(seed=3, **label):
+        prompt, ids = _pixel_graph(
+            "tiny_cond.pt", digit, seed=seed, num_head_channels=16, steps=3, jump_length=2, **label
+        )
+        return comfy.run_graph(prompt).output(ids["sampler"])["samples"]
+
+    two, seven, random_ = run(class_label=2), run(class_label=7), run()
+    assert torch.isfinite(two).all() and not torch.equal(two, seven)
+    assert torch.equal(random_, run(class_label=-1))  # the default is -1
+    assert torch.equal(random_, run())  # drawn from the seed: repeatable
+    import nodes
+
+    with pytest.raises(ValueError, match="class_label must be -1 .* or in \\[0, 9\\]"):
+        nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("tiny_cond.pt", 16, 4, 12)
+
+
+def test_random_class_labels_follow_the_seed():
+    from repaint_extend.pixel import class_labels
+
+    a, b = class_labels(-1, 64, 1000, seed=1), class_labels(-1, 64, 1000, seed=2)
+    assert a.dtype == torch.long and a.shape == (64,) and 0 <= a.min() and a.max() < 1000
+    assert torch.equal(a, class_labels(-1, 64, 1000, seed=1)) and not torch.equal(a, b)
+    assert len(set(a.tolist())) > 1  # one draw per image
+    assert torch.equal(class_labels(5, 3, 1000), torch.tensor([5, 5, 5]))
+
+
+def test_published_layout_with_other_head_width_is_an_error(comfy, pixel_folder):
+    """Heads change no weight shape: a file with the published 256 px layout loaded with another head width
+    would load and give wrong outputs. The loader refuses it, naming the published value."""
+    from repaint_extend.pixel import ADMCheckpointError, check_published_heads, published_config
+    from repaint_extend.pixel.adm_unet import ADMUNet
+
+    import nodes
+
+    with torch.device("meta"):
+        published = ADMUNet(**published_config("imagenet256")).state_dict()
+    with pytest.raises(
+        ADMCheckpointError, match="imagenet256.*num_head_channels=64; got num_head_channels=16"
+    ):
+        check_published_heads(published, 16, 4)
+    with pytest.raises(ADMCheckpointError, match="num_head_channels=64"):
+        check_published_heads(published, -1, 4)
+    check_published_heads(published, 64, 4)
+    # a layout of no published model: the head width is the caller's (the weights cannot tell it)
+    tiny = _tiny_adm(pixel_folder, "tiny_heads.pt")
+    check_published_heads(tiny.state_dict(), 16, 4)
+    loaded = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("tiny_heads.pt", 16, 4).result[0]
+    assert loaded.model.diffusion_model.unet.config["num_head_channels"] == 16

@@ -9,14 +9,24 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
-EXPECTED = {"extend_legs", "extend_legs_sdxl", "repaint_inpaint", "repaint_pixel_demo"}
+EXPECTED = {
+    "extend_legs",
+    "extend_legs_sdxl",
+    "ldm_inpaint_big",
+    "ldm_inpaint_big_repaint",
+    "repaint_inpaint",
+    "repaint_pixel_demo",
+}
 
 
 @pytest.fixture(scope="module")
 def host(comfy, camera_input, tmp_path_factory):
-    """The referenced model files exist (empty: only their names are validated) and so does example.png."""
+    """The referenced model files exist (empty: only their names are validated; the LDM inpainting
+    checkpoint is a tiny random one in the real layout, read by the workflow's own loader) and so does
+    example.png."""
     import folder_paths
     import graphs
+    import tiny_models
 
     models = tmp_path_factory.mktemp("models")
     names = {
@@ -28,6 +38,9 @@ def host(comfy, camera_input, tmp_path_factory):
         for name in files:
             (models / folder / name).write_bytes(b"")
         folder_paths.add_model_folder_path(folder, str(models / folder))
+    (models / "ldm_inpainting").mkdir()
+    tiny_models.save_ldm_inpaint_checkpoint(models / "ldm_inpainting" / graphs.LDM_INPAINT_CHECKPOINT)
+    folder_paths.add_model_folder_path("ldm_inpainting", str(models / "ldm_inpainting"))
     camera_input(64, 64, name="example.png")
     return comfy
 
@@ -97,7 +110,7 @@ def _with_tiny_models(prompt: dict) -> dict:
             node.update(
                 class_type="TinyControlNetLoader", inputs={"size": "tiny", "seed": 3, "family": family}
             )
-        elif node["class_type"] == "RePaintMask":
+        elif node["class_type"] in ("RePaintMask", "ImageScale"):
             node["inputs"].update(width=64, height=64)
         for key, value in fast.items():
             if key in node["inputs"] and not isinstance(node["inputs"][key], list):
