@@ -64,12 +64,23 @@ are therefore shown as missing there, although they are present here.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
 N_BODY = 18
 N_FEET = 6
@@ -124,42 +135,180 @@ class PoseFormatError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------------
-# validation and conversion between the JSON-like dicts and arrays
+# validation: pydantic schemas of a frame and a person; errors become PoseFormatError naming the field
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+def _sequence(value: Any) -> Any:
+    """Accept a list or tuple only (pydantic's lax lists would also take sets and generators)."""
+    if value is None:
+        raise PydanticCustomError("missing", "missing")
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError("pose_list", "expected a list, got {type}", {"type": type(value).__name__})
+    return value
+
+
+def _flatten_triplets(value: Any) -> Any:
+    """``[x, y, c, ...]``, ``[[x, y, c], ...]`` or an array -> a flat list for the number checks."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64).reshape(-1).tolist()
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError(
+            "pose_triplets",
+            "expected a list of numbers [x, y, c, ...], got {type}",
+            {"type": type(value).__name__},
+        )
+    if value and isinstance(value[0], (list, tuple)):  # nested [[x, y, c], ...]
+        for k, item in enumerate(value):
+            if not isinstance(item, (list, tuple)) or len(item) != 3:
+                raise PydanticCustomError("pose_triplet", "expected [x, y, c]", {"index": k})
+        return [v for item in value for v in item]
+    return value
+
+
+def _whole_field(message: str):
+    """Report any error inside a field as one error of the field itself, with ``message``."""
+
+    def wrap(value: Any, handler: Any) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("pose_field", message, {"input": repr(value)}) from None
+
+    return WrapValidator(wrap)
+
+
+def _triplets(n: int | None) -> Any:
+    """Schema of a flat keypoint list ``[x0, y0, c0, ...]``: finite numbers (not bool), ``n`` points or none."""
+
+    def whole_triplets(values: list[float]) -> list[float]:
+        if len(values) % 3:
+            raise PydanticCustomError(
+                "pose_length",
+                "length {size} is not a multiple of 3 (x, y, confidence)",
+                {"size": len(values)},
+            )
+        if n is not None and len(values) not in (0, 3 * n):
+            raise PydanticCustomError(
+                "pose_count",
+                "expected {n} keypoints ({size} numbers), got {got}",
+                {"n": n, "size": 3 * n, "got": len(values) // 3},
+            )
+        return values
+
+    return Annotated[
+        list[Annotated[float, Field(strict=True, allow_inf_nan=False)]],
+        BeforeValidator(_flatten_triplets),
+        AfterValidator(whole_triplets),
+    ]
+
+
+_CanvasSide = Annotated[
+    float,
+    Field(strict=True, gt=0, multiple_of=1, allow_inf_nan=False),
+    _whole_field("expected a positive integer, got {input}"),
+]
+_Indices = Annotated[
+    list[Annotated[float, Field(strict=True, ge=0, lt=N_POINTS, multiple_of=1)]],
+    BeforeValidator(_sequence),
+    _whole_field(f"expected a list of keypoint indices 0..{N_POINTS - 1}"),
+]
+_Scores = Annotated[
+    list[Annotated[float, Field(strict=True)]],
+    Field(min_length=N_POINTS, max_length=N_POINTS),
+    BeforeValidator(_sequence),
+    _whole_field(f"expected {N_POINTS} numbers"),
+]
+
+
+class _Person(BaseModel):
+    """One person of a POSE_KEYPOINT frame (see the module docstring); other keys are ignored."""
+
+    pose_keypoints_2d: _triplets(N_BODY) | None  # BODY_KEY: required, may be null
+    foot_keypoints_2d: _triplets(N_FEET) | None = None  # FOOT_KEY
+    prior_keypoints_2d: _triplets(N_POINTS) | None = None  # PRIOR_KEY
+    face_keypoints_2d: _triplets(None) | None = None  # OTHER_KEYS
+    hand_left_keypoints_2d: _triplets(None) | None = None
+    hand_right_keypoints_2d: _triplets(None) | None = None
+    inferred_keypoints: _Indices | None = None  # INFERRED_KEY
+    keypoint_scores: _Scores | None = None  # SCORES_KEY
+
+
+class _Frame(BaseModel):
+    """One POSE_KEYPOINT frame; other keys are ignored."""
+
+    canvas_width: _CanvasSide
+    canvas_height: _CanvasSide
+    people: Annotated[list[_Person], BeforeValidator(_sequence)]
+
+
+class _OpenPosePerson(BaseModel):
+    """One person of OpenPose's ``--write_json`` output (BODY_25); other keys are ignored."""
+
+    pose_keypoints_2d: _triplets(len(BODY25_FROM_OURS) + 1) | None  # BODY_25: ours + MidHip
+    face_keypoints_2d: _triplets(None) | None = None
+    hand_left_keypoints_2d: _triplets(None) | None = None
+    hand_right_keypoints_2d: _triplets(None) | None = None
+
+
+class _OpenPoseJSON(BaseModel):
+    """OpenPose's ``--write_json`` document: ``{"people": [...], ...}``; other keys are ignored."""
+
+    people: Annotated[list[_OpenPosePerson], BeforeValidator(_sequence)]
+
+
+_EXPECTED_DICT = {"_Frame": "a dict with 'people', 'canvas_width', 'canvas_height'"}
+_MESSAGES = {
+    "missing": "missing",
+    "float_type": "expected a number, got {input!r}",
+    "finite_number": "expected a finite number, got {input!r}",
+}
+
+
+def _pose_error(error: ValidationError, name: str) -> PoseFormatError:
+    """The first error of ``error`` as a PoseFormatError ``name.people[0].pose_keypoints_2d[4]: ...``.
+
+    pydantic's location ``("people", 0, "pose_keypoints_2d", 4)`` becomes the path after ``name``; a
+    custom error's ``index`` (the bad row of a nested ``[[x, y, c], ...]``) extends it.
+    """
+    e = error.errors(include_url=False)[0]
+    ctx = e.get("ctx") or {}
+    loc = (*e["loc"], *([ctx["index"]] if "index" in ctx else []))
+    where = name + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    if e["type"] == "model_type":
+        what = _EXPECTED_DICT.get(ctx.get("class_name"), "a dict")
+        text = f"expected {what}, got {type(e['input']).__name__}"
+    else:
+        text = _MESSAGES[e["type"]].format(input=e.get("input")) if e["type"] in _MESSAGES else e["msg"]
+    return PoseFormatError(f"{where}: {text}")
+
+
+def _parse(model: type[BaseModel], data: Any, name: str) -> Any:
+    """``model.model_validate(data)``; raises PoseFormatError naming the first bad field after ``name``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise _pose_error(e, name) from None
+
+
+@functools.cache
+def _triplets_adapter(n: int | None) -> TypeAdapter:
+    return TypeAdapter(_triplets(n))
 
 
 def _flat_triplets(value: Any, field: str, n: int | None) -> np.ndarray:
-    """``[x, y, c, ...]`` (or ``[[x, y, c], ...]``) -> float64 ``[N, 3]``; checks the length."""
+    """``[x, y, c, ...]`` (or ``[[x, y, c], ...]``, or an array) -> float64 ``[N, 3]``; ``[0, 3]`` for None.
+
+    Raises:
+        PoseFormatError naming ``field`` (and the index) unless the values are finite numbers (not bool)
+        forming whole triplets, ``n`` of them (or none) when ``n`` is given.
+    """
     if value is None:
         return np.zeros((0, 3))
-    if isinstance(value, np.ndarray):
-        arr = value.astype(np.float64)
-    else:
-        if not isinstance(value, (list, tuple)):
-            raise PoseFormatError(
-                f"{field}: expected a list of numbers [x, y, c, ...], got {type(value).__name__}"
-            )
-        if value and isinstance(value[0], (list, tuple)):  # nested [[x, y, c], ...]
-            for k, item in enumerate(value):
-                if not isinstance(item, (list, tuple)) or len(item) != 3:
-                    raise PoseFormatError(f"{field}[{k}]: expected [x, y, c]")
-            value = [v for item in value for v in item]
-        for k, v in enumerate(value):
-            if not _is_number(v):
-                raise PoseFormatError(f"{field}[{k}]: expected a number, got {v!r}")
-        arr = np.asarray(value, dtype=np.float64)
-    arr = arr.reshape(-1)
-    if arr.size % 3:
-        raise PoseFormatError(f"{field}: length {arr.size} is not a multiple of 3 (x, y, confidence)")
-    if not np.all(np.isfinite(arr)):
-        raise PoseFormatError(f"{field}: contains NaN or infinity")
-    arr = arr.reshape(-1, 3)
-    if n is not None and arr.shape[0] not in (0, n):
-        raise PoseFormatError(f"{field}: expected {n} keypoints ({3 * n} numbers), got {arr.shape[0]}")
-    return arr
+    try:
+        flat = _triplets_adapter(n).validate_python(value)
+    except ValidationError as e:
+        raise _pose_error(e, field) from None
+    return np.asarray(flat, dtype=np.float64).reshape(-1, 3)
 
 
 MAX_CANVAS_SIDE = 16384
@@ -185,53 +334,17 @@ def check_canvas_size(frame: Mapping, name: str = "frame", max_side: int = MAX_C
 def validate_frame(frame: Any, name: str = "frame") -> None:
     """Check that ``frame`` is one POSE_KEYPOINT frame (see the module docstring).
 
+    The schema is pydantic's (``_Frame``, ``_Person``): ``canvas_width``/``canvas_height`` positive
+    integers (pixels), ``people`` a list of persons with ``pose_keypoints_2d`` (18 points, or empty or
+    null), optional feet (6 points), prior (24), face and hands (any count), ``inferred_keypoints``
+    (indices 0..23) and ``keypoint_scores`` (24 numbers). Unknown keys are allowed. The canvas size
+    limit (:data:`MAX_CANVAS_SIDE`) is the loaders' check, :func:`check_canvas_size`.
+
     Raises:
         PoseFormatError (a ValueError): naming the first malformed field, e.g.
             ``frame.people[0].pose_keypoints_2d: expected 18 keypoints (54 numbers), got 17``.
     """
-    if not isinstance(frame, Mapping):
-        raise PoseFormatError(
-            f"{name}: expected a dict with 'people', 'canvas_width', 'canvas_height', "
-            f"got {type(frame).__name__}"
-        )
-    for key in ("canvas_width", "canvas_height"):
-        if key not in frame:
-            raise PoseFormatError(f"{name}.{key}: missing")
-        v = frame[key]
-        if not _is_number(v) or int(v) != v or v <= 0:
-            raise PoseFormatError(f"{name}.{key}: expected a positive integer, got {v!r}")
-    people = frame.get("people")
-    if people is None:
-        raise PoseFormatError(f"{name}.people: missing")
-    if not isinstance(people, (list, tuple)):
-        raise PoseFormatError(f"{name}.people: expected a list, got {type(people).__name__}")
-    for i, person in enumerate(people):
-        _validate_person(person, f"{name}.people[{i}]")
-
-
-def _validate_person(person: Any, where: str) -> None:
-    """Check one person of a frame (see :func:`validate_frame`); ``where`` names it in errors."""
-    if not isinstance(person, Mapping):
-        raise PoseFormatError(f"{where}: expected a dict, got {type(person).__name__}")
-    if BODY_KEY not in person:
-        raise PoseFormatError(f"{where}.{BODY_KEY}: missing")
-    counts = {BODY_KEY: N_BODY, FOOT_KEY: N_FEET, PRIOR_KEY: N_POINTS, **dict.fromkeys(OTHER_KEYS)}
-    for key, n in counts.items():
-        if person.get(key) is not None:
-            _flat_triplets(person[key], f"{where}.{key}", n)
-    inferred = person.get(INFERRED_KEY)
-    if inferred is not None and (
-        not isinstance(inferred, (list, tuple))
-        or not all(_is_number(k) and int(k) == k and 0 <= k < N_POINTS for k in inferred)
-    ):
-        raise PoseFormatError(f"{where}.{INFERRED_KEY}: expected a list of keypoint indices 0..23")
-    scores = person.get(SCORES_KEY)
-    if scores is not None and (
-        not isinstance(scores, (list, tuple))
-        or len(scores) != N_POINTS
-        or not all(_is_number(x) for x in scores)
-    ):
-        raise PoseFormatError(f"{where}.{SCORES_KEY}: expected {N_POINTS} numbers")
+    _parse(_Frame, frame, name)
 
 
 def person_points(person: Mapping) -> np.ndarray:
@@ -465,26 +578,16 @@ def frame_from_openpose_json(
         raise ValueError("OpenPose JSON has no image size: pass canvas_width and canvas_height (pixels)")
     validate_frame({"people": [], "canvas_width": w, "canvas_height": h}, "OpenPose JSON")
     check_canvas_size({"canvas_width": w, "canvas_height": h}, "OpenPose JSON")
-    people_in = data.get("people")
-    if not isinstance(people_in, list):
-        raise PoseFormatError("OpenPose JSON.people: missing or not a list")
     if coords not in ("pixels", "normalized"):
         raise ValueError(f"coords must be 'pixels' or 'normalized', got {coords!r}")
     people = []
-    for i, p in enumerate(people_in):
-        where = f"OpenPose JSON.people[{i}]"
-        if not isinstance(p, Mapping):
-            raise PoseFormatError(f"{where}: expected an object")
-        if "pose_keypoints_2d" not in p:
-            raise PoseFormatError(f"{where}.pose_keypoints_2d: missing")
-        arr = _flat_triplets(p["pose_keypoints_2d"], f"{where}.pose_keypoints_2d", 25)
-        if arr.shape[0] == 0:
-            arr = np.zeros((25, 3))
+    for p in _parse(_OpenPoseJSON, data, "OpenPose JSON").people:
+        arr = np.asarray(p.pose_keypoints_2d or [0.0] * 75, dtype=np.float64).reshape(25, 3)
         pts = arr[list(BODY25_FROM_OURS)].copy()
         scores = [float(c) for c in pts[:, 2]]
         extra = {}
         for key in OTHER_KEYS:
-            other = _flat_triplets(p.get(key), f"{where}.{key}", None)
+            other = np.asarray(getattr(p, key) or [], dtype=np.float64).reshape(-1, 3)
             if coords == "normalized" and other.shape[0]:
                 other[:, :2] *= (w, h)
             extra[key] = _flat(other) if other.shape[0] else None

@@ -143,6 +143,10 @@ def test_input_is_not_modified():
         (lambda f: f["people"][0].__setitem__(FOOT_KEY, [0.0] * 15), FOOT_KEY),
         (lambda f: f["people"][0].__setitem__(INFERRED_KEY, [30]), INFERRED_KEY),
         (lambda f: f["people"][0].pop("pose_keypoints_2d"), "pose_keypoints_2d"),
+        (lambda f: f["people"][0]["pose_keypoints_2d"].__setitem__(5, float("nan")), "pose_keypoints_2d[5]"),
+        (lambda f: f["people"][0]["pose_keypoints_2d"].__setitem__(6, True), "pose_keypoints_2d[6]"),
+        (lambda f: f["people"][0].__setitem__("keypoint_scores", [0.5] * 23), "keypoint_scores"),
+        (lambda f: f.__setitem__("canvas_width", 512.5), "canvas_width"),
     ],
 )
 def test_malformed_frame_names_the_field(mutate, field):
@@ -151,6 +155,23 @@ def test_malformed_frame_names_the_field(mutate, field):
     with pytest.raises(PoseFormatError, match=field.replace("[", r"\[").replace("]", r"\]")):
         validate_frame(frame)
     assert issubclass(PoseFormatError, ValueError)
+
+
+def test_validate_frame_accepts_the_forms_other_packs_write():
+    """Tuples, nested [[x, y, c], ...] rows, numpy scalars and arrays, integral floats, null or empty
+    fields and unknown keys are all valid frames (the schema refuses only what it must)."""
+    frame = make_frame()
+    person = frame["people"][0]
+    body = person["pose_keypoints_2d"]
+    variants = [
+        {**person, "pose_keypoints_2d": [body[i : i + 3] for i in range(0, 54, 3)]},
+        {**person, "pose_keypoints_2d": tuple(np.float32(v) for v in body), INFERRED_KEY: (np.int64(3), 9.0)},
+        {**person, "pose_keypoints_2d": np.asarray(body), FOOT_KEY: None, "face_keypoints_2d": [0.0] * 204},
+        {**person, "pose_keypoints_2d": [], "keypoint_scores": [float("nan")] * 24, "person_id": [-1]},
+        {"pose_keypoints_2d": None},
+    ]
+    validate_frame({"people": tuple(variants), "canvas_width": np.int64(512), "canvas_height": 400.0})
+    np.testing.assert_array_equal(person_points(variants[0]), person_points(person))
 
 
 def test_malformed_json_text():
