@@ -59,7 +59,7 @@ def power_sigmas(steps: int, power: float = 2.5) -> torch.Tensor:
 
 
 def ours_steps(budget: int) -> int:
-    """Largest T with langevin_nfe(T, 4) <= budget."""
+    """Largest T with T + 4 (T - 1) model calls <= budget."""
     return (budget + CORRECTOR_STEPS) // (CORRECTOR_STEPS + 1)
 
 
@@ -73,7 +73,7 @@ def run_langevin(prior, x_known, case, budget, n, seed, **kw):
     out = sample_langevin_pc(
         model, x, sig, {"seed": seed + 2}, disable=True, corrector_steps=CORRECTOR_STEPS, **kw
     )
-    return out, langevin_nfe(steps, CORRECTOR_STEPS)
+    return out, langevin_nfe(sig, CORRECTOR_STEPS)
 
 
 def repaint_power_spec(budget: int) -> dict:
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
             x = sig[0] * torch.randn(setup["known"].shape, generator=torch.Generator().manual_seed(args.seed))
             out = sample_langevin_pc(den, x, sig, {"seed": args.seed + 2}, disable=True)
             row = {
-                "nfe": langevin_nfe(steps, CORRECTOR_STEPS),
+                "nfe": langevin_nfe(sig, CORRECTOR_STEPS),
                 "agreement": setup["agree"](out),
                 "n": args.digits_n,
                 "known_max_abs_delta": float(((out - setup["known"]) * keep).abs().max()),

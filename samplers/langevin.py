@@ -83,11 +83,14 @@ def kinetic_langevin_step(
     return u, v, force, denoised
 
 
-def langevin_nfe(steps: int, corrector_steps: int) -> int:
-    """Model calls of :func:`sample_langevin_pc` over ``steps`` predictor steps ending at sigma = 0:
-    ``steps + corrector_steps * (steps - 1)`` (no corrector at the last step, whose target is 0, nor at a
-    level of pure noise, a(sigma) = 0: one step fewer for flow schedules starting at sigma = 1)."""
-    return steps + corrector_steps * max(steps - 1, 0)
+def langevin_nfe(sigmas: torch.Tensor, corrector_steps: int, scales: ScaleFn | None = None) -> int:
+    """Model calls of :func:`sample_langevin_pc` over ``sigmas`` ``[T + 1]``: one per predictor step,
+    plus ``corrector_steps`` at every level whose next level is noisy (b > 0) and which is not pure
+    noise (a > 0; flow schedules start at sigma = 1, a = 0). For a schedule ending at 0 with a > 0
+    throughout this is ``T + corrector_steps * (T - 1)``."""
+    a, b = (scales or ve_scales)(sigmas)
+    steps = len(sigmas) - 1
+    return sum(1 + (corrector_steps if float(b[k + 1]) > 0 and float(a[k]) > 0 else 0) for k in range(steps))
 
 
 @torch.no_grad()
@@ -156,9 +159,7 @@ def sample_langevin_pc(
     if noise_sampler is None:
         noise_sampler = seeded_noise_sampler(x, extra_args.get("seed"))
     s_in = x.new_ones([x.shape[0]])
-    nfe = sum(
-        1 + (corrector_steps if float(b_all[k + 1]) > 0 and float(a_all[k]) > 0 else 0) for k in range(steps)
-    )
+    nfe = langevin_nfe(sigmas, corrector_steps, scales)
     counter = {"i": 0}
 
     with tqdm(total=nfe, disable=disable) as pbar:

@@ -113,7 +113,7 @@ def test_one_callback_per_model_call_and_nfe_in_the_closed_form():
         corrector_steps=3,
         disable=True,
     )
-    assert len(calls) == len(seen) == langevin_nfe(7, 3) == 7 + 3 * 6
+    assert len(calls) == len(seen) == langevin_nfe(sigmas, 3) == 7 + 3 * 6
     assert [c["i"] for c in seen] == list(range(len(calls)))
     assert all(c["nfe"] == len(calls) for c in seen)
 
