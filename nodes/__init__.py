@@ -6,7 +6,16 @@ Node families live in ``nodes_<family>.py``; this file only lists them.
 from comfy_api.latest import ComfyExtension, io
 from typing_extensions import override
 
-from . import nodes_caption, nodes_control, nodes_ldm, nodes_outpaint, nodes_pixel, nodes_pose, nodes_repaint
+from . import (
+    nodes_caption,
+    nodes_control,
+    nodes_langevin,
+    nodes_ldm,
+    nodes_outpaint,
+    nodes_pixel,
+    nodes_pose,
+    nodes_repaint,
+)
 
 
 class RePaintExtendExtension(ComfyExtension):
@@ -14,6 +23,7 @@ class RePaintExtendExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         return [
             *nodes_repaint.NODES,
+            *nodes_langevin.NODES,
             *nodes_pose.NODES,
             *nodes_pixel.NODES,
             *nodes_ldm.NODES,

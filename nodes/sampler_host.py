@@ -150,15 +150,28 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
     ):
         check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
         nfe = count_nfe(len(sigmas) - 1, self.extra_options)
-        nfe_callback = None
-        if callback is not None:
-
-            def nfe_callback(step, x0, x, total_steps):
-                callback(step, x0, x, nfe)
-
         return super().sample(
-            model_wrap, sigmas, extra_args, nfe_callback, noise, latent_image, denoise_mask, disable_pbar
+            model_wrap,
+            sigmas,
+            extra_args,
+            nfe_progress(callback, nfe),
+            noise,
+            latent_image,
+            denoise_mask,
+            disable_pbar,
         )
+
+
+def nfe_progress(callback, nfe: int):
+    """ComfyUI's sampling ``callback(step, x0, x, total_steps)`` with the total set to ``nfe`` (model calls)
+    instead of the number of sigma steps; None stays None."""
+    if callback is None:
+        return None
+
+    def nfe_callback(step, x0, x, total_steps):
+        callback(step, x0, x, nfe)
+
+    return nfe_callback
 
 
 def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:

@@ -5,9 +5,12 @@ Public API:
     sample_repaint(model, x, sigmas, extra_args, callback, disable, *, jump_length, ...)
         RePaint resampling in k-diffusion's calling convention.
     derive_seed(seed, offset)  seed of a run's extra noise stream, (seed + offset) mod 2**64.
+    sample_langevin_pc(model, x, sigmas, extra_args, callback, disable, *, corrector_steps, ...)
+        Predictor steps with kinetic Langevin correctors towards the noisy conditional.
 """
 
 from .inpaint import KnownRegionDenoiser
+from .langevin import kinetic_langevin_step, langevin_nfe, sample_langevin_pc
 from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
 from .repaint import (
     denoise_step,
@@ -39,4 +42,7 @@ __all__ = [
     "repaint_mask",
     "check_noise_mask",
     "KnownRegionDenoiser",
+    "sample_langevin_pc",
+    "kinetic_langevin_step",
+    "langevin_nfe",
 ]

@@ -28,6 +28,9 @@ class KnownRegionDenoiser:
         denoise_mask: 1 = generate, 0 = known; broadcastable to x's shape, values in [0, 1].
         scales: the model's noise convention (see :mod:`samplers.repaint`); default x = x0 + sigma*eps.
         seed: seed of the known region's noise (torch's global generator when None).
+        fixed_noise: draw the known region's noise once, at the first call, and reuse it at every
+            level (as ComfyUI's ``KSamplerX0Inpaint`` does); needed by
+            :func:`samplers.sample_langevin_pc`. False (default): fresh noise at every call (RePaint).
 
     Raises:
         ValueError: ``known`` and ``denoise_mask`` do not broadcast together.
@@ -40,6 +43,7 @@ class KnownRegionDenoiser:
         denoise_mask: torch.Tensor,
         scales: ScaleFn | None = None,
         seed: int | None = None,
+        fixed_noise: bool = False,
     ):
         try:
             torch.broadcast_shapes(known.shape, denoise_mask.shape)
@@ -52,14 +56,18 @@ class KnownRegionDenoiser:
         self.denoise_mask = denoise_mask
         self.scales = scales or ve_scales
         self.seed = seed
+        self.fixed_noise = fixed_noise
         self._draw = None
+        self._noise = None
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, **extra_args) -> torch.Tensor:
         if self._draw is None:
             self._draw = seeded_noise_sampler(x, self.seed)
         a, b = self.scales(sigma.reshape(-1))
         view = (-1,) + (1,) * (x.ndim - 1)
-        noisy_known = a.view(view) * self.known + b.view(view) * self._draw(sigma, None)
+        if self._noise is None or not self.fixed_noise:
+            self._noise = self._draw(sigma, None)
+        noisy_known = a.view(view) * self.known + b.view(view) * self._noise
         keep = 1.0 - self.denoise_mask
         x_in = x * self.denoise_mask + noisy_known * keep
         return self.model(x_in, sigma, **extra_args) * self.denoise_mask + self.known * keep

@@ -1,0 +1,91 @@
+"""ComfyUI glue for :func:`samplers.sample_langevin_pc`: a ``KSAMPLER`` whose progress counts model calls.
+
+ComfyUI's ``KSamplerX0Inpaint`` re-noises the known region with one noise reused at every call, which
+is what the corrector needs (see :mod:`samplers.langevin`).
+"""
+
+from __future__ import annotations
+
+import comfy.samplers
+
+from ..samplers import (
+    check_noise_mask,
+    langevin_nfe,
+    sample_langevin_pc,
+    scales_from_noise_scaling,
+    seeded_noise_sampler,
+)
+from .sampler_host import nfe_progress
+
+# seed itself makes the initial noise (comfy.sample.prepare_noise); the sampler's own noise is seed + 2,
+# as for RePaint (nodes/sampler_host.py).
+_STEP_NOISE_SEED_OFFSET = 2
+
+
+def _langevin_function(model, noise, sigmas, extra_args=None, callback=None, disable=None, **options):
+    extra_args = {} if extra_args is None else extra_args
+    seed = extra_args.get("seed")
+    model_sampling = model.inner_model.inner_model.model_sampling
+    return sample_langevin_pc(
+        model,
+        noise,
+        sigmas,
+        extra_args,
+        callback,
+        disable,
+        scales=scales_from_noise_scaling(model_sampling.noise_scaling),
+        noise_sampler=seeded_noise_sampler(noise, None if seed is None else seed + _STEP_NOISE_SEED_OFFSET),
+        **options,
+    )
+
+
+class LangevinKSampler(comfy.samplers.KSAMPLER):
+    """ComfyUI SAMPLER running :func:`samplers.sample_langevin_pc`; its progress bar counts NFE.
+
+    Raises ``ValueError`` naming the input for bad corrector parameters (at construction) and for a
+    missing, empty, all-ones or mis-sized noise mask (at sampling time, before any model call).
+    """
+
+    def __init__(
+        self, corrector_steps: int = 4, step_size: float = 1.5, friction: float = 0.02, eta: float = 1.0
+    ):
+        if corrector_steps < 0:
+            raise ValueError(f"corrector_steps must be >= 0, got {corrector_steps}")
+        if not 0.0 < step_size < 2.0:
+            raise ValueError(
+                f"step_size must be in (0, 2) (the corrector is unstable from 2 on), got {step_size}"
+            )
+        if friction < 0:
+            raise ValueError(f"friction must be >= 0, got {friction}")
+        options = {
+            "corrector_steps": corrector_steps,
+            "step_size": step_size,
+            "friction": friction,
+            "eta": eta,
+        }
+        super().__init__(_langevin_function, extra_options=options)
+
+    def sample(
+        self,
+        model_wrap,
+        sigmas,
+        extra_args,
+        callback,
+        noise,
+        latent_image=None,
+        denoise_mask=None,
+        disable_pbar=False,
+    ):
+        check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
+        scales = scales_from_noise_scaling(model_wrap.inner_model.model_sampling.noise_scaling)
+        nfe = langevin_nfe(sigmas.cpu(), self.extra_options["corrector_steps"], scales)
+        return super().sample(
+            model_wrap,
+            sigmas,
+            extra_args,
+            nfe_progress(callback, nfe),
+            noise,
+            latent_image,
+            denoise_mask,
+            disable_pbar,
+        )
