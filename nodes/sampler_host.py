@@ -16,6 +16,7 @@ import torch
 from ..samplers import (
     check_noise_mask,
     jump_schedule,
+    power_sigmas,
     sample_repaint,
     scales_from_noise_scaling,
     schedule_moves,
@@ -135,6 +136,19 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
         return super().sample(
             model_wrap, sigmas, extra_args, nfe_callback, noise, latent_image, denoise_mask, disable_pbar
         )
+
+
+def power_scheduler_sigmas(model, steps: int, power: float) -> torch.Tensor:
+    """SIGMAS of Power Scheduler (RePaint): :func:`samplers.power_sigmas` on the MODEL's ``model_sampling``
+    (its largest sigma's timestep as ``max_timestep``), float32 on the CPU, ``[steps + 1]`` ending at 0
+    (``[steps]`` for flow models, whose sigma(0) is already 0)."""
+    model_sampling = model.get_model_object("model_sampling")
+
+    def sigma_of_timesteps(timesteps: list[float]) -> list[float]:
+        return model_sampling.sigma(torch.tensor(timesteps)).float().cpu().tolist()
+
+    max_timestep = float(model_sampling.timestep(model_sampling.sigma_max))
+    return torch.tensor(power_sigmas(steps, power, sigma_of_timesteps, max_timestep), dtype=torch.float32)
 
 
 def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
