@@ -102,7 +102,7 @@ MUTANTS = {
     "pose_controlnet_ignores_window": Mutant(
         "nodes/control_host.py",
         (("(start_percent, end_percent)", "(0.0, 1.0)"),),
-        ("tests/test_nodes_extend.py", "-k", "pose_controlnet_apply"),
+        ("tests/test_nodes_control.py",),
         "Pose ControlNet Apply applies both ControlNets over the whole schedule",
     ),
     "caption_ignores_num_beams": Mutant(

@@ -336,7 +336,6 @@ def test_repaint_mask_node_presets(comfy):
 @pytest.mark.parametrize("kind, power", [("eps", 2.5), ("flow", 1.5)])
 def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind, power):
     from comfy_execution.graph_utils import GraphBuilder
-    from repaint_extend.samplers import power_timesteps
 
     g = GraphBuilder(prefix="")
     ckpt = g.node("TinyCheckpointLoader", kind=kind, size="tiny", seed=0)
@@ -369,7 +368,8 @@ def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind, power):
     assert float(s[0]) == pytest.approx(sigma_max, rel=1e-4)
     # sigma(t_k) at t_k = t_max * (k / 5) ** power, k = 5 .. 0: the steps and the power reach the sigmas
     t_max = float(model_sampling.timestep(model_sampling.sigma_max))
-    expected = model_sampling.sigma(torch.tensor(power_timesteps(6, power, t_max))).float()
+    timesteps = [t_max * (k / 5) ** power for k in range(5, -1, -1)]
+    expected = model_sampling.sigma(torch.tensor(timesteps)).float()
     assert torch.equal(s[:6], expected)
     if kind == "eps":  # the middle step sits well below the middle of an even placement
         assert float(s[3]) / sigma_max < 0.5
