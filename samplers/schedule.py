@@ -14,15 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from ..checks import check_int
+
 __all__ = ["jump_schedule", "schedule_moves", "schedule_nfe", "power_timesteps", "power_sigmas"]
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 def jump_schedule(
@@ -62,9 +56,9 @@ def jump_schedule(
         ValueError: ``steps < 1``, ``jump_n_sample < 1``, ``jump_length < 1``, ``jump_length >= steps``
             while resampling (``jump_n_sample > 1``), or percents outside 0 <= start <= end <= 1.
     """
-    steps = _check_int("steps", steps, 1)
-    jump_length = _check_int("jump_length", jump_length, 1)
-    jump_n_sample = _check_int("jump_n_sample", jump_n_sample, 1)
+    steps = check_int("steps", steps, 1)
+    jump_length = check_int("jump_length", jump_length, 1)
+    jump_n_sample = check_int("jump_n_sample", jump_n_sample, 1)
     if jump_n_sample > 1 and jump_length >= steps:
         raise ValueError(
             f"jump_length ({jump_length}) must be smaller than steps ({steps}) for RePaint to "
