@@ -227,7 +227,8 @@ def _replay_args(argv):
     return out
 
 
-def main(argv=None) -> dict:
+def _parse_args(argv):
+    """The command line, with the data set's :data:`PRESETS` filling what it leaves out: ``(args, parser)``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", choices=sorted(PRESETS), default="digits")
     ap.add_argument("--out", default=None)
@@ -274,12 +275,13 @@ def main(argv=None) -> dict:
         args.size = preset["config"]["image_size"]
     if args.dataset == "photos" and args.size != 64:
         ap.error("the photos model is 64 px")
+    return args, ap
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    device = torch.device(args.device)
 
+def _training_data(args, device):
+    """``(draw_x0, description, split, crops)``: ``draw_x0(generator, n)`` draws n training images
+    ``[n, 3, size, size]`` in [-1, 1]; ``split`` (digits) or ``crops`` (photos) is the data set, the other None."""
+    split = crops = None
     if args.dataset == "digits":
         split = digits.load_digits_split()
         data = digits.upsample_digits(split["x_train"], size=args.size, channels=3).to(device)
@@ -295,6 +297,40 @@ def main(argv=None) -> dict:
         def draw_x0(gen, n):
             return crops.sample(n)
 
+    return draw_x0, data_desc, split, crops
+
+
+def _training_info(args, n_params, step_done, elapsed, log, device, command) -> dict:
+    """What the weights' ``training`` metadata records: the model, data, command, steps, time and loss."""
+    info = dict(
+        model=f"{args.dataset} demo DDPM (epsilon prediction, L_simple, linear beta, T=1000)",
+        data=DATA_STATEMENTS[args.dataset],
+        parameters=n_params,
+        steps=step_done,
+        batch_size=args.batch_size,
+        final_loss=round(log[-1][1], 5) if log else None,
+        train_seconds=round(elapsed, 1),
+        threads=args.threads,
+        device=str(device),
+        torch=torch.__version__,
+        command=command,
+        seed=args.seed,
+    )
+    if args.dataset != "digits":
+        info.update(planned_steps=args.steps, optimizer=args.optimizer, lr=args.lr, ema=args.ema)
+        info["loss_curve"] = [(s_, round(v, 5)) for s_, v in log[:: max(1, len(log) // 40)]]
+    return info
+
+
+def main(argv=None) -> dict:
+    args, ap = _parse_args(argv)
+    preset = PRESETS[args.dataset]
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    device = torch.device(args.device)
+
+    draw_x0, data_desc, split, crops = _training_data(args, device)
     config = dict(preset["config"], image_size=args.size)
     net = pixel.ADMUNet(**config).to(device)
     ema = pixel.ADMUNet(**config).to(device)
@@ -336,23 +372,7 @@ def main(argv=None) -> dict:
         print(f"resumed at step {start} from {state_path}", flush=True)
 
     def save(step_done, elapsed):
-        info = dict(
-            model=f"{args.dataset} demo DDPM (epsilon prediction, L_simple, linear beta, T=1000)",
-            data=DATA_STATEMENTS[args.dataset],
-            parameters=n_params,
-            steps=step_done,
-            batch_size=args.batch_size,
-            final_loss=round(log[-1][1], 5) if log else None,
-            train_seconds=round(elapsed, 1),
-            threads=args.threads,
-            device=str(device),
-            torch=torch.__version__,
-            command=command,
-            seed=args.seed,
-        )
-        if args.dataset != "digits":
-            info.update(planned_steps=args.steps, optimizer=args.optimizer, lr=args.lr, ema=args.ema)
-            info["loss_curve"] = [(s_, round(v, 5)) for s_, v in log[:: max(1, len(log) // 40)]]
+        info = _training_info(args, n_params, step_done, elapsed, log, device, command)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         pixel.save_adm(
