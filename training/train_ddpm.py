@@ -322,6 +322,36 @@ def _training_info(args, n_params, step_done, elapsed, log, device, command) -> 
     return info
 
 
+def _optimizer(args, net) -> torch.optim.Optimizer:
+    """Adam, or AdamW with ``args.weight_decay``, at ``args.lr``."""
+    if args.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=args.lr)
+    return torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+
+def _learning_rate(args, step: int) -> float:
+    """Linear warm-up over ``args.warmup`` steps, then cosine decay to 0 at ``args.steps``
+    (Loshchilov & Hutter 2017, SGDR, without restarts)."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    frac = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+def _resume(state_path: Path, device, net, ema, opt, gen, crops) -> tuple[int, list, float]:
+    """Load a saved training state into the networks, optimizer, generator and photo crops (if any):
+    ``(step, loss log, training seconds)``."""
+    st = torch.load(state_path, map_location=device, weights_only=False)
+    net.load_state_dict(st["net"])
+    ema.load_state_dict(st["ema"])
+    opt.load_state_dict(st["opt"])
+    gen.set_state(st["gen"])
+    if crops is not None:
+        crops.set_state(st["crops"])
+    print(f"resumed at step {st['step']} from {state_path}", flush=True)
+    return st["step"], st["log"], st["train_s"]
+
+
 def main(argv=None) -> dict:
     args, ap = _parse_args(argv)
     preset = PRESETS[args.dataset]
@@ -341,16 +371,10 @@ def main(argv=None) -> dict:
     sqrt_ac = ac.sqrt().float().to(device)
     sqrt_1mac = (1 - ac).sqrt().float().to(device)
 
-    if args.optimizer == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    else:
-        opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    opt = _optimizer(args, net)
 
     def lr_at(step):
-        if step < args.warmup:
-            return args.lr * (step + 1) / args.warmup
-        frac = (step - args.warmup) / max(1, args.steps - args.warmup)
-        return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
+        return _learning_rate(args, step)
 
     gen = torch.Generator(device="cpu").manual_seed(args.seed)
     command = "python training/train_ddpm.py " + " ".join(
@@ -361,15 +385,7 @@ def main(argv=None) -> dict:
     if args.resume:
         if state_path is None or not state_path.is_file():
             ap.error("--resume needs an existing --state file")
-        st = torch.load(state_path, map_location=device, weights_only=False)
-        net.load_state_dict(st["net"])
-        ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"])
-        gen.set_state(st["gen"])
-        if args.dataset == "photos":
-            crops.set_state(st["crops"])
-        start, log, train_s = st["step"], st["log"], st["train_s"]
-        print(f"resumed at step {start} from {state_path}", flush=True)
+        start, log, train_s = _resume(state_path, device, net, ema, opt, gen, crops)
 
     def save(step_done, elapsed):
         info = _training_info(args, n_params, step_done, elapsed, log, device, command)
