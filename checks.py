@@ -6,8 +6,9 @@ input is refused with the same words.
 from __future__ import annotations
 
 import numbers
+import os
 
-__all__ = ["check_int"]
+__all__ = ["check_int", "confined_path"]
 
 
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -28,3 +29,20 @@ def check_int(name: str, value, minimum: int | None = None, maximum: int | None 
         bound = f"<= {maximum}" if minimum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{name} must be {bound}, got {value}")
     return value
+
+
+def confined_path(base: str | os.PathLike, name: str, what: str, folder: str) -> str:
+    """The real path of ``name`` inside the folder ``base`` (links resolved), refusing anything that is not
+    strictly inside it (``..``, absolute paths, links out, ``base`` itself).
+
+    Args:
+        what: the input that named it (for the message); folder: the folder's name for the user (e.g. "input").
+
+    Raises:
+        ValueError: the path is not inside ``base``; the message names ``what`` and ``folder``.
+    """
+    base = os.path.realpath(base)
+    path = os.path.realpath(os.path.join(base, name))
+    if os.path.commonpath([base, path]) != base or path == base:
+        raise ValueError(f"{what}: {name!r} is not inside ComfyUI's {folder} folder")
+    return path

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from repaint_extend.checks import check_int
+from repaint_extend.checks import check_int, confined_path
 
 
 def test_check_int_accepts_python_and_numpy_integers_in_range():
@@ -25,3 +25,14 @@ def test_check_int_refuses_non_integers_and_bools_naming_the_input(bad):
 def test_check_int_range_errors_name_the_input_and_the_range(value, minimum, maximum, message):
     with pytest.raises(ValueError, match="num_beams must be " + message):
         check_int("num_beams", value, minimum, maximum)
+
+
+def test_confined_path_stays_inside_its_folder(tmp_path):
+    (tmp_path / "input" / "poses").mkdir(parents=True)
+    (tmp_path / "secret.json").write_text("{}")
+    (tmp_path / "input" / "link.json").symlink_to(tmp_path / "secret.json")
+    base = tmp_path / "input"
+    assert confined_path(base, "poses/a.json", "file", "input") == str((base / "poses" / "a.json").resolve())
+    for name in ("../secret.json", str(tmp_path / "secret.json"), "link.json", ".", "poses/../.."):
+        with pytest.raises(ValueError, match="file: .* not inside ComfyUI's input folder"):
+            confined_path(base, name, "file", "input")
