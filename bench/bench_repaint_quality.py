@@ -24,11 +24,11 @@ Parts (``--parts``, any of them, in this order):
     [0, 999], log sigma interpolated (``DiscreteSchedule.t_to_sigma``).
 
 ``digits``
-    The first ``--digits-n`` held-out digits of the fixed split (``pixel.digits``), 16x16, left half
+    The first ``--digits-n`` held-out digits of the fixed split (``training.digits``), 16x16, left half
     (the left 4 of 8 columns) unknown, inpainted by the digits DDPM (``ADMDenoiser`` +
     ``KnownRegionDenoiser`` + ``sample_repaint``) with the RePaint configs ``--digits-configs`` and plain
     replacement at equal NFE. A scikit-learn SVC (RBF, C = 10) trained on the 8x8 training split
-    classifies the result (``pixel.digits.to_8x8``); we report agreement with the true label, against
+    classifies the result (``training.digits.to_8x8``); we report agreement with the true label, against
     the blank baseline (masked half set to background, grey 0) and the classifier's accuracy on the
     unmasked digits; and the known-pixel max |delta| (must be 0).
 
@@ -71,13 +71,13 @@ from torch_memory import PeakRSS  # noqa: E402
 
 pack.load()
 from repaint_extend.pixel import ADMDenoiser, DiscreteSchedule, load_adm, space_timesteps  # noqa: E402
-from repaint_extend.pixel.digits import load_digits_split, to_8x8, upsample_digits  # noqa: E402
 from repaint_extend.samplers import (  # noqa: E402
     KnownRegionDenoiser,
     repaint_mask,
     sample_repaint,
     schedule_nfe,
 )
+from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits  # noqa: E402
 
 WEIGHTS = HERE.parent / "pixel" / "weights" / "digits_ddpm.safetensors"
 T_TRAIN = 1000

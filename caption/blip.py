@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from ..checks import check_int
+
 __all__ = [
     "BlipCaptioner",
     "REQUIRED_FILES",
@@ -213,6 +215,7 @@ def caption_images(
     Raises:
         ValueError: ``images`` or ``mask`` of a bad type or shape (the message names it), or a
             non-positive ``max_new_tokens``, ``num_beams`` or ``batch_size``.
+        TypeError: ``max_new_tokens``, ``num_beams`` or ``batch_size`` is not an int.
     """
     images = _check_images(images, "images")
     m = _check_mask(mask, images, "mask") if mask is not None else None
@@ -221,8 +224,7 @@ def caption_images(
         ("num_beams", num_beams),
         ("batch_size", batch_size),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        check_int(name, value, 1)
     if prompt is not None and not isinstance(prompt, str):
         raise ValueError(f"prompt must be a str or None, got {type(prompt).__name__}")
     prompt = " ".join(prompt.split()) if prompt else ""

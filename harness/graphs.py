@@ -63,8 +63,11 @@ def ksampler_repaint(
     jump_n_sample: int = 2,
     eta: float = 1.0,
     known_noise: str = "fresh",
+    denoise: float = 1.0,
+    **window,
 ):
-    """Add the pack's KSampler (RePaint) (denoise 1) on the given MODEL, CONDITIONING and LATENT outputs."""
+    """Add the pack's KSampler (RePaint) on the given MODEL, CONDITIONING and LATENT outputs; ``window``
+    holds its optional inputs (``start_percent``, ``end_percent``), left out (their defaults) if not given."""
     return g.node(
         "KSamplerRePaint",
         model=model,
@@ -75,11 +78,12 @@ def ksampler_repaint(
         positive=positive,
         negative=negative,
         latent_image=latent,
-        denoise=1.0,
+        denoise=denoise,
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
         eta=eta,
         known_noise=known_noise,
+        **window,
     )
 
 

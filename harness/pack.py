@@ -8,6 +8,7 @@ The root is the package ComfyUI imports (its ``nodes/`` would shadow ComfyUI's `
 from __future__ import annotations
 
 import importlib.util
+import runpy
 import sys
 from pathlib import Path
 
@@ -25,3 +26,13 @@ def load():
         sys.modules[NAME] = module
         spec.loader.exec_module(module)
     return sys.modules[NAME]
+
+
+def run_as_module(path: str) -> None:
+    """Run the file ``path`` (inside the repository) as the module ``repaint_extend.<its dotted path>``
+    with ``__name__ == "__main__"``, so that a script in a sub-folder (``training/``) can use relative
+    imports (``from ..pixel import ...``); then exit. Its command-line arguments stay in ``sys.argv``."""
+    load()
+    parts = Path(path).resolve().relative_to(ROOT).with_suffix("").parts
+    runpy.run_module(".".join((NAME, *parts)), run_name="__main__", alter_sys=True)
+    sys.exit(0)

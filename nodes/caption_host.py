@@ -13,6 +13,7 @@ import folder_paths
 import torch
 
 from ..caption import INSTALL_HINT, BlipCaptioner, caption_images, check_blip_folder, load_blip
+from ..checks import confined_path
 
 FOLDER = "blip"
 """ComfyUI models folder of BLIP captioning models, one sub-folder each: ``ComfyUI/models/blip/<name>/``."""
@@ -40,12 +41,9 @@ def blip_model_folder(name: str) -> str:
         ValueError: ``name`` points outside the models folder.
     """
     bases = folder_paths.get_folder_paths(FOLDER)
-    for base in bases:
-        base = os.path.realpath(base)
-        path = os.path.realpath(os.path.join(base, name or ""))
-        if name and (os.path.commonpath([base, path]) != base or path == base):
-            raise ValueError(f"model_name: {name!r} is not a sub-folder of ComfyUI's {FOLDER} folder")
-        if name and os.path.isdir(path):
+    for base in bases if name else ():
+        path = confined_path(base, name, "model_name", FOLDER)
+        if os.path.isdir(path):
             return path
     raise FileNotFoundError(
         f"model_name: no BLIP model folder {name or '<name>'!r} in ComfyUI's {FOLDER} models folder "

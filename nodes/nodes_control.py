@@ -2,27 +2,18 @@
 rendered pose as its hint, optionally chained with SD1.5's inpaint ControlNet) and the inpaint
 ControlNet's preprocessor.
 
-Built on ComfyUI's own CONTROL_NET objects: load them with ControlNetLoader; applying goes through
-ComfyUI's ControlNetApplyAdvanced (``set_cond_hint``). Node IDs and inputs are frozen.
+Built on ComfyUI's own CONTROL_NET objects: load them with ControlNetLoader; the checks and the chaining
+are ``control_host.py``. Node IDs and inputs are frozen.
 """
 
 from __future__ import annotations
 
 from comfy_api.latest import io
 
-import nodes as comfy_nodes
-
 from ..outpaint import inpaint_control_hint
+from .control_host import apply_pose_controlnets
 
 _CATEGORY = "conditioning/controlnet"
-
-
-def _check_same_size(a, b, name_a: str, name_b: str) -> None:
-    if tuple(a.shape[1:3]) != tuple(b.shape[1:3]):
-        raise ValueError(
-            f"{name_a} is {a.shape[2]}x{a.shape[1]} but {name_b} is {b.shape[2]}x{b.shape[1]}: render the pose on "
-            "the same canvas as the image (pad image, mask and pose together with Pose Pad Image/Mask/Pose)"
-        )
 
 
 class InpaintControlNetPreprocessor(io.ComfyNode):
@@ -96,31 +87,22 @@ class PoseControlNetApply(io.ComfyNode):
         inpaint_strength=1.0,
         vae=None,
     ) -> io.NodeOutput:
-        if start_percent > end_percent:
-            raise ValueError(f"start_percent ({start_percent}) must not exceed end_percent ({end_percent})")
-        apply = comfy_nodes.ControlNetApplyAdvanced().apply_controlnet
-        if image is not None:
-            _check_same_size(pose_image, image, "pose_image", "image")
-        positive, negative = apply(
-            positive, negative, control_net, pose_image, strength, start_percent, end_percent, vae=vae
-        )
-        if inpaint_control_net is not None:
-            if image is None or mask is None:
-                raise ValueError(
-                    "inpaint_control_net needs image and mask: connect the image to inpaint and its mask"
-                )
-            hint = inpaint_control_hint(image, mask)
-            positive, negative = apply(
+        return io.NodeOutput(
+            *apply_pose_controlnets(
                 positive,
                 negative,
-                inpaint_control_net,
-                hint,
-                inpaint_strength,
+                control_net,
+                pose_image,
+                strength,
                 start_percent,
                 end_percent,
-                vae=vae,
+                inpaint_control_net,
+                image,
+                mask,
+                inpaint_strength,
+                vae,
             )
-        return io.NodeOutput(positive, negative)
+        )
 
 
 NODES = [PoseControlNetApply, InpaintControlNetPreprocessor]

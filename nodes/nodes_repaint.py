@@ -6,11 +6,10 @@ Node IDs and input names are frozen (saved workflows refer to them); see tests/n
 from __future__ import annotations
 
 import comfy.samplers
-import torch
 from comfy_api.latest import io
 
-from ..samplers import MASK_PRESETS, power_timesteps, repaint_mask
-from .sampler_host import KNOWN_NOISE, RePaintKSampler, repaint_ksampler
+from ..samplers import MASK_PRESETS, repaint_mask
+from .sampler_host import KNOWN_NOISE, RePaintKSampler, power_scheduler_sigmas, repaint_ksampler
 
 _CATEGORY = "sampling/repaint"
 
@@ -193,13 +192,7 @@ class RePaintPowerScheduler(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, steps, power) -> io.NodeOutput:
-        model_sampling = model.get_model_object("model_sampling")
-        max_timestep = float(model_sampling.timestep(model_sampling.sigma_max))
-        timesteps = torch.tensor(power_timesteps(steps, power, max_timestep))
-        sigmas = model_sampling.sigma(timesteps).float().cpu()
-        if float(sigmas[-1]) > 0:  # DDPM-type models: sigma(0) = sigma_min, then the final step to 0
-            sigmas = torch.cat([sigmas, torch.zeros(1)])
-        return io.NodeOutput(sigmas)
+        return io.NodeOutput(power_scheduler_sigmas(model, steps, power))
 
 
 NODES = [RePaintSampler, KSamplerRePaint, RePaintMask, RePaintPowerScheduler]

@@ -17,6 +17,7 @@ from ..samplers import (
     check_noise_mask,
     derive_seed,
     jump_schedule,
+    power_sigmas,
     sample_repaint,
     scales_from_noise_scaling,
     schedule_moves,
@@ -172,6 +173,19 @@ def nfe_progress(callback, nfe: int):
         callback(step, x0, x, nfe)
 
     return nfe_callback
+
+
+def power_scheduler_sigmas(model, steps: int, power: float) -> torch.Tensor:
+    """SIGMAS of Power Scheduler (RePaint): :func:`samplers.power_sigmas` on the MODEL's ``model_sampling``
+    (its largest sigma's timestep as ``max_timestep``), float32 on the CPU, ``[steps + 1]`` ending at 0
+    (``[steps]`` for flow models, whose sigma(0) is already 0)."""
+    model_sampling = model.get_model_object("model_sampling")
+
+    def sigma_of_timesteps(timesteps: list[float]) -> list[float]:
+        return model_sampling.sigma(torch.tensor(timesteps)).float().cpu().tolist()
+
+    max_timestep = float(model_sampling.timestep(model_sampling.sigma_max))
+    return torch.tensor(power_sigmas(steps, power, sigma_of_timesteps, max_timestep), dtype=torch.float32)
 
 
 def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:

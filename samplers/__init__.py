@@ -21,14 +21,15 @@ from .repaint import (
     seeded_noise_sampler,
     ve_scales,
 )
-from .schedule import jump_schedule, power_timesteps, schedule_moves, schedule_nfe
 from .seeds import SEED_MODULUS, derive_seed
+from .schedule import jump_schedule, power_sigmas, power_timesteps, schedule_moves, schedule_nfe
 
 __all__ = [
     "jump_schedule",
     "schedule_moves",
     "schedule_nfe",
     "power_timesteps",
+    "power_sigmas",
     "sample_repaint",
     "denoise_step",
     "renoise_jump",

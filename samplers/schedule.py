@@ -12,16 +12,11 @@ This module is pure Python: no torch, no host import.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
-__all__ = ["jump_schedule", "schedule_moves", "schedule_nfe", "power_timesteps"]
+from ..checks import check_int
 
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+__all__ = ["jump_schedule", "schedule_moves", "schedule_nfe", "power_timesteps", "power_sigmas"]
 
 
 def jump_schedule(
@@ -61,9 +56,9 @@ def jump_schedule(
         ValueError: ``steps < 1``, ``jump_n_sample < 1``, ``jump_length < 1``, ``jump_length >= steps``
             while resampling (``jump_n_sample > 1``), or percents outside 0 <= start <= end <= 1.
     """
-    steps = _check_int("steps", steps, 1)
-    jump_length = _check_int("jump_length", jump_length, 1)
-    jump_n_sample = _check_int("jump_n_sample", jump_n_sample, 1)
+    steps = check_int("steps", steps, 1)
+    jump_length = check_int("jump_length", jump_length, 1)
+    jump_n_sample = check_int("jump_n_sample", jump_n_sample, 1)
     if jump_n_sample > 1 and jump_length >= steps:
         raise ValueError(
             f"jump_length ({jump_length}) must be smaller than steps ({steps}) for RePaint to "
@@ -149,3 +144,33 @@ def power_timesteps(steps: int, power: float, max_timestep: float = 999.0) -> li
     if not power > 0:
         raise ValueError(f"power must be > 0, got {power}")
     return [max_timestep * (k / (steps - 1)) ** power for k in range(steps - 1, -1, -1)]
+
+
+def power_sigmas(
+    steps: int,
+    power: float,
+    sigma_of_timesteps: Callable[[list[float]], Sequence[float]],
+    max_timestep: float,
+) -> list[float]:
+    """The sigma schedule of :func:`power_timesteps`: ``sigma(t_k)`` for its ``steps`` timesteps, from the
+    model's largest sigma down, then a closing 0 where ``sigma(0) > 0``.
+
+    A DDPM's sigma at t = 0 is its smallest, sigma_min > 0 (Ho et al. 2020: beta_1 = 1e-4), so sampling
+    takes one more step from sigma_min to the clean image (k-diffusion's and ComfyUI's schedules end at 0
+    the same way); flow models already reach sigma = 0 at t = 0.
+
+    Args:
+        steps, power, max_timestep: see :func:`power_timesteps`.
+        sigma_of_timesteps: the model's map from (fractional) timesteps to sigmas, applied to the whole
+            list at once (e.g. ComfyUI's ``model_sampling.sigma``).
+
+    Returns:
+        The sigmas, decreasing, ``steps + 1`` of them ending at 0 (``steps`` for a model with sigma(0) = 0).
+
+    Raises:
+        ValueError: see :func:`power_timesteps`.
+    """
+    sigmas = [float(s) for s in sigma_of_timesteps(power_timesteps(steps, power, max_timestep))]
+    if sigmas[-1] > 0:
+        sigmas.append(0.0)
+    return sigmas

@@ -76,6 +76,13 @@ def test_load_blip_and_caption_a_batch(comfy, blip_name):
     masked = node.execute(blip_model, noisy, "", 12, 3, mask=mask).result[0]
     assert masked.split("\n") == caption_images(blip_model.captioner, images[:, :, :24], max_new_tokens=12)
     assert masked != node.execute(blip_model, noisy, "", 12, 3).result[0]
+    # num_beams and max_new_tokens reach the search: greedy differs here, a 3-token limit cuts the captions
+    greedy = node.execute(blip_model, images, "", 12, 1).result[0]
+    assert greedy.split("\n") == caption_images(blip_model.captioner, images, max_new_tokens=12, num_beams=1)
+    assert greedy != "\n".join(lines)
+    short = node.execute(blip_model, images, "", 3, 3).result[0].split("\n")
+    assert short == caption_images(blip_model.captioner, images, max_new_tokens=3)
+    assert all(len(line.split()) <= 3 for line in short) and short != lines
 
 
 def test_missing_blip_weights_give_a_clear_error(comfy, blip_name):

@@ -8,7 +8,7 @@ import torch
 def _digit_png(comfy, name="digit.png"):
     import folder_paths
     from PIL import Image
-    from repaint_extend.pixel.digits import load_digits_split, upsample_digits
+    from repaint_extend.training.digits import load_digits_split, upsample_digits
 
     split = load_digits_split()
     image = upsample_digits(split["x_test"][:1], size=16, channels=3)[0]  # [3, 16, 16] in [-1, 1]

@@ -91,60 +91,171 @@ def test_batch_and_cfg(comfy, graphs, known_noise):
     assert not torch.equal(after[0], after[1])  # each batch item has its own noise
 
 
-def _sampler_custom_graph(advanced: bool):
+def _sampler_graph(
+    how="custom",
+    *,
+    sampler_inputs=None,
+    model_seed=0,
+    positive="a photo",
+    negative="",
+    color=0x406080,
+    record=False,
+):
+    """Tiny eps model, a 64x64 image with a thick-stroke RePaint mask, then RePaint through ``how``:
+    "custom" (SamplerCustom + RePaint Sampler + BasicScheduler karras), "advanced" (SamplerCustomAdvanced)
+    or "ksampler" (KSampler (RePaint), scheduler normal). ``sampler_inputs`` override the RePaint inputs
+    (jump_length, jump_n_sample, eta, known_noise, start/end_percent; for "ksampler" also seed, steps, cfg,
+    scheduler, denoise); ``record`` puts the harness's RecordModelCalls on the MODEL.
+
+    Returns ``(prompt, ids)`` with ids ``latent`` (SetLatentNoiseMask), ``out`` (the sampler node),
+    ``model`` (the MODEL output the sampler gets)."""
+    import graphs
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
-    ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
-    pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text="a photo")
-    neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
-    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0x406080)
+    ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=model_seed)
+    model, model_id = ckpt.out(0), ckpt.id
+    if record:
+        recorder = g.node("RecordModelCalls", model=model)
+        model, model_id = recorder.out(0), recorder.id
+    pos = g.node("CLIPTextEncode", clip=ckpt.out(1), text=positive)
+    neg = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative)
+    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=color)
     encoded = g.node("VAEEncode", pixels=image.out(0), vae=ckpt.out(2))
     mask = g.node("RePaintMask", preset="thick", width=64, height=64, batch_size=1, seed=3)
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sampler = g.node(
-        "RePaintSampler", jump_length=JUMP_LENGTH, jump_n_sample=JUMP_N_SAMPLE, eta=1.0, known_noise="fresh"
-    )
-    sigmas = g.node("BasicScheduler", model=ckpt.out(0), scheduler="karras", steps=STEPS, denoise=1.0)
-    if advanced:
-        noise = g.node("RandomNoise", noise_seed=11)
-        guider = g.node("CFGGuider", model=ckpt.out(0), positive=pos.out(0), negative=neg.out(0), cfg=3.0)
-        out = g.node(
-            "SamplerCustomAdvanced",
-            noise=noise.out(0),
-            guider=guider.out(0),
-            sampler=sampler.out(0),
-            sigmas=sigmas.out(0),
-            latent_image=latent.out(0),
-        )
+    inputs = dict(jump_length=JUMP_LENGTH, jump_n_sample=JUMP_N_SAMPLE, eta=1.0, known_noise="fresh")
+    inputs.update(sampler_inputs or {})
+    if how == "ksampler":
+        inputs = {"seed": 11, "steps": STEPS, "cfg": 3.0, **inputs}
+        out = graphs.ksampler_repaint(g, model, pos.out(0), neg.out(0), latent.out(0), **inputs)
     else:
-        out = g.node(
-            "SamplerCustom",
-            model=ckpt.out(0),
-            add_noise=True,
-            noise_seed=11,
-            cfg=3.0,
-            positive=pos.out(0),
-            negative=neg.out(0),
-            sampler=sampler.out(0),
-            sigmas=sigmas.out(0),
-            latent_image=latent.out(0),
-        )
+        sampler = g.node("RePaintSampler", **inputs)
+        sigmas = g.node("BasicScheduler", model=model, scheduler="karras", steps=STEPS, denoise=1.0)
+        common = dict(sampler=sampler.out(0), sigmas=sigmas.out(0), latent_image=latent.out(0))
+        if how == "advanced":
+            noise = g.node("RandomNoise", noise_seed=11)
+            guider = g.node("CFGGuider", model=model, positive=pos.out(0), negative=neg.out(0), cfg=3.0)
+            out = g.node("SamplerCustomAdvanced", noise=noise.out(0), guider=guider.out(0), **common)
+        else:
+            out = g.node(
+                "SamplerCustom",
+                model=model,
+                add_noise=True,
+                noise_seed=11,
+                cfg=3.0,
+                positive=pos.out(0),
+                negative=neg.out(0),
+                **common,
+            )
     g.node("PreviewAny", source=out.out(0))
-    return g.finalize(), latent.id, out.id
+    return g.finalize(), {"latent": latent.id, "out": out.id, "model": model_id}
 
 
-@pytest.mark.parametrize("advanced", [False, True])
-def test_repaint_sampler_in_sampler_custom(comfy, advanced):
-    prompt, latent_id, out_id = _sampler_custom_graph(advanced)
+@pytest.mark.parametrize("how", ["custom", "advanced"])
+def test_repaint_sampler_in_sampler_custom(comfy, how):
+    prompt, ids = _sampler_graph(how)
     result = comfy.run_graph(prompt)
-    latent_in, latent_out = result.output(latent_id), result.output(out_id)
+    latent_in, latent_out = result.output(ids["latent"]), result.output(ids["out"])
     before, after = latent_in["samples"], latent_out["samples"]
     known = _known(latent_in["noise_mask"], before)
     # Through SamplerCustom the host scales latents in and out (x * 0.18215 / 0.18215): equal up to an ulp.
     torch.testing.assert_close(after[known], before[known], rtol=1e-6, atol=1e-6)
     assert (after[~known] - before[~known]).abs().mean() > 1e-3
     assert [t for _, t, _ in result.progress if t == NFE], "the progress bar must count NFE"
+
+
+# --- every input changes the output -------------------------------------------------------------------
+
+# Input -> (changed value, NFE). Base: STEPS = 8, j = 3, r = 2: jump points t = 0 and t = 3, at progress
+# (T - 1 - t) / T = 7/8 and 4/8, NFE 8 + 3 * 2 = 14. start_percent 0.6 keeps t = 0 only, end_percent 0.6
+# keeps t = 3 only: 8 + 3 = 11 each. jump_length 4: t = 0 only, 8 + 4 = 12. jump_n_sample 3: 8 + 2 * 6 = 20.
+# steps 9: t = 0, 3, 9 + 6 = 15.
+_SAMPLER_SWEEP = {
+    "jump_length": (4, 12),
+    "jump_n_sample": (3, 20),
+    "eta": (0.5, NFE),
+    "known_noise": ("random", NFE),
+    "start_percent": (0.6, 11),
+    "end_percent": (0.6, 11),
+}
+_KSAMPLER_SWEEP = {
+    **_SAMPLER_SWEEP,
+    "seed": (12, NFE),
+    "steps": (9, 15),
+    "cfg": (1.5, NFE),
+    "scheduler": ("karras", NFE),
+    "denoise": (0.7, NFE),
+}
+_GRAPH_SWEEP = {  # inputs fed by other nodes: what changes upstream
+    "model": ({"model_seed": 1}, NFE),
+    "positive": ({"positive": "legs"}, NFE),
+    "negative": ({"negative": "blurry"}, NFE),
+    "latent_image": ({"color": 0x204060}, NFE),
+}
+_SWEEP = [("ksampler", name, *v) for name, v in {**_KSAMPLER_SWEEP, **_GRAPH_SWEEP}.items()] + [
+    ("custom", name, *v) for name, v in _SAMPLER_SWEEP.items()
+]
+
+
+def _sampler_progress(result):
+    return [(value, total) for value, total, _ in result.progress]
+
+
+@pytest.fixture(scope="module")
+def sweep_base(comfy):
+    base = {}
+    for how in ("ksampler", "custom"):
+        result = comfy.run_graph(_sampler_graph(how)[0])
+        assert _sampler_progress(result) == [(i, NFE) for i in range(1, NFE + 1)]
+        base[how] = result.output(_sampler_graph(how)[1]["out"])["samples"]
+    return base
+
+
+@pytest.mark.parametrize("how, name, value, nfe", _SWEEP, ids=[f"{h}-{n}" for h, n, *_ in _SWEEP])
+def test_every_input_changes_the_output(comfy, sweep_base, how, name, value, nfe):
+    """KSampler (RePaint) and RePaint Sampler, one input changed at a time: the result differs from the
+    base run, the model is called exactly as often as the jump schedule says, known latent stays."""
+    kwargs = value if name in _GRAPH_SWEEP else {"sampler_inputs": {name: value}}
+    prompt, ids = _sampler_graph(how, **kwargs)
+    result = comfy.run_graph(prompt)
+    latent_in, after = result.output(ids["latent"]), result.output(ids["out"])["samples"]
+    assert _sampler_progress(result) == [(i, nfe) for i in range(1, nfe + 1)]
+    assert not torch.equal(after, sweep_base[how])
+    known = _known(latent_in["noise_mask"], latent_in["samples"])
+    torch.testing.assert_close(after[known], latent_in["samples"][known], rtol=1e-6, atol=1e-6)
+
+
+def test_known_noise_modes_renoise_the_known_region_as_documented(comfy):
+    """What the UNet sees in the known region at each call is latent + sigma * n (EPS). ``fixed``: n is the
+    sampling noise (seed) at every call; ``random``: one noise from seed + 1 at every call (ComfyUI's
+    inpaint_options random); ``fresh``: a new N(0, I) draw at every call (RePaint Algorithm 1, line 4)."""
+    from comfy.sample import prepare_noise
+
+    noises = {}
+    for mode in ("fixed", "random", "fresh"):
+        prompt, ids = _sampler_graph("ksampler", sampler_inputs={"known_noise": mode}, record=True)
+        result = comfy.run_graph(prompt)
+        latent_in = result.output(ids["latent"])
+        model = result.output(ids["model"])
+        calls = model.model_options["model_function_wrapper"].calls
+        assert len(calls) == NFE
+        known = _known(latent_in["noise_mask"], latent_in["samples"])
+        clean = model.model.process_latent_in(latent_in["samples"])
+        noises[mode] = [((x[:1] - clean) / sigma[:1].reshape(-1, 1, 1, 1))[known] for x, sigma in calls]
+    shape = latent_in["samples"].shape
+    sampling_noise = prepare_noise(latent_in["samples"], 11)[known]
+    seed_plus_one = torch.randn(shape, generator=torch.manual_seed(11 + 1))[known]
+    for n in noises["fixed"]:
+        torch.testing.assert_close(n, sampling_noise, rtol=0, atol=1e-3)
+    for n in noises["random"]:
+        torch.testing.assert_close(n, seed_plus_one, rtol=0, atol=1e-3)
+    fresh = noises["fresh"]
+    for i, n in enumerate(fresh):
+        for other in [sampling_noise, seed_plus_one, *fresh[:i]]:
+            assert (n - other).abs().max() > 0.5  # a new draw at every call
+    everything = torch.cat(fresh)
+    assert 0.8 < float(everything.std()) < 1.2 and abs(float(everything.mean())) < 0.2  # N(0, I)
 
 
 # --- bad input: a clear error, and nothing modified in place ---------------------------------------------
@@ -243,10 +354,13 @@ def test_repaint_mask_node_presets(comfy):
     thin_b = node.execute("thin", 64, 64, 1, 5).result[0]
     thick = node.execute("thick", 64, 64, 1, 5).result[0]
     assert torch.equal(thin_a, thin_b) and 0 < thin_a.mean() < thick.mean() < 1
+    assert not torch.equal(thin_a, node.execute("thin", 64, 64, 1, 6).result[0])  # the seed draws the strokes
+    sized = node.execute("half", 64, 64, 1, 0, size_from=torch.zeros(3, 24, 40, 3)).result[0]
+    assert sized.shape == (1, 24, 40)  # size_from's height and width, not the widgets'
 
 
-@pytest.mark.parametrize("kind", ["eps", "flow"])
-def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind):
+@pytest.mark.parametrize("kind, power", [("eps", 2.5), ("flow", 1.5)])
+def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind, power):
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
@@ -256,7 +370,7 @@ def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind):
     encoded = g.node("VAEEncode", pixels=image.out(0), vae=ckpt.out(2))
     mask = g.node("RePaintMask", preset="half", width=64, height=64, batch_size=1, seed=0)
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sigmas = g.node("RePaintPowerScheduler", model=ckpt.out(0), steps=6, power=2.5)
+    sigmas = g.node("RePaintPowerScheduler", model=ckpt.out(0), steps=6, power=power)
     sampler = g.node("RePaintSampler", jump_length=2, jump_n_sample=2, eta=1.0, known_noise="fresh")
     out = g.node(
         "SamplerCustom",
@@ -273,11 +387,16 @@ def test_power_scheduler_sigmas_drive_sampler_custom(comfy, kind):
     g.node("PreviewAny", source=out.out(0))
     result = comfy.run_graph(g.finalize())
     s = result.output(sigmas.id)
-    model = result.output(ckpt.id, 0)
-    sigma_max = float(model.get_model_object("model_sampling").sigma_max)
+    model_sampling = result.output(ckpt.id, 0).get_model_object("model_sampling")
+    sigma_max = float(model_sampling.sigma_max)
     assert s.shape == ((7,) if kind == "eps" else (6,))  # flow: sigma(t = 0) is already 0
     assert s[-1] == 0 and torch.all(s[:-1] > s[1:])
     assert float(s[0]) == pytest.approx(sigma_max, rel=1e-4)
-    evenly = float(s[3]) / sigma_max  # the middle step sits well below the middle of an even placement
-    assert evenly < 0.5
+    # sigma(t_k) at t_k = t_max * (k / 5) ** power, k = 5 .. 0: the steps and the power reach the sigmas
+    t_max = float(model_sampling.timestep(model_sampling.sigma_max))
+    timesteps = [t_max * (k / 5) ** power for k in range(5, -1, -1)]
+    expected = model_sampling.sigma(torch.tensor(timesteps)).float()
+    assert torch.equal(s[:6], expected)
+    if kind == "eps":  # the middle step sits well below the middle of an even placement
+        assert float(s[3]) / sigma_max < 0.5
     assert torch.isfinite(result.output(out.id)["samples"]).all()

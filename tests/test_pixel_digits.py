@@ -14,7 +14,7 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "pixel" / "weights" / "digits
 
 def test_fixed_split_and_exact_upsampling():
     pytest.importorskip("sklearn")
-    from repaint_extend.pixel.digits import load_digits_split, to_8x8, upsample_digits
+    from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits
 
     s = load_digits_split()
     assert s["x_train"].shape == (1347, 8, 8) and s["x_test"].shape == (450, 8, 8)
@@ -31,7 +31,7 @@ def test_fixed_split_and_exact_upsampling():
 
 
 def test_committed_weights_load_without_arguments():
-    assert WEIGHTS.is_file(), "run pixel/train_ddpm.py (see pixel/weights/DATA.md)"
+    assert WEIGHTS.is_file(), "run training/train_ddpm.py (see pixel/weights/DATA.md)"
     assert WEIGHTS.stat().st_size < 5_000_000
     model, cfg = load_adm(WEIGHTS)
     assert cfg["in_channels"] == 3 and cfg["out_channels"] == 3 and cfg["image_size"] == 16
@@ -41,6 +41,7 @@ def test_committed_weights_load_without_arguments():
     with safe_open(str(WEIGHTS), framework="pt") as f:
         meta = f.metadata()
     info = json.loads(meta["training"])
+    # recorded as pixel/train_ddpm.py, where the script was before it moved to training/
     assert info["command"].startswith("python pixel/train_ddpm.py")
     assert meta["prediction"] == "eps" and meta["timesteps"] == "1000"
 
@@ -48,7 +49,7 @@ def test_committed_weights_load_without_arguments():
 def test_committed_model_denoises_held_out_digits():
     """At moderate noise the trained denoiser must beat the noisy input by a wide margin."""
     pytest.importorskip("sklearn")
-    from repaint_extend.pixel.digits import load_digits_split, upsample_digits
+    from repaint_extend.training.digits import load_digits_split, upsample_digits
 
     model, cfg = load_adm(WEIGHTS)
     den = ADMDenoiser(model)

@@ -30,7 +30,7 @@ DOCUMENTED = {
 def photos():
     pytest.importorskip("skimage")
     pytest.importorskip("matplotlib")
-    from repaint_extend.pixel import photos
+    from repaint_extend.training import photos
 
     return photos
 
@@ -59,9 +59,9 @@ def test_crops_shape_range_determinism_and_files(photos, monkeypatch):
 
 
 def test_committed_weights_config_and_forward():
-    from repaint_extend.pixel.train_ddpm import PHOTOS_CONFIG
+    from repaint_extend.training.train_ddpm import PHOTOS_CONFIG
 
-    assert WEIGHTS.is_file(), "run pixel/train_ddpm.py --dataset photos (see pixel/weights/DATA.md)"
+    assert WEIGHTS.is_file(), "run training/train_ddpm.py --dataset photos (see pixel/weights/DATA.md)"
     assert WEIGHTS.stat().st_size < 20_000_000
     model, cfg = load_adm(WEIGHTS)
     assert cfg == model.config
@@ -73,6 +73,7 @@ def test_committed_weights_config_and_forward():
     with safe_open(str(WEIGHTS), framework="pt") as f:
         meta = f.metadata()
     info = json.loads(meta["training"])
+    # recorded as pixel/train_ddpm.py, where the script was before it moved to training/
     assert info["command"].startswith("python pixel/train_ddpm.py --dataset photos")
     assert meta["prediction"] == "eps" and meta["timesteps"] == "1000" and meta["schedule"] == "linear"
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))

@@ -86,3 +86,35 @@ def test_schedule_rejects_bad_alphas():
         DiscreteSchedule(torch.tensor([0.5, 0.7]))
     with pytest.raises(ValueError):
         DiscreteSchedule(torch.tensor([1.0, 0.5]))
+
+
+def test_schedule_and_denoiser_agree_with_the_hosts_model_sampling(comfy):
+    """pixel/schedule.py and pixel/denoiser.py re-implement, for use without ComfyUI, the schedule that
+    ComfyUI runs the pixel models with: ModelSamplingDiscrete, ``sqrt_linear`` (linear in beta, 1e-4 ..
+    2e-2, T = 1000), EPS. Checked against the MODEL that Load ADM Pixel Model returns."""
+    from comfy.model_sampling import EPS, ModelSamplingDiscrete
+    from repaint_extend.pixel import ADMDenoiser
+
+    import nodes
+
+    loader = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"]
+    model = loader.execute("[embedded] digits 16x16", 64, 4).result[0]
+    host = model.get_model_object("model_sampling")
+    assert isinstance(host, ModelSamplingDiscrete) and isinstance(host, EPS) and host.num_timesteps == 1000
+    assert (host.linear_start, host.linear_end) == (1e-4, 2e-2)
+    ours = DiscreteSchedule()
+    torch.testing.assert_close(ours.sigmas.float(), host.sigmas, rtol=1e-6, atol=0)
+    # sigma <-> t: both interpolate log sigma linearly between integer steps
+    t = torch.linspace(0, 999, 37, dtype=torch.float64)
+    torch.testing.assert_close(ours.t_to_sigma(t).float(), host.sigma(t.float()), rtol=1e-5, atol=0)
+    grid = host.sigmas[::37]
+    assert torch.equal(ours.sigma_to_t(grid.double()).round().long(), host.timestep(grid))
+    # the denoiser: the same x0 as ComfyUI's model call (which rounds t to the nearest step)
+    net = model.model.diffusion_model.unet
+    denoiser = ADMDenoiser(net, quantize=True)
+    x = torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    sigma = torch.tensor([0.05, 1.3, 40.0])
+    x_in = x * torch.sqrt(1 + sigma**2)[:, None, None, None]
+    with torch.no_grad():
+        expected = model.model.apply_model(x_in, sigma)
+        torch.testing.assert_close(denoiser(x_in, sigma), expected, rtol=1e-4, atol=1e-4)

@@ -87,3 +87,20 @@ def test_power_timesteps_place_more_steps_at_low_noise():
         power_timesteps(10, 0.0)
     with pytest.raises(ValueError, match="steps"):
         power_timesteps(1, 2.0)
+
+
+def test_power_sigmas_map_the_timesteps_and_close_at_zero():
+    from repaint_extend.samplers import power_sigmas, power_timesteps
+
+    def ddpm(ts):  # sigma(0) > 0, as a DDPM's sigma_min
+        return [0.03 + t / 100 for t in ts]
+
+    def flow(ts):  # sigma(0) = 0
+        return [t / 1000 for t in ts]
+
+    timesteps = power_timesteps(5, 2.0, 999.0)
+    assert power_sigmas(5, 2.0, ddpm, 999.0) == [0.03 + t / 100 for t in timesteps] + [0.0]
+    assert power_sigmas(5, 2.0, flow, 999.0) == [t / 1000 for t in timesteps]
+    assert power_sigmas(5, 1.0, flow, 999.0) != power_sigmas(5, 2.0, flow, 999.0)
+    with pytest.raises(ValueError, match="power"):
+        power_sigmas(5, -1.0, flow, 999.0)

@@ -1,5 +1,6 @@
-"""Harness-only ComfyUI nodes (not part of the pack): a loader for randomly initialised stand-in
-models, so that graphs can run through the real executor with no checkpoint on disk."""
+"""Harness-only ComfyUI nodes (not part of the pack): loaders for randomly initialised stand-in
+models, so that graphs can run through the real executor with no checkpoint on disk, and a recorder of
+the inputs a MODEL is called with."""
 
 import sys
 from pathlib import Path
@@ -65,7 +66,38 @@ class TinyControlNetLoader:
         return _CACHE[key]
 
 
+class _CallRecorder:
+    """ComfyUI ``model_function_wrapper`` that keeps ``(input, sigma)`` of every UNet call, then calls it."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def __call__(self, apply_model, args):
+        self.calls.append((args["input"].detach().clone(), args["timestep"].detach().clone()))
+        return apply_model(args["input"], args["timestep"], **args["c"])
+
+
+class RecordModelCalls:
+    """The MODEL, cloned, with a wrapper that records each UNet call's input x (the sampler's state, known
+    region already re-noised by ComfyUI's inpainting wrapper) and its sigma: after the run,
+    ``model.model_options["model_function_wrapper"].calls`` lists them in call order."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": ("MODEL",)}}
+
+    RETURN_TYPES = ("MODEL",)
+    FUNCTION = "patch"
+    CATEGORY = "testing"
+
+    def patch(self, model):
+        model = model.clone()
+        model.set_model_unet_function_wrapper(_CallRecorder())
+        return (model,)
+
+
 NODE_CLASS_MAPPINGS = {
+    "RecordModelCalls": RecordModelCalls,
     "TinyCheckpointLoader": TinyCheckpointLoader,
     "TinyControlNetLoader": TinyControlNetLoader,
 }

@@ -1,7 +1,7 @@
 """Train the demo DDPMs: a small ADM UNet, epsilon prediction, on scikit-learn's digits or on photo crops.
 
-``--dataset digits`` (default): :mod:`pixel.digits`, 16 px, ``pixel/weights/digits_ddpm.safetensors``.
-``--dataset photos``: :mod:`pixel.photos` (64 px crops of CC0 / public-domain photos),
+``--dataset digits`` (default): :mod:`training.digits`, 16 px, ``pixel/weights/digits_ddpm.safetensors``.
+``--dataset photos``: :mod:`training.photos` (64 px crops of CC0 / public-domain photos),
 ``pixel/weights/photos64_ddpm.safetensors``. Each has its defaults in :data:`PRESETS`; see
 ``pixel/weights/DATA.md`` for the commands that made the committed weights.
 
@@ -12,15 +12,15 @@ linear beta schedule, T = 1000 (§4; :func:`pixel.schedule.linear_betas`). Adam 
 cosine decay of the learning rate, gradient-norm clipping at 1, and an exponential moving average of
 the weights (the saved weights; Ho et al. 2020, Appendix B, use an EMA too).
 
-Data: :mod:`pixel.digits` (the fixed training split only; nearest upsampling to ``--size`` px; 3
-identical channels; [-1, 1]) or :class:`pixel.photos.PhotoCrops` (seeded random crops). Everything is seeded (``--seed``) and, on the CPU with one thread,
+Data: :mod:`training.digits` (the fixed training split only; nearest upsampling to ``--size`` px; 3
+identical channels; [-1, 1]) or :class:`training.photos.PhotoCrops` (seeded random crops). Everything is seeded (``--seed``) and, on the CPU with one thread,
 bit-reproducible on the same machine and torch build.
 
 Run from the repository root (it registers the root as the package ``repaint_extend`` and never puts
-it on ``sys.path``)::
+it on ``sys.path``; ``training/`` is not imported by ComfyUI)::
 
-    python pixel/train_ddpm.py --out pixel/weights/digits_ddpm.safetensors
-    python pixel/train_ddpm.py --dataset photos --sample-steps 100
+    python training/train_ddpm.py --out pixel/weights/digits_ddpm.safetensors
+    python training/train_ddpm.py --dataset photos --sample-steps 100
 
 ``--save-every-s`` also saves the EMA weights periodically; ``--state`` keeps the full training state
 with them, and ``--resume`` (with ``--stop-after-s`` to pause) continues a run bit for bit on the CPU.
@@ -33,7 +33,6 @@ classifier fitted on the same training split (8x8 form).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -42,21 +41,19 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _import_pixel():
-    """Import the ``pixel`` package whether run as a script or as ``repaint_extend.pixel.train_ddpm``."""
-    if __package__:
-        return sys.modules[__package__]
-    if str(ROOT / "harness") not in sys.path:  # harness/ has no `nodes` folder; the root stays off sys.path
-        sys.path.insert(0, str(ROOT / "harness"))
+if __name__ == "__main__" and not __package__:  # run as a script: run it as repaint_extend.training.*
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
     import pack
 
-    return importlib.import_module(f"{pack.load().__name__}.pixel")
+    pack.run_as_module(__file__)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .. import pixel  # noqa: E402
+from . import digits, photos  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 DIGITS_CONFIG = dict(
@@ -92,7 +89,6 @@ def ddpm_sample(net, shape, alphas_cumprod, steps=250, generator=None, device="c
     Returns:
         ``[shape]`` float32 samples in [-1, 1] (when clipped).
     """
-    pixel = _import_pixel()
     ts = pixel.space_timesteps(len(alphas_cumprod), steps)[::-1]
     ac = alphas_cumprod.to(torch.float64)
     x = torch.randn(shape, generator=generator, device=device)
@@ -139,7 +135,7 @@ def classify_samples(samples: torch.Tensor, split: dict) -> dict:
     """Score samples with a logistic-regression classifier fitted on the 8x8 training split."""
     from sklearn.linear_model import LogisticRegression
 
-    from_8 = _import_pixel().digits.to_8x8
+    from_8 = digits.to_8x8
     clf = LogisticRegression(max_iter=2000)
     clf.fit(split["x_train"].reshape(len(split["x_train"]), -1) / 16.0, split["y_train"])
     test_acc = float(clf.score(split["x_test"].reshape(len(split["x_test"]), -1) / 16.0, split["y_test"]))
@@ -198,7 +194,7 @@ PRESETS = {
 DATA_STATEMENTS = {
     "digits": "sklearn.datasets.load_digits, train split of train_test_split(test_size=0.25, random_state=0, "
     "stratify=target); 8x8 -> nearest upsampling; grey g in 0..16 -> g/8-1; 3 identical channels",
-    "photos": "pixel.photos.PhotoCrops: random 64x64 crops (scale ladder 1..1/8 down to a short side of 80 px, "
+    "photos": "training.photos.PhotoCrops: random 64x64 crops (scale ladder 1..1/8 down to a short side of 80 px, "
     "horizontal flips) of CC0 / public-domain photos shipped in scikit-image (camera, astronaut, grass, "
     "gravel, brick, chelsea, coffee, rocket, clock_motion) and matplotlib (grace_hopper); see "
     "pixel/weights/DATA.md",
@@ -231,7 +227,8 @@ def _replay_args(argv):
     return out
 
 
-def main(argv=None) -> dict:
+def _parse_args(argv):
+    """The command line, with the data set's :data:`PRESETS` filling what it leaves out: ``(args, parser)``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", choices=sorted(PRESETS), default="digits")
     ap.add_argument("--out", default=None)
@@ -278,15 +275,14 @@ def main(argv=None) -> dict:
         args.size = preset["config"]["image_size"]
     if args.dataset == "photos" and args.size != 64:
         ap.error("the photos model is 64 px")
+    return args, ap
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    pixel = _import_pixel()
-    device = torch.device(args.device)
 
+def _training_data(args, device):
+    """``(draw_x0, description, split, crops)``: ``draw_x0(generator, n)`` draws n training images
+    ``[n, 3, size, size]`` in [-1, 1]; ``split`` (digits) or ``crops`` (photos) is the data set, the other None."""
+    split = crops = None
     if args.dataset == "digits":
-        digits = importlib.import_module(pixel.__name__ + ".digits")
         split = digits.load_digits_split()
         data = digits.upsample_digits(split["x_train"], size=args.size, channels=3).to(device)
         data_desc = f"{len(data)} training images {tuple(data.shape[1:])}"
@@ -295,13 +291,76 @@ def main(argv=None) -> dict:
             return data[torch.randint(0, len(data), (n,), generator=gen).to(device)]
 
     else:
-        photos = importlib.import_module(pixel.__name__ + ".photos")
         crops = photos.PhotoCrops(size=args.size, seed=args.seed, device=device)
         data_desc = f"random {args.size}px crops of {len(crops.photos)} photos"
 
         def draw_x0(gen, n):
             return crops.sample(n)
 
+    return draw_x0, data_desc, split, crops
+
+
+def _training_info(args, n_params, step_done, elapsed, log, device, command) -> dict:
+    """What the weights' ``training`` metadata records: the model, data, command, steps, time and loss."""
+    info = dict(
+        model=f"{args.dataset} demo DDPM (epsilon prediction, L_simple, linear beta, T=1000)",
+        data=DATA_STATEMENTS[args.dataset],
+        parameters=n_params,
+        steps=step_done,
+        batch_size=args.batch_size,
+        final_loss=round(log[-1][1], 5) if log else None,
+        train_seconds=round(elapsed, 1),
+        threads=args.threads,
+        device=str(device),
+        torch=torch.__version__,
+        command=command,
+        seed=args.seed,
+    )
+    if args.dataset != "digits":
+        info.update(planned_steps=args.steps, optimizer=args.optimizer, lr=args.lr, ema=args.ema)
+        info["loss_curve"] = [(s_, round(v, 5)) for s_, v in log[:: max(1, len(log) // 40)]]
+    return info
+
+
+def _optimizer(args, net) -> torch.optim.Optimizer:
+    """Adam, or AdamW with ``args.weight_decay``, at ``args.lr``."""
+    if args.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=args.lr)
+    return torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+
+def _learning_rate(args, step: int) -> float:
+    """Linear warm-up over ``args.warmup`` steps, then cosine decay to 0 at ``args.steps``
+    (Loshchilov & Hutter 2017, SGDR, without restarts)."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    frac = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+def _resume(state_path: Path, device, net, ema, opt, gen, crops) -> tuple[int, list, float]:
+    """Load a saved training state into the networks, optimizer, generator and photo crops (if any):
+    ``(step, loss log, training seconds)``."""
+    st = torch.load(state_path, map_location=device, weights_only=False)
+    net.load_state_dict(st["net"])
+    ema.load_state_dict(st["ema"])
+    opt.load_state_dict(st["opt"])
+    gen.set_state(st["gen"])
+    if crops is not None:
+        crops.set_state(st["crops"])
+    print(f"resumed at step {st['step']} from {state_path}", flush=True)
+    return st["step"], st["log"], st["train_s"]
+
+
+def main(argv=None) -> dict:
+    args, ap = _parse_args(argv)
+    preset = PRESETS[args.dataset]
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    device = torch.device(args.device)
+
+    draw_x0, data_desc, split, crops = _training_data(args, device)
     config = dict(preset["config"], image_size=args.size)
     net = pixel.ADMUNet(**config).to(device)
     ema = pixel.ADMUNet(**config).to(device)
@@ -312,19 +371,13 @@ def main(argv=None) -> dict:
     sqrt_ac = ac.sqrt().float().to(device)
     sqrt_1mac = (1 - ac).sqrt().float().to(device)
 
-    if args.optimizer == "adam":
-        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    else:
-        opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    opt = _optimizer(args, net)
 
     def lr_at(step):
-        if step < args.warmup:
-            return args.lr * (step + 1) / args.warmup
-        frac = (step - args.warmup) / max(1, args.steps - args.warmup)
-        return args.lr * 0.5 * (1 + math.cos(math.pi * frac))
+        return _learning_rate(args, step)
 
     gen = torch.Generator(device="cpu").manual_seed(args.seed)
-    command = "python pixel/train_ddpm.py " + " ".join(
+    command = "python training/train_ddpm.py " + " ".join(
         shlex.quote(a) for a in _replay_args(argv or sys.argv[1:])
     )
     state_path = Path(args.state) if args.state else None
@@ -332,34 +385,10 @@ def main(argv=None) -> dict:
     if args.resume:
         if state_path is None or not state_path.is_file():
             ap.error("--resume needs an existing --state file")
-        st = torch.load(state_path, map_location=device, weights_only=False)
-        net.load_state_dict(st["net"])
-        ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"])
-        gen.set_state(st["gen"])
-        if args.dataset == "photos":
-            crops.set_state(st["crops"])
-        start, log, train_s = st["step"], st["log"], st["train_s"]
-        print(f"resumed at step {start} from {state_path}", flush=True)
+        start, log, train_s = _resume(state_path, device, net, ema, opt, gen, crops)
 
     def save(step_done, elapsed):
-        info = dict(
-            model=f"{args.dataset} demo DDPM (epsilon prediction, L_simple, linear beta, T=1000)",
-            data=DATA_STATEMENTS[args.dataset],
-            parameters=n_params,
-            steps=step_done,
-            batch_size=args.batch_size,
-            final_loss=round(log[-1][1], 5) if log else None,
-            train_seconds=round(elapsed, 1),
-            threads=args.threads,
-            device=str(device),
-            torch=torch.__version__,
-            command=command,
-            seed=args.seed,
-        )
-        if args.dataset != "digits":
-            info.update(planned_steps=args.steps, optimizer=args.optimizer, lr=args.lr, ema=args.ema)
-            info["loss_curve"] = [(s_, round(v, 5)) for s_, v in log[:: max(1, len(log) // 40)]]
+        info = _training_info(args, n_params, step_done, elapsed, log, device, command)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         pixel.save_adm(

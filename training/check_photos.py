@@ -3,7 +3,7 @@
 Run from the repository root (registers the root as the package ``repaint_extend``, never puts it on
 ``sys.path``)::
 
-    python pixel/check_photos.py [--weights pixel/weights/photos64_ddpm.safetensors]
+    python training/check_photos.py [--weights pixel/weights/photos64_ddpm.safetensors]
 
 The crop: scikit-image's ``camera.png`` (CC0) downscaled to 128x128 (anti-aliased), rows 48..111 and
 columns 24..87 (the photographer's dark coat, the camera and the top of the tripod over grass). The bottom 32 rows are masked and regenerated
@@ -16,31 +16,30 @@ the known rows come back exactly.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 
-import torch
+if __name__ == "__main__" and not __package__:  # run as a script: run it as repaint_extend.training.*
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
+    import pack
+
+    pack.run_as_module(__file__)
+
+import torch  # noqa: E402
+
+from .. import pixel, samplers  # noqa: E402
+from . import photos  # noqa: E402
+from .train_ddpm import save_grid  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _trainer():
-    """``pixel/train_ddpm.py`` as a module (it registers the package ``repaint_extend``)."""
-    spec = importlib.util.spec_from_file_location("_photos_trainer", ROOT / "pixel" / "train_ddpm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def camera_crop() -> torch.Tensor:
     """``[1, 3, 64, 64]`` in [-1, 1]: camera.png at 1/4 scale, rows 48..111, columns 24..87."""
     from skimage.transform import rescale
 
-    tr = _trainer()
-    photos = importlib.import_module(tr._import_pixel().__name__ + ".photos")
     cam = next(p for p in photos.PHOTOS if p.name == "camera")
     img = rescale(photos.load_photo(cam), 0.25, order=1, anti_aliasing=True, channel_axis=2, mode="reflect")
     crop = torch.from_numpy(img[48:112, 24:88].copy()).float().clamp(-1, 1).permute(2, 0, 1)
@@ -60,9 +59,6 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    tr = _trainer()
-    pixel = tr._import_pixel()
-    samplers = importlib.import_module("repaint_extend.samplers")
     net, _ = pixel.load_adm(args.weights)
     net.eval()
     den = pixel.ADMDenoiser(net)
@@ -91,7 +87,7 @@ def main(argv=None) -> dict:
     known_max_abs = float((out[..., :32, :] - known[..., :32, :]).abs().max())
     masked = known[:1].clone()
     masked[..., 32:, :] = 0.0
-    tr.save_grid(torch.cat([known[:1], masked, out]), Path(args.out), nrow=2 + args.n, scale=4, color=True)
+    save_grid(torch.cat([known[:1], masked, out]), Path(args.out), nrow=2 + args.n, scale=4, color=True)
     info = dict(
         weights=str(args.weights),
         steps=args.steps,
