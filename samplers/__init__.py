@@ -21,8 +21,8 @@ from .repaint import (
     seeded_noise_sampler,
     ve_scales,
 )
-from .seeds import SEED_MODULUS, derive_seed
 from .schedule import jump_schedule, power_sigmas, power_timesteps, schedule_moves, schedule_nfe
+from .seeds import SEED_MODULUS, derive_seed
 
 __all__ = [
     "jump_schedule",
