@@ -15,17 +15,53 @@ Samplers, each at about 100, 230, 450 and 2,400 model calls (NFE):
     (``KnownRegionDenoiser(fixed_noise=True)``). NFE = T + 4 (T - 1).
 ``repaint_power`` (today's best: Power Scheduler 2.5 + RePaint, ``bench_repaint_goal``)
     (50 steps, jump_length 5, jump_n_sample r) with resampling at progress >= 0.5; r sets the NFE.
-``lanpaint`` (a re-implementation of LanPaint, Zheng, Lan & Wang, TMLR 2025, from the paper's
-    description; none of its code)
-    Euler (DDIM, eta = 0) outer steps on the joint, each preceded by N = 5 inner Langevin iterations
-    on the whole state with the paper's bidirectional guided ("BiG") score: the unknown part follows
-    the joint score, the known part ``y_t`` follows ``-(1 + lambda) (y_t - a y) / b^2 +
-    lambda (y_t - a y_hat) / b^2`` (pulled to the noised known values, pushed away from the model's
-    own estimate y_hat), step ``eta_L * (1 - abar)`` in VP units (= eta_L * sigma^2 in VE units),
-    eta_L = 0.2, lambda = ``--lanpaint-lambda``, the known part's step scaled by beta = 1. The
-    paper's fast (underdamped) Langevin integrator with its large friction is taken in its
-    overdamped limit. The known part starts each outer step at the forward-noised known values.
-    NFE = T (N + 1).
+``lanpaint`` and ``lanpaint_node`` (our re-implementation of LanPaint, Zheng, Lan & Wang, TMLR 2025,
+    arXiv 2502.03491v3; none of its code; :func:`lanpaint`)
+    Sources. The paper's sections 4.1 (the bidirectional guided "BiG" score), 4.2 (fast Langevin
+    dynamics, FLD) and Appendix A (implementation details, sensitivity analysis) could not be read here:
+    the search tool serves only the beginning (abstract, introduction) of every copy of the paper.
+    The steps below are therefore the paper's method as its authors published it in code, read for
+    facts only: the paper's experiment code (scraed/LanPaintBench, ``pipeline_lib_imagenet.py``,
+    ``ULDCharaPipeline_Sampler``) and the ComfyUI node (scraed/LanPaint, ``src/LanPaint/lanpaint.py``,
+    ``utils.py``, ``nodes.py``). Our code and the exact-integrator derivation are our own.
+    All inner dynamics in variance-preserving units: x_t = x / sqrt(1 + sigma^2), abar = 1 / (1 + sigma^2).
+
+    1. Replace step before each outer step: the known part is set to its noisy value, for
+       ``lanpaint`` (the paper's experiments) one forward-diffused path y0 + w(sigma^2) (w Brownian,
+       the VE form of LanPaintBench's ``forward_diffuse``); for ``lanpaint_node`` y0 + sigma * eps with
+       eps the sampling noise (ComfyUI's fixed known-region noise).
+    2. BiG score: with x0_hat = D(x, sigma) of the current state,
+       unknown part  s_x = -(x_t - sqrt(abar) x0_hat) / (1 - abar)   (the joint score),
+       known part    s_y = -(1 + lambda)(y_t - sqrt(abar) y0) / (1 - abar)
+                           + lambda (y_t - sqrt(abar) x0_hat) / (1 - abar),
+       i.e. pulled to the clean known values, pushed away from the model's own estimate.
+       Each part is split as s = C - A x_t with A_x = 1 / (1 - abar), A_y = (1 + lambda) / (1 - abar)
+       (the harmonic part, integrated exactly) and C held fixed over a step.
+    3. FLD: per part, the underdamped (kinetic) Langevin SDE
+           dx = q dt,  dq = Gamma (C - A x) dt - Gamma q dt + Gamma D dW,   D = sqrt(2),
+       whose x-marginal at fixed C is N(C / A, 1 / A). Step h = eta (1 - abar) (beta eta (1 - abar)
+       for the known part), friction Gamma = 5 gamma^2 / (1 - abar) (so Gamma h = 5 gamma^2 eta; the
+       node's ``friction**2 * step_size / 0.1 / 2 / dt``), momentum drawn from its stationary law
+       N(0, Gamma) at the start of every outer step. The linear SDE with C frozen is integrated
+       exactly (transition exp(F tau); covariance Sigma_inf - Phi Sigma_inf Phi^T). Iteration 1:
+       one exact step of length h. Iterations 2..N: exact half step, re-evaluate C (one model call),
+       momentum kick q += Gamma (C_new - C_old) h, exact half step with C_old, then C = C_new.
+    4. Outer step: Euler (the sampler of the paper's experiments and the node's recommendation),
+       x <- d + (sigma_next / sigma)(x - d) with d = D(x_inner, sigma), its known part set to y0.
+       ``lanpaint``: x = x_inner, the state after the inner iterations (LanPaintBench steps the
+       scheduler from the Langevin state). ``lanpaint_node``: x = the sampler's own state before
+       them (in ComfyUI the inner iterations only change the denoised estimate the sampler sees).
+       No inner iterations at the last outer step (the node's ``LanPaint_EarlyStop = 1``).
+    Defaults (the node's, ``nodes.py``; the issue's "previous rule": a constant 5 inner steps of
+    0.2 (1 - abar)): N = 5, lambda = 5, eta = 0.2, gamma (friction) = 15, beta = 1;
+    ``--lanpaint-lambda``, ``--lanpaint-step``, ``--lanpaint-friction``, ``--lanpaint-beta``.
+    Ambiguities: (a) LanPaintBench's ``run.py`` defaults to lambda = 8, friction 8 and another step
+    parametrisation (dt = 0.03 in VE units, the unknown part's A with an extra ``alpha`` = 0.25), so
+    the paper's own experiments may have used other values than the node's; (b) the node's default
+    scheduler is Karras, the paper's benchmark uses diffusers' Euler (evenly spaced timesteps): we
+    use the evenly spaced respaced timesteps of the bench's DDPM (``bq.repaint_sigmas``); (c) the
+    node's newest default (``MinStepFrac``) drops inner steps at low noise: not used (the paper's
+    constant N). NFE = T (N + 1) - N (T outer steps).
 
 Outputs: ``bench/results/conditional.json`` and ``conditional.md`` (the table, also printed).
 One thread (``torch.set_num_threads(1)``).
@@ -97,48 +133,145 @@ def run_repaint_power(prior, x_known, case, budget, n, seed):
     return full, bg.nfe_of(c)
 
 
-def lanpaint(model, y, keep, sigmas, n_inner, step, lam, beta, generator, x):
-    """The LanPaint re-implementation described in the module docstring (VE convention, float32).
+def _fld_flow(k: float, a: float, h: float, frac: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact flow over tau in [0, frac] (tau = t / h) of one part's FLD with C = A m frozen.
 
-    Args:
-        model: ``(x [B, d], sigma [B]) -> x0_hat``; y: known values ``[1, d]``; keep: 1 = known.
-        sigmas: decreasing ``[T + 1]`` ending at 0; x: the start at sigmas[0].
+    In u = q h and tau units: dx = u dtau, du = -k a (x - m) dtau - k u dtau + k sqrt(2 h) dW_tau,
+    with k = Gamma h, a = A h. Stationary covariance diag(h / a, k h); transition Phi = exp(F frac);
+    the step's covariance is Sigma_inf - Phi Sigma_inf Phi^T (stationary linear SDE).
 
     Returns:
-        (final state with the known part set to y, NFE).
+        (Phi [2, 2], lower Cholesky factor of the step covariance [2, 2]), float64.
+    """
+    f = torch.tensor([[0.0, 1.0], [-k * a, -k]], dtype=torch.float64)
+    phi = torch.linalg.matrix_exp(f * frac)
+    sig = torch.diag(torch.tensor([h / a, k * h], dtype=torch.float64))
+    q = sig - phi @ sig @ phi.T
+    q = 0.5 * (q + q.T) + 1e-30 * torch.eye(2, dtype=torch.float64)
+    return phi, torch.linalg.cholesky(q)
+
+
+def lanpaint(
+    model,
+    y0,
+    keep,
+    sigmas,
+    generator,
+    eps,
+    n_inner=5,
+    lam=5.0,
+    eta=0.2,
+    friction=15.0,
+    beta=1.0,
+    outer="state",
+):
+    """LanPaint as described in the module docstring (VE sampler state, VP inner dynamics, float32).
+
+    Args:
+        model: ``(x [B, d], sigma [B]) -> x0_hat`` (VE convention); y0: known values ``[1, d]``;
+        keep: ``[1, d]``, 1 = known; sigmas: decreasing ``[T + 1]`` ending at 0; generator: the noise;
+        eps: the sampling noise ``[B, d]`` (start ``sigmas[0] * eps``).
+        outer: ``"state"`` (the paper's experiments, scraed/LanPaintBench): the Euler step moves the
+            state after the inner iterations, the known part follows one forward-diffused path
+            ``y0 + w(sigma^2)`` (w a Brownian path); ``"carrier"`` (the ComfyUI node): the Euler step
+            moves the sampler's own state with the denoised estimate of the state after the inner
+            iterations, the known part is ``y0 + sigma * eps`` (ComfyUI's fixed noise).
+
+    Returns:
+        (final state with the known part set to y0, NFE).
     """
     nfe = 0
-    s_in = x.new_ones([x.shape[0]])
     gen = 1.0 - keep
-    for k in range(len(sigmas) - 1):
-        s, s_next = float(sigmas[k]), float(sigmas[k + 1])
-        z = x * gen + (y + s * torch.randn(x.shape, generator=generator)) * keep
-        for _ in range(n_inner):
-            d = model(z, s * s_in)
-            nfe += 1
-            drift_x = d - z
-            drift_y = (1 + lam) * (y - z) - lam * (d - z)
-            noise = torch.randn(z.shape, generator=generator)
-            z_x = z + step * drift_x + s * math.sqrt(2 * step) * noise
-            z_y = z + beta * step * drift_y + s * math.sqrt(2 * beta * step) * noise
-            z = z_x * gen + z_y * keep
-        d = model(z, s * s_in)
+    s_in = eps.new_ones([eps.shape[0]])
+    x = float(sigmas[0]) * eps
+    steps = len(sigmas) - 1
+    if outer == "state":  # w(sigma_k^2) for every level, built from sigma = 0 upwards
+        path = [torch.zeros_like(eps)]
+        for i in range(steps - 1, -1, -1):
+            var = float(sigmas[i]) ** 2 - float(sigmas[i + 1]) ** 2
+            path.append(path[-1] + math.sqrt(var) * torch.randn(eps.shape, generator=generator))
+        known_noise = path[::-1]
+    elif outer == "carrier":
+        known_noise = [float(sig) * eps for sig in sigmas]
+    else:
+        raise ValueError(f"outer: expected 'state' or 'carrier', got {outer!r}")
+
+    def denoise(xt, scale, s):
+        nonlocal nfe
         nfe += 1
-        z = d + (s_next / s) * (z - d)  # Euler / DDIM step of the probability-flow ODE
-        x = z
-    return x * gen + y * keep, nfe
+        return model(xt * scale, s * s_in)
+
+    for i in range(steps):
+        s, s_next = float(sigmas[i]), float(sigmas[i + 1])
+        abar = 1.0 / (1.0 + s * s)
+        scale = math.sqrt(1.0 + s * s)  # VE = VP * scale
+        xt = (x * gen + (y0 + known_noise[i]) * keep) / scale  # replace step, to VP units
+        n = n_inner if i < steps - 1 else 0  # EarlyStop = 1: no inner iterations at the last step
+        if n > 0:
+            parts = []  # per part: (A, h, k, a) with h the step, k = Gamma h, a = A h
+            for a_coef, b in ((1.0, 1.0), (1.0 + lam, beta)):
+                h = eta * (1.0 - abar) * b
+                big_a = a_coef / (1.0 - abar)
+                parts.append((big_a, h, 5.0 * friction**2 * eta * b, big_a * h))
+            ra = math.sqrt(abar)
+
+            def target(
+                xt, scale=scale, s=s, ra=ra
+            ):  # m = C / A per element, from the BiG score (one model call)
+                x0 = denoise(xt, scale, s)
+                m_y = (ra * ((1.0 + lam) * y0 - lam * x0) + lam * xt) / (1.0 + lam)
+                return ra * x0 * gen + m_y * keep
+
+            flows = {frac: [_fld_flow(k, a, h, frac) for (_, h, k, a) in parts] for frac in (0.5, 1.0)}
+            k_el = parts[0][2] * gen + parts[1][2] * keep
+            a_el = parts[0][3] * gen + parts[1][3] * keep
+            u = torch.randn(xt.shape, generator=generator) * (
+                math.sqrt(parts[0][2] * parts[0][1]) * gen + math.sqrt(parts[1][2] * parts[1][1]) * keep
+            )
+
+            def advance(xt, u, m, frac, flows=flows):
+                out = []
+                z = torch.randn((2,) + xt.shape, generator=generator)
+                for phi, chol in flows[frac]:
+                    phi, chol = phi.tolist(), chol.tolist()
+                    d = xt - m
+                    nx = m + phi[0][0] * d + phi[0][1] * u + chol[0][0] * z[0]
+                    nu = phi[1][0] * d + phi[1][1] * u + chol[1][0] * z[0] + chol[1][1] * z[1]
+                    out.append((nx, nu))
+                (x_x, u_x), (x_y, u_y) = out
+                return x_x * gen + x_y * keep, u_x * gen + u_y * keep
+
+            m = target(xt)
+            xt, u = advance(xt, u, m, 1.0)
+            for _ in range(n - 1):
+                xt, u = advance(xt, u, m, 0.5)
+                m_new = target(xt)
+                u = u + k_el * a_el * (m_new - m)
+                xt, u = advance(xt, u, m, 0.5)
+                m = m_new
+        d = denoise(xt, scale, s) * gen + y0 * keep
+        if outer == "state":
+            x = xt * scale
+        x = d + (s_next / s) * (x - d)  # Euler
+    return x * gen + y0 * keep, nfe
 
 
-def run_lanpaint(prior, x_known, case, budget, n, seed, lam=4.0):
-    steps = max(1, round(budget / (LANPAINT_INNER + 1)))
-    sig = bq.repaint_sigmas(steps).float()
+def lanpaint_steps(budget: int, n_inner: int = LANPAINT_INNER) -> int:
+    """Outer steps T whose NFE T (N + 1) - N is nearest to ``budget`` (the lower on a tie)."""
+    return min(range(1, budget + 1), key=lambda t: (abs(t * (n_inner + 1) - n_inner - budget), t))
+
+
+def run_lanpaint(prior, x_known, case, budget, n, seed, outer="state", **kw):
+    sig = bq.repaint_sigmas(lanpaint_steps(budget)).float()
     gen = torch.Generator().manual_seed(seed)
-    x = sig[0] * torch.randn(n, prior.d, generator=gen)
+    eps = torch.randn(n, prior.d, generator=gen)
     keep = 1.0 - case["mask"][None].float()
-    out, nfe = lanpaint(
-        prior.ve_denoiser(), x_known[None].float(), keep, sig, LANPAINT_INNER, 0.2, lam, 1.0, gen, x
-    )
-    return out, nfe
+    y0 = (x_known[None].float()) * keep
+    return lanpaint(prior.ve_denoiser(), y0, keep, sig, gen, eps, n_inner=LANPAINT_INNER, outer=outer, **kw)
+
+
+def run_lanpaint_node(prior, x_known, case, budget, n, seed, **kw):
+    return run_lanpaint(prior, x_known, case, budget, n, seed, outer="carrier", **kw)
 
 
 def floor(cases, n, draws, seed):
@@ -184,8 +317,13 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
-    parser.add_argument("--samplers", nargs="+", default=["langevin_pc", "repaint_power", "lanpaint"])
-    parser.add_argument("--lanpaint-lambda", type=float, default=4.0)
+    parser.add_argument(
+        "--samplers", nargs="+", default=["langevin_pc", "repaint_power", "lanpaint", "lanpaint_node"]
+    )
+    parser.add_argument("--lanpaint-lambda", type=float, default=5.0, help="BiG score lambda")
+    parser.add_argument("--lanpaint-step", type=float, default=0.2, help="eta: step eta (1 - abar)")
+    parser.add_argument("--lanpaint-friction", type=float, default=15.0, help="gamma")
+    parser.add_argument("--lanpaint-beta", type=float, default=1.0, help="known part's step factor")
     parser.add_argument("--gauss-n", type=int, default=2000)
     parser.add_argument("--floor-draws", type=int, default=10)
     parser.add_argument("--length-scale", type=float, default=1.5)
@@ -230,14 +368,25 @@ def main(argv=None) -> int:
 
     prior, x_known, cases = bq.gauss_setup(args)
     res["floor"] = floor(cases, args.gauss_n, args.floor_draws, args.seed)
-    res["setup"] = {"samples": args.gauss_n, "seed": args.seed, "lanpaint_lambda": args.lanpaint_lambda}
-    runners = {"langevin_pc": run_langevin, "repaint_power": run_repaint_power, "lanpaint": run_lanpaint}
+    lp = {
+        "lam": args.lanpaint_lambda,
+        "eta": args.lanpaint_step,
+        "friction": args.lanpaint_friction,
+        "beta": args.lanpaint_beta,
+    }
+    res["setup"] = {"samples": args.gauss_n, "seed": args.seed, "lanpaint": {**lp, "n_inner": LANPAINT_INNER}}
+    runners = {
+        "langevin_pc": run_langevin,
+        "repaint_power": run_repaint_power,
+        "lanpaint": run_lanpaint,
+        "lanpaint_node": run_lanpaint_node,
+    }
     for budget in args.budgets:
         for name in args.samplers:
             start = time.perf_counter()
             row = {"sampler": name, "budget": budget, "w2": {}, "known_max_abs_delta": 0.0}
             for m, case in cases.items():
-                kw = {"lam": args.lanpaint_lambda} if name == "lanpaint" else {}
+                kw = lp if name.startswith("lanpaint") else {}
                 out, nfe = runners[name](prior, x_known, case, budget, args.gauss_n, args.seed, **kw)
                 out = out.double()
                 row["nfe"] = nfe

@@ -15,16 +15,15 @@ from ..samplers import (
     scales_from_noise_scaling,
     seeded_noise_sampler,
 )
-from .sampler_host import nfe_progress
+from .sampler_host import _STEP_NOISE_SEED_OFFSET, _stream_seed, nfe_progress
 
-# seed itself makes the initial noise (comfy.sample.prepare_noise); the sampler's own noise is seed + 2,
-# as for RePaint (nodes/sampler_host.py).
-_STEP_NOISE_SEED_OFFSET = 2
+# seed itself makes the initial noise (comfy.sample.prepare_noise); the sampler's own noise is stream 2,
+# (seed + 2) mod 2**64 (samplers.derive_seed), as for RePaint (nodes/sampler_host.py): no overflow at
+# the seed widget's maximum 2**64 - 1.
 
 
 def _langevin_function(model, noise, sigmas, extra_args=None, callback=None, disable=None, **options):
     extra_args = {} if extra_args is None else extra_args
-    seed = extra_args.get("seed")
     model_sampling = model.inner_model.inner_model.model_sampling
     return sample_langevin_pc(
         model,
@@ -34,7 +33,9 @@ def _langevin_function(model, noise, sigmas, extra_args=None, callback=None, dis
         callback,
         disable,
         scales=scales_from_noise_scaling(model_sampling.noise_scaling),
-        noise_sampler=seeded_noise_sampler(noise, None if seed is None else seed + _STEP_NOISE_SEED_OFFSET),
+        noise_sampler=seeded_noise_sampler(
+            noise, _stream_seed(extra_args.get("seed"), _STEP_NOISE_SEED_OFFSET)
+        ),
         **options,
     )
 

@@ -7,7 +7,7 @@ STEPS = 4
 DEFAULTS = {"corrector_steps": 2, "step_size": 1.5, "friction": 0.02, "eta": 1.0}
 
 
-def _run(comfy, kind="eps", scheduler="karras", **inputs):
+def _run(comfy, kind="eps", scheduler="karras", noise_seed=5, **inputs):
     from comfy_execution.graph_utils import GraphBuilder
 
     g = GraphBuilder(prefix="")
@@ -24,7 +24,7 @@ def _run(comfy, kind="eps", scheduler="karras", **inputs):
         "SamplerCustom",
         model=ckpt.out(0),
         add_noise=True,
-        noise_seed=5,
+        noise_seed=noise_seed,
         cfg=2.0,
         positive=pos.out(0),
         negative=neg.out(0),
@@ -79,3 +79,11 @@ def test_bad_step_size_is_refused_naming_the_input():
 
     with pytest.raises(ValueError, match="step_size"):
         LangevinKSampler(step_size=2.5)
+
+
+def test_seed_at_the_widgets_maximum_samples(comfy):
+    """The step-noise stream is (seed + 2) mod 2**64: no "Overflow when unpacking long" at 2**64 - 1."""
+    top = _run(comfy, noise_seed=2**64 - 1)[2]["samples"]
+    low = _run(comfy, noise_seed=2**64 - 2)[2]["samples"]
+    assert torch.isfinite(top).all()
+    assert not torch.equal(top, low)  # neighbouring seeds still differ
