@@ -38,7 +38,8 @@ def widget_layout(class_type: str) -> list[tuple[str, int, object]]:
     for section in ("required", "optional"):
         for name, entry in spec.get(section, {}).items():
             kind, options = entry[0], (entry[1] if len(entry) > 1 else {})
-            is_widget = not isinstance(kind, str) or kind in WIDGET_TYPES
+            # socketless: a custom widget type (e.g. the Pose Editor's POSE_EDITS) that takes no link
+            is_widget = not isinstance(kind, str) or kind in WIDGET_TYPES or bool(options.get("socketless"))
             if not is_widget or options.get("forceInput"):
                 continue
             count = 1

@@ -6,7 +6,15 @@ Node families live in ``nodes_<family>.py``; this file only lists them.
 from comfy_api.latest import ComfyExtension, io
 from typing_extensions import override
 
-from . import nodes_caption, nodes_control, nodes_outpaint, nodes_pixel, nodes_pose, nodes_repaint
+from . import (
+    nodes_caption,
+    nodes_control,
+    nodes_outpaint,
+    nodes_pixel,
+    nodes_pose,
+    nodes_pose_editor,
+    nodes_repaint,
+)
 
 
 class RePaintExtendExtension(ComfyExtension):
@@ -19,4 +27,5 @@ class RePaintExtendExtension(ComfyExtension):
             *nodes_control.NODES,
             *nodes_outpaint.NODES,
             *nodes_caption.NODES,
+            *nodes_pose_editor.NODES,
         ]

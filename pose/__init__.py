@@ -20,6 +20,7 @@ inferred-point convention ``"inferred_keypoints"``.
 from .complete import complete_legs, leg_ratios
 from .detect import detect, detect_dwpose, detect_openpose
 from .edit import LIMBS, move_limb, remove_point, rotate_limb, scale_limb, set_point
+from .editor import apply_edits, blank_frames, input_key, parse_edits
 from .keypoints import (
     FOOT_KEY,
     INFERRED_KEY,
@@ -47,9 +48,11 @@ __all__ = [
     "KEYPOINT_NAMES",
     "LIMBS",
     "PRIOR_KEY",
-    "SCORES_KEY",
     "PoseFormatError",
+    "SCORES_KEY",
+    "apply_edits",
     "auto_padding",
+    "blank_frames",
     "complete_legs",
     "detect",
     "detect_dwpose",
@@ -59,6 +62,7 @@ __all__ = [
     "frame_from_pose_keypoint",
     "frame_to_openpose_json",
     "frame_to_pose_keypoint",
+    "input_key",
     "keypoint_bounds",
     "leg_ratios",
     "load_pose_keypoint_json",
@@ -68,6 +72,7 @@ __all__ = [
     "pad",
     "pad_all",
     "pad_image_mask",
+    "parse_edits",
     "person_from_points",
     "person_points",
     "remove_point",
