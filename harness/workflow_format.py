@@ -15,6 +15,8 @@ from __future__ import annotations
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY = {"Note", "MarkdownNote"}
+UI_SIZES = {"PoseEditor": [560, 640]}
+"""Node sizes in written workflows other than the default [300, 180] (the Pose Editor's canvas)."""
 
 
 class WorkflowError(ValueError):
@@ -171,7 +173,7 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
                 "id": number[node_id],
                 "type": class_type,
                 "pos": [40 + 340 * column, 40 + 230 * row],
-                "size": [300, 180],
+                "size": UI_SIZES.get(class_type, [300, 180]),
                 "flags": {},
                 "order": order,
                 "mode": 0,

@@ -133,7 +133,9 @@ def ui(page, editor_server, comfy, tmp_path, request):
     """Per test: no page error and no console error from the pack; a screenshot in tmp_path."""
     page.errors.clear()
     page.pack_console_errors.clear()
-    yield Driver(page, editor_server[0], comfy)
+    driver = Driver(page, editor_server[0], comfy)
+    driver.shots = tmp_path
+    yield driver
     page.screenshot(path=str(tmp_path / f"{request.node.name}.png"))
     assert page.errors == [], page.errors
     assert page.pack_console_errors == [], page.pack_console_errors
@@ -162,17 +164,30 @@ class Driver:
         return workflow
 
     def place(self):
+        """Editor node at scale 1 with its widget at a fixed spot on screen, the other nodes out of its way."""
         self.page.evaluate(
             """() => {
               const app = window.app;
               const node = app.graph.nodes.find(n => n.type === 'PoseEditor');
-              for (const n of app.graph.nodes) if (n !== node) n.pos = [900, 40 + 150 * n.id];
-              node.pos = [60, 60]; node.size = [560, 660];
-              app.canvas.ds.scale = 1; app.canvas.ds.offset = [0, 0];
-              app.canvas.setDirty(true, true); app.graph.setDirtyCanvas(true, true);
+              for (const n of app.graph.nodes) if (n !== node) n.pos = [node.pos[0] + 700, 40 + 150 * n.id];
+              node.size = [560, 660];
+              app.canvas.ds.scale = 1;
+              app.canvas.ds.offset = [120 - node.pos[0], 160 - node.pos[1]];
+              app.canvas.setDirty(true, true);
             }"""
         )
-        self.page.wait_for_timeout(400)
+        for _ in range(3):  # line the widget up by its real position on screen (Nodes 2.0 lays out in DOM)
+            self.page.wait_for_timeout(300)
+            self.page.evaluate(
+                """() => {
+                  const app = window.app;
+                  const r = document.querySelector('.re-pose-editor').getBoundingClientRect();
+                  app.canvas.ds.offset[0] += (140 - r.left) / app.canvas.ds.scale;
+                  app.canvas.ds.offset[1] += (180 - r.top) / app.canvas.ds.scale;
+                  app.canvas.setDirty(true, true);
+                }"""
+            )
+        self.page.wait_for_timeout(300)
 
     def editor(self, expression):
         return self.page.evaluate(
@@ -336,16 +351,20 @@ def test_markup_in_a_pose_file_executes_nothing(ui):
     ui.queue()
     assert ui.page.evaluate("() => window.__pwned === undefined")
     assert ui.page.locator('img[src="x"]').count() == 0
-    assert "<img" not in ui.page.evaluate("() => document.body.innerHTML")
+    assert "window.__pwned" not in ui.page.evaluate("() => document.documentElement.innerHTML")
 
 
 def test_the_same_drag_with_nodes_2_0(ui):
-    ui.page.evaluate("() => window.app.extensionManager.setting.set('Comfy.VueNodes.Enabled', true)")
+    setting = "([k, v]) => window.app.extensionManager.setting.set(k, v)"
+    ui.page.evaluate(setting, ["Comfy.VueNodes.AutoScaleLayout", False])
+    ui.page.evaluate(setting, ["Comfy.VueNodes.Enabled", True])
     try:
         ui.load()
         first = ui.queue()
         ui.page.wait_for_timeout(500)
         assert ui.page.locator(".re-pose-canvas").count() == 1
+        # the editor sits inside the node's Vue (DOM) element, not over the classic canvas
+        assert ui.page.locator("[data-node-id] .re-pose-editor").count() == 1
         before = _point(ui.pose(first), LEFT_ANKLE)
         k = ui.editor("ed.imagePxPerClientPx()")
         ui.drag(0, LEFT_ANKLE, 30, 40)
@@ -354,8 +373,9 @@ def test_the_same_drag_with_nodes_2_0(ui):
         assert after[0] - before[0] == pytest.approx(30 * k, abs=0.02)
         assert after[1] - before[1] == pytest.approx(40 * k, abs=0.02)
         assert LEFT_ANKLE not in after_pose[0]["people"][0]["inferred_keypoints"]
+        ui.page.screenshot(path=str(ui.shots / "nodes_2_0.png"))
     finally:
-        ui.page.evaluate("() => window.app.extensionManager.setting.set('Comfy.VueNodes.Enabled', false)")
+        ui.page.evaluate(setting, ["Comfy.VueNodes.Enabled", False])
 
 
 def test_the_js_limbs_are_pose_edit_limbs():

@@ -40,6 +40,7 @@ class PoseEditorWidget {
     this.person = 0;
     this.point = null; // selected keypoint index
     this.view = null;
+    this.autoView = true; // fit the canvas to the widget until the user zooms or pans
     this.drag = null;
     this.bg = null;
     this.bgKey = null;
@@ -92,7 +93,7 @@ class PoseEditorWidget {
   setInput(message) {
     this.input = message;
     lastInput.set(String(this.node.id), message);
-    this.refresh(!this.view);
+    this.refresh(false);
   }
 
   /** Replace the widget value (an edit, reset, keep, discard) and let the change tracker see it. */
@@ -212,7 +213,7 @@ class PoseEditorWidget {
         el("button", { type: "button", text: "Discard edits", onclick: () => this.commit("") }),
       );
     }
-    if (refit || !this.view) this.view = null;
+    if (refit) this.autoView = true;
     this.loadBackground();
     this.draw();
   }
@@ -252,7 +253,7 @@ class PoseEditorWidget {
       this.status.textContent = "Queue the workflow to load this node's input pose and background.";
       return;
     }
-    if (!this.view) this.view = fitView(f.w, f.h, W, H);
+    if (this.autoView || !this.view) this.view = fitView(f.w, f.h, W, H);
     const v = this.view;
     const [x0, y0] = toScreen(v, 0, 0);
     ctx.fillStyle = "#000";
@@ -364,6 +365,7 @@ class PoseEditorWidget {
       if (!this.view) return;
       const [sx, sy] = this.local(e);
       this.view = zoomAt(this.view, sx, sy, Math.exp(-e.deltaY * 0.0015));
+      this.autoView = false;
       this.draw();
     }, { passive: false });
     c.addEventListener("keydown", (e) => {
@@ -379,6 +381,7 @@ class PoseEditorWidget {
   dragTo(sx, sy, live) {
     const d = this.drag;
     if (d.kind === "pan") {
+      this.autoView = false;
       this.view = { ...d.view, ox: d.view.ox + sx - d.start[0], oy: d.view.oy + sy - d.start[1] };
       this.draw();
     } else if (d.kind === "point") {
