@@ -153,6 +153,12 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
                 if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
                     entry["widget"] = {"name": name}
                 ui_inputs[node_id].append(entry)
+    # columns by depth, each as wide as its widest node; nodes stacked by their heights
+    sizes = {node_id: UI_SIZES.get(prompt[node_id]["class_type"], [300, 180]) for node_id in ids}
+    widths: dict[int, int] = {}
+    for node_id in ids:
+        widths[node_depth(node_id)] = max(widths.get(node_depth(node_id), 0), sizes[node_id][0])
+    column_x = {c: 40 + sum(widths.get(k, 300) + 40 for k in range(c)) for c in widths}
     rows: dict[int, int] = {}
     ui_nodes = []
     for order, node_id in enumerate(ids):
@@ -166,14 +172,14 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
             if count == 2:
                 values.append("image" if class_type == "LoadImage" and name == "image" else "fixed")
         column = node_depth(node_id)
-        row = rows.get(column, 0)
-        rows[column] = row + 1
+        y = rows.get(column, 40)
+        rows[column] = y + sizes[node_id][1] + 50
         ui_nodes.append(
             {
                 "id": number[node_id],
                 "type": class_type,
-                "pos": [40 + 340 * column, 40 + 230 * row],
-                "size": UI_SIZES.get(class_type, [300, 180]),
+                "pos": [column_x[column], y],
+                "size": sizes[node_id],
                 "flags": {},
                 "order": order,
                 "mode": 0,
