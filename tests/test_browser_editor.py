@@ -7,11 +7,8 @@ workflow into the page. A screenshot per test goes to the test's temporary folde
 
 import io
 import json
-import os
 import re
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +20,6 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 LEFT_ANKLE, LEFT_KNEE = 13, 12
-
-
-def _request(url, data=None, timeout=10):
-    body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as response:
-        return json.loads(response.read())
 
 
 def _pose_file(shift=0.0, extra=None):
@@ -58,46 +48,15 @@ def editor_server(comfy, tmp_path_factory):
     for name in ("input", "user/default"):
         (work / name).mkdir(parents=True, exist_ok=True)
     (work / "user/default/comfy.settings.json").write_text(json.dumps({"Comfy.TutorialCompleted": True}))
-    Image.open(Path(skimage.data.__file__).parent / "camera.png").convert("RGB").save(work / "input/camera.png")
+    Image.open(Path(skimage.data.__file__).parent / "camera.png").convert("RGB").save(
+        work / "input/camera.png"
+    )
     (work / "input/pose_a.json").write_text(_pose_file())
     (work / "input/pose_b.json").write_text(_pose_file(shift=20))
     markup = '<img src="x" onerror="window.__pwned=1"><script>window.__pwned=2</script>'
     (work / "input/pose_markup.json").write_text(_pose_file(extra={"name": markup, "person_id": markup}))
-    port = _free_port()
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen(
-        comfy.server_command(work, port),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                _request(f"{base}/object_info/PoseEditor", timeout=2)
-                break
-            except OSError as error:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{(work / 'server.log').read_text()[-3000:]}") from error
-                time.sleep(0.5)
+    with comfy.serve(work, ready_node="PoseEditor") as base:
         yield base, work
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +78,9 @@ def page(editor_server):
 
         pg.on("console", on_console)
         pg.goto(base)
-        pg.wait_for_function("window.app && window.app.graph && window.comfyAPI && window.comfyAPI.api", timeout=60000)
+        pg.wait_for_function(
+            "window.app && window.app.graph && window.comfyAPI && window.comfyAPI.api", timeout=60000
+        )
         pg.wait_for_function(
             "window.app.extensionManager && [...(window.app.extensions||[])].some(e => e.name === 'repaint_extend.PoseEditor')",
             timeout=30000,
@@ -201,11 +162,13 @@ class Driver:
         return self.editor("ed.widget.value")
 
     def queue(self):
-        before = set(_request(f"{self.base}/history"))
+        before = set(self.comfy.request_json(f"{self.base}/history"))
         self.page.evaluate("window.app.queuePrompt(0, 1)")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            new = {k: v for k, v in _request(f"{self.base}/history").items() if k not in before}
+            new = {
+                k: v for k, v in self.comfy.request_json(f"{self.base}/history").items() if k not in before
+            }
             done = [v for v in new.values() if v["status"].get("completed") is not None]
             if done:
                 entry = done[0]
@@ -234,9 +197,9 @@ class Driver:
 
 
 def _point(frames, index, person=0):
-    return frames[0]["people"][person][
-        "pose_keypoints_2d" if index < 18 else "foot_keypoints_2d"
-    ][(index % 18 if index >= 18 else index) * 3 :][:3]
+    return frames[0]["people"][person]["pose_keypoints_2d" if index < 18 else "foot_keypoints_2d"][
+        (index % 18 if index >= 18 else index) * 3 :
+    ][:3]
 
 
 def test_editor_shows_input_and_a_drag_moves_the_ankle(ui, editor_server):
@@ -385,3 +348,34 @@ def test_the_js_limbs_are_pose_edit_limbs():
     text = (ROOT / "web/pose_editor/core.js").read_text()
     block = re.search(r"// LIMBS-BEGIN\nexport const LIMBS = (\{.*?\})\n// LIMBS-END", text, re.S).group(1)
     assert {k: [r, list(m)] for k, (r, m) in LIMBS.items()} == json.loads(block)
+
+
+def test_limb_drag_delete_add_point_and_person(ui):
+    ui.load()
+    before = ui.pose(ui.queue())
+    # grab the left shank (knee -> ankle bone) and swing it: ankle and left foot turn about the knee
+    (kx, ky), (ax, ay) = (
+        ui.editor(f"ed.clientPoint(0, {LEFT_KNEE})"),
+        ui.editor(f"ed.clientPoint(0, {LEFT_ANKLE})"),
+    )
+    m = ui.page.mouse
+    m.move(kx + (ax - kx) * 0.6, ky + (ay - ky) * 0.6)
+    m.down()
+    m.move(kx + (ax - kx) * 0.6 + 40, ky + (ay - ky) * 0.6, steps=6)
+    m.up()
+    # select the left heel and delete it with the keyboard; add the missing left small toe
+    ui.drag(0, 20, 0, 0)
+    ui.page.keyboard.press("Delete")
+    ui.page.locator(".re-pose-toolbar select").nth(2).select_option(label="left_small_toe")
+    ui.page.get_by_role("button", name="+ person").click()
+    after = ui.pose(ui.queue())
+    knee, ankle, toe = (np.array(_point(after, i)[:2]) for i in (LEFT_KNEE, LEFT_ANKLE, 18))
+    assert knee.tolist() == _point(before, LEFT_KNEE)[:2]  # the root stays
+    old_ankle, old_toe = (np.array(_point(before, i)[:2]) for i in (LEFT_ANKLE, 18))
+    assert np.linalg.norm(ankle - knee) == pytest.approx(np.linalg.norm(old_ankle - knee), abs=0.05)
+    assert ankle[0] > old_ankle[0] + 10  # swung to the right, as the mouse went
+    assert np.linalg.norm(toe - ankle) == pytest.approx(np.linalg.norm(old_toe - old_ankle), abs=0.05)
+    assert _point(after, 20)[2] == 0 and _point(after, 19)[2] == 1
+    assert len(after[0]["people"]) == 2 and all(
+        c == 1 for c in after[0]["people"][1]["pose_keypoints_2d"][2::3]
+    )

@@ -71,7 +71,9 @@ def test_without_a_pose_the_canvas_is_width_by_height(comfy):
     assert message["backgrounds"] == [] and message["input"] == input_key(blank_frames(320, 200))
     # a person added in the editor on the empty canvas
     edits = json.dumps({"version": 1, "input": message["input"], "points": [[0, 0, 0, 160, 20]]})
-    (frame,) = comfy.run_graph(_graph(edits, pose=False, image=False, width=320, height=200)[0]).output(editor)
+    (frame,) = comfy.run_graph(_graph(edits, pose=False, image=False, width=320, height=200)[0]).output(
+        editor
+    )
     assert frame["people"][0]["pose_keypoints_2d"][:3] == [160.0, 20.0, 1.0]
 
 

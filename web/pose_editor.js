@@ -9,7 +9,12 @@ import {
 } from "./pose_editor/core.js";
 
 const NODE_TYPE = "PoseEditor";
-const lastInput = new Map(); // node id -> the node's last UI output (its input), kept across undo
+const lastInput = new Map(); // workflow + node id -> the node's last UI output (its input), kept across undo
+
+function inputKey(node) {
+  const path = app.extensionManager?.workflow?.activeWorkflow?.path ?? "";
+  return `${path}#${node.id}`;
+}
 
 const css = document.createElement("link");
 css.rel = "stylesheet";
@@ -35,7 +40,7 @@ class PoseEditorWidget {
   constructor(node, name) {
     this.node = node;
     this.text = "";
-    this.input = lastInput.get(String(node.id)) || null;
+    this._input = null;
     this.frame = 0;
     this.person = 0;
     this.point = null; // selected keypoint index
@@ -76,6 +81,9 @@ class PoseEditorWidget {
   }
 
   // --- state -------------------------------------------------------------------------------------
+  /** The node's last UI output: {input (key), frames, backgrounds, status}; survives undo (node re-created). */
+  get input() { return this._input || lastInput.get(inputKey(this.node)) || null; }
+
   get edits() { return parseValue(this.text); }
 
   /** What the editor shows: {frames, stale, editable}. */
@@ -91,8 +99,8 @@ class PoseEditorWidget {
   }
 
   setInput(message) {
-    this.input = message;
-    lastInput.set(String(this.node.id), message);
+    this._input = message;
+    lastInput.set(inputKey(this.node), message);
     this.refresh(false);
   }
 
@@ -116,6 +124,7 @@ class PoseEditorWidget {
     const text = formatValue(edits);
     if (live) {
       this.text = text;
+      if (this.drag) this.drag.changed = true;
       this.draw();
     } else {
       this.commit(text);
@@ -387,11 +396,11 @@ class PoseEditorWidget {
     } else if (d.kind === "point") {
       const s = this.view.scale;
       const moved = sx !== d.start[0] || sy !== d.start[1];
-      if (!moved && !live) return this.draw(); // a click selects, it does not edit
+      if (!moved && !live) return d.changed ? this.commit(this.text) : this.draw(); // a click only selects
       this.edit([[d.index, d.origin[0] + (sx - d.start[0]) / s, d.origin[1] + (sy - d.start[1]) / s]], { live });
     } else if (d.kind === "limb") {
       const to = toImage(this.view, sx, sy);
-      if (!live && to[0] === d.from[0] && to[1] === d.from[1]) return this.draw();
+      if (!live && to[0] === d.from[0] && to[1] === d.from[1]) return d.changed ? this.commit(this.text) : this.draw();
       this.edit(rotateLimb(d.pts, d.limb, d.from, to), { live });
     }
   }
