@@ -12,6 +12,7 @@ Public API::
     frame = pad(frame, *pads)                    # re-base keypoints (pixels)
     image, mask = pad_image_mask(image, mask, *pads, grow=8, feather=16)
     control = render(frame)                      # uint8 [H, W, 3] OpenPose control image
+    frames, status = apply_edits(frames, edits)  # the Pose Editor widget's edits, keyed to their input
 
 See :mod:`pose.keypoints` for the keypoint model, the foot key ``"foot_keypoints_2d"`` and the
 inferred-point convention ``"inferred_keypoints"``.
