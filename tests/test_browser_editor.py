@@ -1,8 +1,9 @@
 """The Pose Editor widget in the real ComfyUI front end (comfyui-frontend-package), driven by real mouse and
 keyboard events in Chromium (playwright, Debian's /usr/bin/chromium), against a loopback ``main.py --cpu``.
 
-One server and one browser page serve every test here (session fixtures); each test loads its own
-workflow into the page. A screenshot per test goes to the test's temporary folder.
+One server and one browser page serve every test here (module fixtures: playwright's sync API keeps an
+asyncio loop running while it is open, so it must close before other modules call ``asyncio.run``); each
+test loads its own workflow into the page. A screenshot per test goes to the test's temporary folder.
 """
 
 import io
@@ -39,7 +40,7 @@ def _pose_file(shift=0.0, extra=None):
     return dump_pose_keypoint_json([frame])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def editor_server(comfy, tmp_path_factory):
     """A ComfyUI server with the pack; input pose files A, B (shifted) and one with markup in its strings."""
     import skimage
@@ -59,7 +60,7 @@ def editor_server(comfy, tmp_path_factory):
         yield base, work
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def page(editor_server):
     from playwright.sync_api import sync_playwright
 
