@@ -6,7 +6,10 @@ ComfyUI imports this folder as a package from ``custom_nodes/<any name>`` and ca
 packages (``samplers``, ...) can be imported by scripts and tests without a running host.
 """
 
-__all__ = ["comfy_entrypoint"]
+__all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]
+
+WEB_DIRECTORY = "./web"
+"""The front end (the pose editor widget), served by ComfyUI; every ``.js`` in it is loaded as an extension."""
 
 
 async def comfy_entrypoint():

@@ -16,6 +16,7 @@ Facts this relies on (ComfyUI 0.3.75):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import sys
@@ -233,3 +234,66 @@ def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
         "--user-directory",
         str(work_dir / "user"),
     ]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request_json(url: str, data=None, timeout: float = 10):
+    """GET ``url`` (or POST ``data`` as JSON) and return the decoded JSON reply."""
+    import json
+    import urllib.request
+
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def serve(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler", timeout: float = 180):
+    """Run ``main.py`` (see :func:`server_command`) on a free loopback port until the block ends; yields its
+    base URL once ``/object_info/<ready_node>`` answers. The log goes to ``work_dir/server.log``.
+
+    Raises:
+        RuntimeError: the server exited or did not answer within ``timeout`` s (with the log's tail).
+    """
+    import subprocess
+    import time
+
+    work_dir = Path(work_dir)
+    port = free_port()
+    log_path = work_dir / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            server_command(work_dir, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    request_json(f"{base}/object_info/{ready_node}", timeout=2)
+                    break
+                except OSError as error:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"ComfyUI server did not start:\n{log_path.read_text()[-3000:]}"
+                        ) from error
+                    time.sleep(0.5)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -456,7 +456,7 @@ def extend_legs(
     bottom: int | None = None,
 ):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
-    Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
+    Pose Editor (no edits: passes the pose through) -> Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
 
     ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins of ``family`` ("sd15" or
@@ -466,7 +466,8 @@ def extend_legs(
     g = _builder()
     photo = g.node("LoadImage", image=image)
     pose, legs, pad = detect_complete_pad(g, photo.out(0), bottom=bottom, margin=margin, multiple=multiple)
-    hint = g.node("PoseRender", pose=pad.out(2), body=True, feet=True, hands=False, face=False)
+    editor = g.node("PoseEditor", width=512, height=512, edits="", pose=pad.out(2), image=pad.out(0))
+    hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=False, face=False)
     ckpt = _checkpoint(g, kind, size, ckpt_name, family)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)
@@ -516,6 +517,7 @@ def extend_legs(
     return g.finalize(), {
         "photo": photo.id,
         "pad": pad.id,
+        "editor": editor.id,
         "hint": hint.id,
         "tiled": tiled.id,
         "final": final.id,

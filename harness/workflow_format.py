@@ -15,6 +15,8 @@ from __future__ import annotations
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 UI_ONLY = {"Note", "MarkdownNote"}
+UI_SIZES = {"PoseEditor": [560, 640]}
+"""Node sizes in written workflows other than the default [300, 180] (the Pose Editor's canvas)."""
 
 
 class WorkflowError(ValueError):
@@ -38,7 +40,8 @@ def widget_layout(class_type: str) -> list[tuple[str, int, object]]:
     for section in ("required", "optional"):
         for name, entry in spec.get(section, {}).items():
             kind, options = entry[0], (entry[1] if len(entry) > 1 else {})
-            is_widget = not isinstance(kind, str) or kind in WIDGET_TYPES
+            # socketless: a custom widget type (e.g. the Pose Editor's POSE_EDITS) that takes no link
+            is_widget = not isinstance(kind, str) or kind in WIDGET_TYPES or bool(options.get("socketless"))
             if not is_widget or options.get("forceInput"):
                 continue
             count = 1
@@ -150,6 +153,12 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
                 if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
                     entry["widget"] = {"name": name}
                 ui_inputs[node_id].append(entry)
+    # columns by depth, each as wide as its widest node; nodes stacked by their heights
+    sizes = {node_id: UI_SIZES.get(prompt[node_id]["class_type"], [300, 180]) for node_id in ids}
+    widths: dict[int, int] = {}
+    for node_id in ids:
+        widths[node_depth(node_id)] = max(widths.get(node_depth(node_id), 0), sizes[node_id][0])
+    column_x = {c: 40 + sum(widths.get(k, 300) + 40 for k in range(c)) for c in widths}
     rows: dict[int, int] = {}
     ui_nodes = []
     for order, node_id in enumerate(ids):
@@ -163,14 +172,14 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
             if count == 2:
                 values.append("image" if class_type == "LoadImage" and name == "image" else "fixed")
         column = node_depth(node_id)
-        row = rows.get(column, 0)
-        rows[column] = row + 1
+        y = rows.get(column, 40)
+        rows[column] = y + sizes[node_id][1] + 50
         ui_nodes.append(
             {
                 "id": number[node_id],
                 "type": class_type,
-                "pos": [40 + 340 * column, 40 + 230 * row],
-                "size": [300, 180],
+                "pos": [column_x[column], y],
+                "size": sizes[node_id],
                 "flags": {},
                 "order": order,
                 "mode": 0,

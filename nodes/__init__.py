@@ -14,6 +14,7 @@ from . import (
     nodes_outpaint,
     nodes_pixel,
     nodes_pose,
+    nodes_pose_editor,
     nodes_repaint,
 )
 
@@ -30,4 +31,5 @@ class RePaintExtendExtension(ComfyExtension):
             *nodes_control.NODES,
             *nodes_outpaint.NODES,
             *nodes_caption.NODES,
+            *nodes_pose_editor.NODES,
         ]

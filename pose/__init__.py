@@ -12,6 +12,7 @@ Public API::
     frame = pad(frame, *pads)                    # re-base keypoints (pixels)
     image, mask = pad_image_mask(image, mask, *pads, grow=8, feather=16)
     control = render(frame)                      # uint8 [H, W, 3] OpenPose control image
+    frames, status = apply_edits(frames, edits)  # the Pose Editor widget's edits, keyed to their input
 
 See :mod:`pose.keypoints` for the keypoint model, the foot key ``"foot_keypoints_2d"`` and the
 inferred-point convention ``"inferred_keypoints"``.
@@ -20,6 +21,7 @@ inferred-point convention ``"inferred_keypoints"``.
 from .complete import complete_legs, leg_ratios
 from .detect import detect, detect_dwpose, detect_openpose
 from .edit import LIMBS, move_limb, remove_point, rotate_limb, scale_limb, set_point
+from .editor import apply_edits, blank_frames, input_key, parse_edits
 from .keypoints import (
     FOOT_KEY,
     INFERRED_KEY,
@@ -49,9 +51,11 @@ __all__ = [
     "MAX_CANVAS_SIDE",
     "LIMBS",
     "PRIOR_KEY",
-    "SCORES_KEY",
     "PoseFormatError",
+    "SCORES_KEY",
+    "apply_edits",
     "auto_padding",
+    "blank_frames",
     "complete_legs",
     "detect",
     "detect_dwpose",
@@ -61,6 +65,7 @@ __all__ = [
     "frame_from_pose_keypoint",
     "frame_to_openpose_json",
     "frame_to_pose_keypoint",
+    "input_key",
     "keypoint_bounds",
     "leg_ratios",
     "load_pose_keypoint_json",
@@ -70,6 +75,7 @@ __all__ = [
     "pad",
     "pad_all",
     "pad_image_mask",
+    "parse_edits",
     "person_from_points",
     "person_points",
     "remove_point",
