@@ -267,3 +267,12 @@ def test_neighbours_overlap_by_at_least_the_overlap_and_feather_fits_in_it(overl
     # and not far more: the fewest tiles that keep the overlap (each step >= half the allowed step)
     xs = sorted({t.x for t in plan})
     assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > (64 - overlap) // 2
+
+
+def test_a_12_megapixel_photo_plans_few_sd15_windows():
+    # 3000x4000 phone photo cut at the knees, legs padded below (1,600 px), SD1.5 tiles
+    h, w, pad = 4000, 3000, 1600
+    mask = torch.zeros(1, h + pad, w)
+    mask[:, h:] = 1
+    windows = plan_windows((h + pad, w), mask, tile=512, overlap=64)
+    assert len(windows) <= 30 and len(plan_tiles((h + pad, w), mask, tile=512, overlap=64)) <= 30
