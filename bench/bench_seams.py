@@ -1,7 +1,7 @@
 """Benchmark: seams of Outpaint (Tiled), sequential vs joint vs coarse-to-fine (issue 10).
 
     .venv/bin/python bench/bench_seams.py [--modes sequential,joint,coarse] [--jobs main,wide]
-        [--out bench/results/seams.json] [--pictures DIR]
+        [--out bench/results/seams.json] [--pictures DIR] [--steps 4 --jump-length 2 --jump-n-sample 1]
 
 Jobs (the embedded 64x64 photos demo model, 64-px tiles, 16-px overlap, the main job's demo sampling:
 RePaint 12 steps, jump_length 4, jump_n_sample 2, cfg 1 = 20 model calls a window):
@@ -144,14 +144,23 @@ def _nodes_of(prompt, class_type):
     return next(k for k, n in prompt.items() if n["class_type"] == class_type)
 
 
-def run_one(job: str, mode: str, pictures: Path | None) -> dict:
+def _override(prompt: dict, sampling: dict) -> dict:
+    """Set RePaint's steps / jump_length / jump_n_sample on every node that has them."""
+    for node in prompt.values():
+        for key, value in sampling.items():
+            if value is not None and key in node["inputs"] and not isinstance(node["inputs"][key], list):
+                node["inputs"][key] = value
+    return prompt
+
+
+def run_one(job: str, mode: str, pictures: Path | None, sampling: dict) -> dict:
     import comfy_host
     import pack
 
     pack.load()
     from repaint_extend.outpaint import plan_tiles
 
-    prompt = main_job_prompt(mode) if job == "main" else wide_job_prompt(mode)
+    prompt = _override(main_job_prompt(mode) if job == "main" else wide_job_prompt(mode), sampling)
     pad_id = _nodes_of(prompt, "PosePadImageMaskPose" if job == "main" else "ImagePadForOutpaint")
     tiled_id, final_id = _nodes_of(prompt, "OutpaintTiled"), _nodes_of(prompt, "OutpaintComposite")
     started = time.perf_counter()
@@ -183,7 +192,7 @@ def run_one(job: str, mode: str, pictures: Path | None) -> dict:
         from PIL import Image
 
         pictures.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(u8).save(pictures / f"{job}_{mode}.png", optimize=True)
+        Image.fromarray(u8).save(pictures / f"{job}_{mode}_{row['nfe']}.png", optimize=True)
     return row
 
 
@@ -195,6 +204,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", default="main,wide")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "seams.json")
     parser.add_argument("--pictures", type=Path, default=None, help="save each final image here")
+    parser.add_argument("--steps", type=int, default=None, help="override the demo's 12 RePaint steps")
+    parser.add_argument("--jump-length", type=int, default=None, help="override the demo's 4")
+    parser.add_argument("--jump-n-sample", type=int, default=None, help="override the demo's 2")
     args = parser.parse_args(argv)
 
     import comfy_host
@@ -212,7 +224,12 @@ def main(argv=None) -> int:
     rows = []
     for job in args.jobs.split(","):
         for mode in args.modes.split(","):
-            row = run_one(job, mode, args.pictures)
+            sampling = {
+                "steps": args.steps,
+                "jump_length": args.jump_length,
+                "jump_n_sample": args.jump_n_sample,
+            }
+            row = run_one(job, mode, args.pictures, sampling)
             rows.append(row)
             print(json.dumps(row), flush=True)
     keys = list(rows[0])
