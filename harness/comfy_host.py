@@ -57,9 +57,14 @@ def pack_custom_nodes_dir(work_dir: Path) -> Path:
 
 
 def boot(
-    work_dir: str | os.PathLike, *, harness_nodes: bool = True, output_dir: str | os.PathLike | None = None
+    work_dir: str | os.PathLike,
+    *,
+    harness_nodes: bool = True,
+    output_dir: str | os.PathLike | None = None,
+    cpu: bool = True,
 ):
-    """Start ComfyUI in this process once, on the CPU, with this pack loaded.
+    """Start ComfyUI in this process once, on the CPU (``cpu=False``: ComfyUI picks the GPU, for GPU
+    benchmarks), with this pack loaded.
 
     Args:
         work_dir: folder for ComfyUI's input/output/temp/user folders and the custom_nodes link.
@@ -82,7 +87,7 @@ def boot(
     import comfy.options  # noqa: F401  (argv parsing stays off)
     from comfy.cli_args import LatentPreviewMethod, args
 
-    args.cpu = True
+    args.cpu = cpu
     args.disable_api_nodes = True
     args.preview_method = LatentPreviewMethod.Latent2RGB
 

@@ -159,12 +159,15 @@ def outpaint_tiled(
     feather: int = 8,
     jump_length: int = 2,
     jump_n_sample: int = 2,
+    mode: str | None = "sequential",
     **optional,
 ):
     """Add ``RePaintSampler`` and ``OutpaintTiled`` to the builder ``g``: the checkpoint node ``ckpt``'s
     MODEL and VAE, the ``positive`` / ``negative`` outputs, ``pad``'s image (output 0) and mask (output 1),
     square tiles of ``tile`` px; ``optional`` holds OutpaintTiled's optional inputs (ControlNet, per-tile
-    prompts). Returns the OutpaintTiled node."""
+    prompts); ``mode`` None leaves the node's default (``auto``). Returns the OutpaintTiled node."""
+    if mode is not None:
+        optional["mode"] = mode
     sampler = g.node(
         "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
     )
@@ -454,6 +457,7 @@ def extend_legs(
     save_prefix: str = "extend_legs",
     control: bool = True,
     bottom: int | None = None,
+    mode: str = "auto",
 ):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Editor (no edits: passes the pose through) -> Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
@@ -498,6 +502,7 @@ def extend_legs(
         feather=feather,
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
+        mode=mode,
         **control_inputs,
     )
     final = g.node(

@@ -11,7 +11,7 @@ from comfy_api.latest import io
 
 from ..outpaint import composite_known, match_color_to_known, to_uint8
 from .nodes_caption import BlipModelType
-from .outpaint_host import outpaint_tiled
+from .outpaint_host import MODES, outpaint_tiled
 
 _CATEGORY = "image/outpaint"
 
@@ -23,10 +23,12 @@ class OutpaintTiled(io.ComfyNode):
             node_id="OutpaintTiled",
             display_name="Outpaint (Tiled)",
             category=_CATEGORY,
-            description="Fills the masked area of an image of any size tile by tile (tiles of the model's native size "
-            "with overlap, ordered outward from the known pixels, seams feathered). Each tile is sampled with the "
-            "known and already generated pixels as context, RePaint by default (any SAMPLER), and the pose hint "
-            "cropped to the tile when a ControlNet is given. Known pixels stay bit-exact. Optionally each tile gets its "
+            description="Fills the masked area of an image of any size with windows of the model's native size "
+            "(with overlap). mode joint: one sampling run over the canvas, the model called on every window and the "
+            "predictions blended with Gaussian weights (no seams); coarse: the whole canvas at the model's size "
+            "first, then refined jointly; sequential: tile by tile outward from the known pixels, seams feathered. "
+            "RePaint by default (any SAMPLER); the pose hint is cropped to each window when a ControlNet is given. "
+            "Known pixels stay bit-exact. Optionally each tile gets its "
             "own prompt (a line of tile_prompt, and/or a BLIP caption of the tile's known and generated pixels), "
             "added to the positive prompt.",
             inputs=[
@@ -45,7 +47,14 @@ class OutpaintTiled(io.ComfyNode):
                 ),
                 io.Int.Input("tile_height", default=512, min=16, max=4096, step=8),
                 io.Int.Input("overlap", default=64, min=8, max=1024, step=8),
-                io.Int.Input("feather", default=32, min=0, max=1024),
+                io.Int.Input(
+                    "feather",
+                    default=32,
+                    min=0,
+                    max=1024,
+                    tooltip="sequential mode: px of each tile's ramp into the tiles before it (regenerated in part); "
+                    "at most overlap.",
+                ),
                 io.Sampler.Input("sampler", optional=True, tooltip="Default: RePaint Sampler (10, 10)."),
                 io.ControlNet.Input("control_net", optional=True, tooltip="e.g. an OpenPose ControlNet."),
                 io.Image.Input(
@@ -67,6 +76,16 @@ class OutpaintTiled(io.ComfyNode):
                 ),
                 BlipModelType.Input(
                     "caption_model", optional=True, tooltip="Load BLIP (captioning), for {caption}."
+                ),
+                io.Combo.Input(
+                    "mode",
+                    options=list(MODES),
+                    default="auto",
+                    optional=True,
+                    tooltip="sequential: tile after tile (feather blends them); joint: one sampling run, the model "
+                    "called per window and the predictions blended (no seams); coarse: the whole canvas at the "
+                    "model's size first, then refined jointly (a figure spanning many tiles); auto: coarse above "
+                    "2 tiles per side, else joint.",
                 ),
             ],
             outputs=[
@@ -103,6 +122,7 @@ class OutpaintTiled(io.ComfyNode):
         clip=None,
         tile_prompt="",
         caption_model=None,
+        mode="auto",
     ) -> io.NodeOutput:
         control = None
         if control_net is not None:
@@ -126,6 +146,7 @@ class OutpaintTiled(io.ComfyNode):
             clip=clip,
             tile_prompt=tile_prompt,
             caption_model=caption_model,
+            mode=mode,
         )
         return io.NodeOutput(image_out, tiles, nfe, prompts)
 

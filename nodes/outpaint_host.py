@@ -1,25 +1,63 @@
-"""ComfyUI glue for tiled outpainting: sample one tile with ComfyUI's model, VAE, SAMPLER and ControlNet,
-optionally with its own prompt (a line of text per tile, and/or a BLIP caption of the tile's context).
+"""ComfyUI glue for tiled outpainting: sample with ComfyUI's model, VAE, SAMPLER and ControlNet, tile by tile
+(``sequential``), all windows at once (``joint``), or a coarse whole-canvas pass refined jointly
+(``coarse``); optionally with a prompt per tile (a line of text, and/or a BLIP caption of its context).
 
-The plan, the order, the seams and the exact known pixels are ``outpaint/`` (pure torch); this module
-only supplies the ``sample_tile`` callback and the progress bar.
+The plan, the order, the seams, the window weights and the exact known pixels are ``outpaint/`` (pure
+torch). Joint sampling is built from ComfyUI's own conditioning: one conditioning per window, with the
+window as its ``area`` and the window's Gaussian weight as its ``mask`` (what ConditioningSetArea and
+ConditioningSetMask set), its pose hint applied by ComfyUI's ControlNetApplyAdvanced on the cropped hint.
+ComfyUI's sampling function then calls the model on each window's crop of the canvas latent (batching
+windows that share a conditioning) and averages the predictions by those weights (MultiDiffusion eq. 5),
+under one sampler run (RePaint) over the canvas: no ComfyUI internals are patched.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import time
 
 import comfy.model_management
 import comfy.sample
 import comfy.samplers
 import comfy.utils
 import latent_preview
+import node_helpers
+import torch
 
 import nodes as comfy_nodes
 
-from ..outpaint import crop_to_tile, outpaint
+from ..outpaint import (
+    Tile,
+    check_image,
+    check_mask,
+    coarse_size,
+    crop_to_tile,
+    outpaint,
+    plan_tiles,
+    plan_windows,
+    stream_seed,
+    window_weight,
+    working_box,
+)
 from .sampler_host import RePaintKSampler, count_nfe
 
 CAPTION = "{caption}"
 """Placeholder in a tile prompt for the BLIP caption of the tile's context (known + generated pixels)."""
+
+MODES = ("auto", "sequential", "joint", "coarse")
+"""``sequential``: one tile after another, each sampled with the known and already generated pixels as
+context (the behaviour before ``mode`` existed); ``joint``: one sampler run over the canvas, the model
+called per window and the predictions blended (Mixture of Diffusers / MultiDiffusion); ``coarse``: the
+whole canvas first at the model's size, upscaled, then refined jointly at partial denoise; ``auto``:
+``coarse`` when the canvas is more than :data:`COARSE_RATIO` tiles on a side, else ``joint``."""
+
+COARSE_RATIO = 2.0
+"""``auto`` picks ``coarse`` above this canvas / tile side ratio: a figure spanning more than two tiles
+is drawn whole first (as DemoFusion and Krita AI Diffusion's upscaling do)."""
+
+REFINE_DENOISE = 0.6
+"""The coarse pass's refinement re-noises to 60 % of the schedule (KSampler's ``denoise``): enough to redraw detail at full size, little enough to keep the coarse layout (DemoFusion's
+skip-residual and Krita AI Diffusion's refine both sit near 0.5-0.7)."""
 
 
 def tile_prompt_lines(tile_prompt: str | None, caption_model=None) -> list[str] | None:
@@ -45,6 +83,269 @@ def tile_prompt_lines(tile_prompt: str | None, caption_model=None) -> list[str] 
     return lines
 
 
+def pick_mode(mode: str, canvas_hw, tile_hw) -> str:
+    """The mode to run: ``mode`` itself, or for ``auto`` ``coarse`` when the canvas is more than
+    :data:`COARSE_RATIO` tiles on a side, else ``joint``.
+
+    Raises:
+        ValueError: a mode not in :data:`MODES`.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    ratio = max(canvas_hw[0] / tile_hw[0], canvas_hw[1] / tile_hw[1])
+    return "coarse" if ratio > COARSE_RATIO else "joint"
+
+
+@dataclasses.dataclass
+class _Run:
+    """What every tile or window is sampled with; counts model calls and collects the prompts."""
+
+    model: object
+    vae: object
+    positive: list
+    negative: list
+    seed: int
+    steps: int
+    cfg: float
+    scheduler: str
+    sampler: object
+    control: tuple | None
+    clip: object
+    lines: list[str] | None
+    caption_model: object
+    nfe: int = 0
+    tiles: int = 0
+    prompts: list[str] = dataclasses.field(default_factory=list)
+    encoded: dict = dataclasses.field(default_factory=dict)
+
+    def steps_nfe(self, steps: int) -> int:
+        """Model calls of one sampler run of ``steps`` steps (exact for RePaint)."""
+        return (
+            count_nfe(steps, self.sampler.extra_options)
+            if isinstance(self.sampler, RePaintKSampler)
+            else steps
+        )
+
+    def sigmas(self, denoise: float = 1.0) -> tuple[torch.Tensor, int]:
+        """The sigmas (CPU) of a run at ``denoise`` and its step count: as KSampler, ``steps`` steps over
+        the last ``denoise`` fraction of a ``steps / denoise``-step schedule (so RePaint's jumps fit)."""
+        ms = self.model.get_model_object("model_sampling")
+        total = self.steps if denoise >= 1.0 else int(self.steps / denoise)
+        sigmas = comfy.samplers.calculate_sigmas(ms, self.scheduler, total).cpu()
+        return sigmas[-(self.steps + 1) :], self.steps
+
+    def conditioning(self, index: int, image, context_mask, hint, tile: Tile):
+        """(positive, negative) of tile / window ``index``: its prompt line (``{caption}`` = BLIP's
+        caption of ``image`` where ``context_mask`` is 0) concatenated to the positive prompt as
+        ComfyUI's ConditioningConcat does, then the ControlNet with ``hint`` cropped to ``tile``."""
+        pos, neg = self.positive, self.negative
+        if self.lines is not None:
+            text = self.lines[min(index, len(self.lines) - 1)]
+            if CAPTION in text:
+                text = text.replace(CAPTION, self.caption_model.caption(image[:1], mask=context_mask[:1])[0])
+            self.prompts.append(text)
+            if text:
+                if text not in self.encoded:
+                    self.encoded[text] = self.clip.encode_from_tokens_scheduled(self.clip.tokenize(text))
+                pos = comfy_nodes.ConditioningConcat().concat(pos, self.encoded[text])[0]
+        if self.control is not None:
+            net, _, strength, start, end = self.control
+            pos, neg = comfy_nodes.ControlNetApplyAdvanced().apply_controlnet(
+                pos, neg, net, crop_to_tile(hint, tile), strength, start, end, vae=self.vae
+            )
+        return pos, neg
+
+    def sample(self, model, latent, noise_mask, pos, neg, sigmas, seed, nfe):
+        """One sampler run (``comfy.sample.sample_custom``) on ``latent`` (``[B, C, h, w]``)."""
+        latent = comfy.sample.fix_empty_latent_channels(model, latent)
+        noise = comfy.sample.prepare_noise(latent, seed)
+        return comfy.sample.sample_custom(
+            model,
+            noise,
+            self.cfg,
+            self.sampler,
+            sigmas,
+            pos,
+            neg,
+            latent,
+            noise_mask=noise_mask,
+            callback=latent_preview.prepare_callback(model, nfe),
+            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+            seed=seed,
+        )
+
+    def decode(self, samples, like):
+        return self.vae.decode(samples).to(like.dtype)[..., : like.shape[-1]]
+
+
+def _check_inputs(image, mask, control, lines, clip):
+    if lines is not None and clip is None:
+        raise ValueError(
+            "clip: tile_prompt and caption_model need a CLIP to encode each tile's prompt; connect the "
+            "checkpoint's CLIP to clip"
+        )
+    check_image(image, "image")
+    check_mask(mask, image, "mask")
+    if control is not None:
+        control_image = control[1]
+        if control_image is None:
+            raise ValueError("control_net needs a control_image (the pose hint on the image's canvas)")
+        if tuple(control_image.shape[1:3]) != tuple(image.shape[1:3]):
+            raise ValueError(
+                f"control_image is {control_image.shape[2]}x{control_image.shape[1]} but the image is "
+                f"{image.shape[2]}x{image.shape[1]}: render the pose on the padded image's canvas"
+            )
+
+
+def _sequential(run: _Run, image, mask, tile, overlap, feather):
+    """Tile after tile (:func:`outpaint.outpaint`); tile i's noise from ``stream_seed(seed, i)``."""
+    sigmas, n = run.sigmas()
+    per_tile = run.steps_nfe(n)
+    pbar = comfy.utils.ProgressBar(1)
+    hint = run.control[1] if run.control is not None else None
+
+    def sample_tile(tile_image, tile_mask, t):
+        pos, neg = run.conditioning(t.index, tile_image, tile_mask, hint, t)
+        latent = run.vae.encode(tile_image[..., :3])
+        samples = run.sample(
+            run.model, latent, tile_mask, pos, neg, sigmas, stream_seed(run.seed, t.index), per_tile
+        )
+        run.nfe += per_tile
+        run.tiles += 1
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        return run.decode(samples, tile_image)
+
+    def progress(done, total, t):
+        pbar.update_absolute(done, total)
+
+    return outpaint(image, mask, sample_tile, tile=tile, overlap=overlap, feather=feather, progress=progress)
+
+
+class _WindowCalls:
+    """A ``model_function_wrapper`` (ComfyUI's public hook around each UNet call): counts window
+    evaluations for an overall progress bar across windows and prints an estimate after the first."""
+
+    def __init__(self, total: int, inner=None, label: str = "joint"):
+        self.total, self.inner, self.label = total, inner, label
+        self.done = 0
+        self.pbar = comfy.utils.ProgressBar(total)
+        self.started = None
+
+    def __call__(self, apply_model, args):
+        t0 = time.perf_counter()
+        if self.inner is not None:
+            out = self.inner(apply_model, args)
+        else:
+            out = apply_model(args["input"], args["timestep"], **args["c"])
+        windows = sum(1 for c in args["cond_or_uncond"] if c == 0)
+        if self.done == 0 and windows:
+            per = (time.perf_counter() - t0) / windows
+            print(
+                f"Outpaint (Tiled) {self.label}: first window call {per:.2f} s; about "
+                f"{per * self.total:.0f} s for {self.total:,} window calls"
+            )
+        self.done += windows
+        self.pbar.update_absolute(min(self.done, self.total), self.total)
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        return out
+
+
+def _window_conditionings(run: _Run, windows, image, mask, hint, latent_hw, scale):
+    """All windows' conditionings, concatenated: window k's prompt and ControlNet
+    (:meth:`_Run.conditioning`), its box as ``area`` and its Gaussian weight (zero outside the box) as
+    ``mask`` in latent px. The weight is shared by the positive and negative of a window."""
+    positive, negative = [], []
+    for t in windows:
+        pos, neg = run.conditioning(
+            t.index, crop_to_tile(image, t), crop_to_tile(mask, t, "BHW") > 0, hint, t
+        )
+        rows, cols = slice(t.y // scale, (t.y + t.h) // scale), slice(t.x // scale, (t.x + t.w) // scale)
+        weight = torch.zeros((1, *latent_hw))
+        weight[0, rows, cols] = window_weight(t.h // scale, t.w // scale)
+        values = {
+            "area": (t.h // scale, t.w // scale, t.y // scale, t.x // scale),
+            "mask": weight,
+            "mask_strength": 1.0,
+            "set_area_to_bounds": False,
+            "strength": 1.0,
+        }
+        positive += node_helpers.conditioning_set_values(pos, values)
+        negative += node_helpers.conditioning_set_values(neg, values)
+    return positive, negative
+
+
+def _shift(windows, y0, x0, hw) -> list[Tile]:
+    return [dataclasses.replace(t, y=t.y - y0, x=t.x - x0, canvas=tuple(hw)) for t in windows]
+
+
+def _joint(run: _Run, image, mask, tile, overlap, denoise=1.0, seed_index=0, label="joint"):
+    """One sampler run over the windows' bounding box (the rest of the canvas is left as it is), the
+    model called per window (see the module docstring). Returns the new canvas: pixels with mask 0
+    bit-identical, soft mask values blended."""
+    m = check_mask(mask, image, "mask")
+    windows = plan_windows(tuple(image.shape[1:3]), m, tile, overlap)
+    y0, x0, y1, x1 = working_box(windows)
+    crop = image[:, y0:y1, x0:x1]
+    crop_mask = m[:, y0:y1, x0:x1]
+    windows = _shift(windows, y0, x0, (y1 - y0, x1 - x0))
+    hint = run.control[1][:, y0:y1, x0:x1] if run.control is not None else None
+    latent = run.vae.encode(crop[..., :3])
+    scale = (y1 - y0) // latent.shape[-2]
+    pos, neg = _window_conditionings(run, windows, crop, crop_mask, hint, latent.shape[-2:], scale)
+    sigmas, n = run.sigmas(denoise)
+    per_window = run.steps_nfe(n)
+    model = run.model.clone()
+    calls = _WindowCalls(per_window * len(windows), model.model_options.get("model_function_wrapper"), label)
+    model.set_model_unet_function_wrapper(calls)
+    print(
+        f"Outpaint (Tiled) {label}: {len(windows)} windows of {windows[0].w}x{windows[0].h} px over "
+        f"{x1 - x0}x{y1 - y0} px, {per_window} model calls each ({per_window * len(windows):,} window calls)"
+    )
+    samples = run.sample(
+        model, latent, crop_mask, pos, neg, sigmas, stream_seed(run.seed, seed_index), per_window
+    )
+    run.nfe += per_window * len(windows)
+    run.tiles += len(windows)
+    generated = run.decode(samples, crop)
+    out = image.clone()
+    mw = crop_mask[..., None]
+    out[:, y0:y1, x0:x1] = torch.where(mw > 0, crop * (1 - mw) + generated.to(crop.device) * mw, crop)
+    return out
+
+
+def _resize(x, hw, mode):
+    """``[B, H, W, C]`` -> ``[B, h, w, C]`` with torch's ``interpolate`` (antialiased when shrinking)."""
+    y = torch.nn.functional.interpolate(
+        x.movedim(-1, 1), size=tuple(hw), mode=mode, antialias=mode in ("bilinear", "bicubic")
+    )
+    return y.movedim(1, -1)
+
+
+def _coarse(run: _Run, image, mask, tile, overlap):
+    """The canvas scaled down to one tile (:func:`outpaint.coarse_size`), sampled whole with the pose
+    hint scaled alike, upscaled (bicubic) into the unknown pixels, then refined with :func:`_joint` at
+    :data:`REFINE_DENOISE`. Known pixels stay bit-identical."""
+    H, W = image.shape[1:3]
+    m = check_mask(mask, image, "mask")
+    small_hw = coarse_size((H, W), tile)
+    small = _resize(image, small_hw, "bilinear").clamp(0, 1)
+    small_mask = _resize(m[..., None], small_hw, "bilinear")[..., 0].clamp(0, 1)
+    small_mask = (small_mask > 0).to(small_mask.dtype)  # any unknown pixel under a coarse pixel: unknown
+    control = run.control
+    if control is not None:
+        run.control = (control[0], _resize(control[1], small_hw, "bilinear"), *control[2:])
+    try:
+        one_window = max(8, min(overlap, min(small_hw) // 16 * 8))  # the canvas is one window here
+        coarse = _joint(run, small, small_mask, small_hw, one_window, label="coarse pass")
+    finally:
+        run.control = control
+    up = _resize(coarse, (H, W), "bicubic").clamp(0, 1).to(image.dtype)
+    start = torch.where(m[..., None] > 0, up, image)
+    return _joint(run, start, m, tile, overlap, denoise=REFINE_DENOISE, seed_index=1, label="refine")
+
+
 def outpaint_tiled(
     model,
     vae,
@@ -64,103 +365,52 @@ def outpaint_tiled(
     clip=None,
     tile_prompt="",
     caption_model=None,
+    mode="sequential",
 ):
-    """Outpaint ``image`` where ``mask`` > 0, one tile of size ``tile`` (h, w px) at a time.
+    """Outpaint ``image`` where ``mask`` > 0 with tiles / windows of size ``tile`` (h, w px).
 
-    Each tile is VAE-encoded, sampled with ``sampler`` (default: RePaint, jump_length 10, jump_n_sample 10)
-    under the tile's noise_mask, with seed ``seed + tile.index`` and, when ``control`` =
-    ``(control_net, control_image, strength, start, end)`` is given, the ControlNet hint cropped to the
-    tile; then decoded and blended back by :func:`outpaint.outpaint`.
+    ``mode`` (:data:`MODES`): ``sequential`` samples tile after tile (:func:`outpaint.outpaint`: each
+    tile VAE-encoded, sampled under its noise_mask, decoded and blended back with a ``feather``-px
+    ramp); ``joint`` runs one sampler over the canvas latent with the model called per window;
+    ``coarse`` samples the canvas scaled down to one tile first, then refines jointly; ``auto`` picks
+    (:func:`pick_mode`). The sampler is ``sampler`` (default: RePaint, jump_length 10, jump_n_sample 10);
+    tile i's noise (or the joint run's) is seeded with :func:`outpaint.stream_seed` ``(seed, i)``, so any
+    64-bit seed works and no two streams repeat each other. With ``control`` = ``(control_net,
+    control_image, strength, start, end)`` the hint is cropped to each tile / window.
 
     Per-tile prompts (optional): the tile's line of ``tile_prompt`` (see :func:`tile_prompt_lines`), with
-    ``{caption}`` replaced by ``caption_model``'s caption of the tile's context (its known and already
-    generated pixels: the bounding box of the tile's pixels with noise_mask 0; of the first image of a
-    batch), is encoded with ``clip`` and concatenated to ``positive`` as ComfyUI's ConditioningConcat does
-    (the prompt, and any ControlNet already applied to it, stay); the tile's ControlNet hint is applied
-    after. A blank line adds nothing.
+    ``{caption}`` replaced by ``caption_model``'s caption of the tile's context (its known and, in
+    sequential mode, already generated pixels; of the first image of a batch), is encoded with ``clip``
+    and concatenated to ``positive`` as ComfyUI's ConditioningConcat does; the tile's ControlNet hint is
+    applied after. In joint mode each window gets its line. A blank line adds nothing.
 
     Returns:
         ``(image, tiles, nfe, prompts)``: the new IMAGE (known pixels bit-identical), the number of tiles
-        sampled, the model calls made (exact for RePaint; steps per tile for other samplers) and each
-        tile's prompt text, one line per tile in sampling order ("" without per-tile prompts).
+        or windows sampled (the coarse pass counts its windows too), the model calls on a tile or window
+        (exact for RePaint; steps per run for other samplers) and each tile's prompt text, one line per
+        tile or window ("" without per-tile prompts).
 
     Raises:
         ValueError: a control image of another size than the image, a control_net without a control
             image, a tile_prompt or caption_model without a clip, ``{caption}`` without a caption_model,
-            or any error of :func:`outpaint.outpaint` (sizes, nothing to outpaint, ...).
+            an unknown mode, or any error of :func:`outpaint.plan_tiles` (sizes, nothing to outpaint, ...).
     """
     lines = tile_prompt_lines(tile_prompt, caption_model)
-    if lines is not None and clip is None:
-        raise ValueError(
-            "clip: tile_prompt and caption_model need a CLIP to encode each tile's prompt; connect the "
-            "checkpoint's CLIP to clip"
-        )
-    if control is not None:
-        control_net, control_image = control[:2]
-        if control_image is None:
-            raise ValueError("control_net needs a control_image (the pose hint on the image's canvas)")
-        if tuple(control_image.shape[1:3]) != tuple(image.shape[1:3]):
-            raise ValueError(
-                f"control_image is {control_image.shape[2]}x{control_image.shape[1]} but the image is "
-                f"{image.shape[2]}x{image.shape[1]}: render the pose on the padded image's canvas"
-            )
-    sampler = sampler if sampler is not None else RePaintKSampler()
-    model_sampling = model.get_model_object("model_sampling")
-    sigmas = comfy.samplers.calculate_sigmas(model_sampling, scheduler, steps).cpu()
-    per_tile_nfe = count_nfe(steps, sampler.extra_options) if isinstance(sampler, RePaintKSampler) else steps
-    counter = {"nfe": 0, "tiles": 0}
-    pbar = comfy.utils.ProgressBar(1)
-    prompts: list[str] = []
-    encoded: dict[str, list] = {}
-
-    def tile_positive(tile_image, tile_mask, t):
-        text = lines[min(t.index, len(lines) - 1)]
-        if CAPTION in text:
-            caption = caption_model.caption(tile_image[:1], mask=tile_mask[:1])[0]
-            text = text.replace(CAPTION, caption)
-        prompts.append(text)
-        if not text:
-            return positive
-        if text not in encoded:
-            encoded[text] = clip.encode_from_tokens_scheduled(clip.tokenize(text))
-        return comfy_nodes.ConditioningConcat().concat(positive, encoded[text])[0]
-
-    def sample_tile(tile_image, tile_mask, t):
-        pos, neg = positive, negative
-        if lines is not None:
-            pos = tile_positive(tile_image, tile_mask, t)
-        if control is not None:
-            net, hint, strength, start, end = control
-            pos, neg = comfy_nodes.ControlNetApplyAdvanced().apply_controlnet(
-                pos, neg, net, crop_to_tile(hint, t), strength, start, end, vae=vae
-            )
-        latent = vae.encode(tile_image[..., :3])
-        latent = comfy.sample.fix_empty_latent_channels(model, latent)
-        noise = comfy.sample.prepare_noise(latent, seed + t.index)
-        callback = latent_preview.prepare_callback(model, per_tile_nfe)
-        samples = comfy.sample.sample_custom(
-            model,
-            noise,
-            cfg,
-            sampler,
-            sigmas,
-            pos,
-            neg,
-            latent,
-            noise_mask=tile_mask,
-            callback=callback,
-            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
-            seed=seed + t.index,
-        )
-        counter["nfe"] += per_tile_nfe
-        counter["tiles"] += 1
-        comfy.model_management.throw_exception_if_processing_interrupted()
-        return vae.decode(samples).to(tile_image.dtype)[..., : tile_image.shape[-1]]
-
-    def progress(done, total, t):
-        pbar.update_absolute(done, total)
-
-    result = outpaint(
-        image, mask, sample_tile, tile=tile, overlap=overlap, feather=feather, progress=progress
-    )
-    return result, counter["tiles"], counter["nfe"], "\n".join(prompts)
+    _check_inputs(image, mask, control, lines, clip)
+    mode = pick_mode(mode, tuple(image.shape[1:3]), tuple(tile))
+    plan_tiles(
+        tuple(image.shape[1:3]), check_mask(mask, image), tile, overlap
+    )  # sizes checked before any work
+    if not 0 <= feather <= overlap:
+        raise ValueError(f"feather must be an int in [0, overlap={overlap}] px, got {feather!r}")
+    run = _Run(
+        model, vae, positive, negative, seed, steps, cfg, scheduler,
+        sampler if sampler is not None else RePaintKSampler(), control, clip, lines, caption_model,
+    )  # fmt: skip
+    if mode == "sequential":
+        result = _sequential(run, image, mask, tile, overlap, feather)
+    elif mode == "joint":
+        result = _joint(run, image, mask, tile, overlap)
+    else:
+        result = _coarse(run, image, mask, tile, overlap)
+    return result, run.tiles, run.nfe, "\n".join(run.prompts)

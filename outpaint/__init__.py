@@ -9,6 +9,9 @@ Conventions: images ``[B, H, W, C]`` float in [0, 1] (ComfyUI IMAGE); masks ``[B
 Public API::
 
     plan = plan_tiles((H, W), mask, tile=(512, 512), overlap=64)   # list[Tile], sampling order
+    windows = plan_windows((H, W), mask, tile=512, overlap=64)      # joint sampling's windows
+    denoised = blend_windows(x, windows, lambda k, xk: model(xk, sigma), scale=8)  # one joint call
+    seed_k = stream_seed(seed, k)                                   # independent noise streams
     out = outpaint(canvas, mask, sample_tile, tile=512, overlap=64, feather=32, progress=None)
         # sample_tile(tile_image [B,h,w,C], tile_noise_mask [B,h,w], tile) -> tile_result [B,h,w,C]
     hint_t = crop_to_tile(hint, tile)                               # pose hint / latent crops
@@ -23,7 +26,16 @@ from .blend import TileInputs, blend_tile, check_image, check_mask, distance_to,
 from .composite import COLOR_SPACES, composite_known, known_band, match_color, match_color_to_known, to_uint8
 from .driver import SampleTile, outpaint
 from .hints import inpaint_control_hint
-from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles
+from .joint import (
+    MIXTURE_VARIANCE,
+    SEED_RANGE,
+    blend_windows,
+    coarse_size,
+    stream_seed,
+    window_weight,
+    working_box,
+)
+from .tiles import MAX_SIDE, ORDERS, Tile, check_canvas_hw, crop_to_tile, plan_tiles, plan_windows
 
 __all__ = [
     "MAX_SIDE",
@@ -33,6 +45,14 @@ __all__ = [
     "TileInputs",
     "SampleTile",
     "plan_tiles",
+    "plan_windows",
+    "MIXTURE_VARIANCE",
+    "SEED_RANGE",
+    "window_weight",
+    "blend_windows",
+    "working_box",
+    "coarse_size",
+    "stream_seed",
     "crop_to_tile",
     "check_canvas_hw",
     "tile_inputs",

@@ -79,7 +79,9 @@ class TileInputs(NamedTuple):
     image: ``[B, h, w, C]`` float, a copy of the canvas crop: known pixels and pixels generated so far
         are the context; not-yet-generated pixels hold whatever the canvas has there (padding).
     noise_mask: ``[B, h, w]`` float in [0, 1]: the mask's value on pixels still unknown (not known and
-        not yet generated), 0 elsewhere (ComfyUI's ``noise_mask``: 1 = generate).
+        not yet generated); on already generated pixels the feather ramp of ``weight`` (so the tile
+        regenerates the seam strip in part); 0 on known pixels and on generated pixels beyond the
+        feather (ComfyUI's ``noise_mask``: 1 = generate).
     weight: ``[B, h, w]`` float in [0, 1]: write-back weight for :func:`blend_tile`.
     """
 
@@ -237,11 +239,14 @@ def tile_inputs(
     unknown = m_t > 0
     gen = _generated_in_tile(generated, tile, B, canvas.device) & unknown
     fresh = unknown & ~gen
-    noise_mask = torch.where(fresh, m_t, torch.zeros_like(m_t)).expand(B, -1, -1).clone()
     H, W = tile.canvas
     sides = (tile.y > 0, tile.x > 0, tile.y + tile.h < H, tile.x + tile.w < W)
-    weight = feather_weight(fresh, gen, int(feather), sides).expand(B, -1, -1).clone()
-    return TileInputs(image, noise_mask, weight)
+    weight = feather_weight(fresh, gen, int(feather), sides)
+    # fresh pixels: the mask's value; the feather strip of generated pixels: the ramp, so the tile
+    # regenerates it in part (a sampler that keeps noise_mask-0 pixels, as RePaint does, would
+    # otherwise return them unchanged and the feather would do nothing); known pixels: 0
+    noise_mask = torch.where(fresh, m_t, torch.where(gen, weight, torch.zeros_like(m_t)))
+    return TileInputs(image, noise_mask.expand(B, -1, -1).clone(), weight.expand(B, -1, -1).clone())
 
 
 def blend_tile(

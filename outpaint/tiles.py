@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-__all__ = ["MAX_SIDE", "ORDERS", "Tile", "plan_tiles", "crop_to_tile", "check_canvas_hw"]
+__all__ = ["MAX_SIDE", "ORDERS", "Tile", "plan_tiles", "plan_windows", "crop_to_tile", "check_canvas_hw"]
 
 MAX_SIDE = 16384
 """Largest canvas side (px) accepted by default: ComfyUI's ``MAX_RESOLUTION``."""
@@ -141,6 +141,117 @@ def _axis_origins(lo: int, hi: int, length: int, size: int, overlap: int, multip
     return sorted(set(origins))
 
 
+def _check_plan_args(canvas_hw, tile, overlap, multiple, order, max_side) -> tuple[int, int, int, int]:
+    """Validate :func:`plan_tiles`' sizes; returns ``(H, W, th, tw)`` in px (tile not yet clipped)."""
+    if not _is_int(multiple) or multiple < 1:
+        raise ValueError(f"multiple must be a positive integer (8 for SD latents), got {multiple!r}")
+    H, W = check_canvas_hw(canvas_hw, multiple, max_side)
+    th, tw = (tile, tile) if _is_int(tile) else tuple(tile)
+    if not (_is_int(th) and _is_int(tw)) or th < multiple or tw < multiple or th % multiple or tw % multiple:
+        raise ValueError(f"tile must be a size in px that is a positive multiple of {multiple}, got {tile!r}")
+    if max(th, tw) > max_side:
+        raise ValueError(f"tile {tw}x{th} is larger than the limit of {max_side} px per side")
+    if not _is_int(overlap) or overlap <= 0 or overlap % multiple:
+        raise ValueError(
+            f"overlap must be a positive multiple of {multiple} px (each tile needs context from its "
+            f"neighbours), got {overlap!r}"
+        )
+    if overlap >= min(th, tw):
+        raise ValueError(
+            f"overlap ({overlap} px) must be smaller than the tile ({tw}x{th} px); try {min(th, tw) // 8}"
+        )
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    return H, W, int(th), int(tw)
+
+
+def _block_grids(unknown_mask, H: int, W: int, multiple: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bool block grids ``[H / multiple, W / multiple]``: blocks holding an unknown pixel, and blocks
+    holding a known pixel. Reductions over a view: no canvas-sized scratch.
+
+    Raises:
+        ValueError: nothing unknown, or nothing known.
+    """
+    m = _as_mask_tensor(unknown_mask, (H, W), "unknown_mask")
+    mu = m[0] if m.shape[0] == 1 else m.amax(0)  # unknown in any batch item
+    cells = mu.reshape(H // multiple, multiple, W // multiple, multiple)
+    blocks = (cells.amax(dim=(1, 3)) > 0).numpy()
+    sources = (cells.amin(dim=(1, 3)) <= 0).numpy()
+    if not blocks.any():
+        raise ValueError(
+            "unknown_mask is empty (all 0): there is nothing to outpaint; pad the image "
+            "(a padding of 0 adds no area) or paint the area to generate"
+        )
+    if not sources.any():
+        raise ValueError(
+            "unknown_mask is all unknown: no pixel is known, so there is nothing to extend from; "
+            "keep part of the image (mask 0 there)"
+        )
+    return blocks, sources
+
+
+def _grid_candidates(blocks, sources, H, W, th, tw, overlap, multiple, outward):
+    """Every grid tile holding an unknown block, as ``(distance, y, x, row, col)`` sorted ascending.
+
+    The grid covers the unknown blocks' bounding box grown by ``overlap`` (see :func:`_axis_origins`);
+    distance: Euclidean px (``scipy.ndimage.distance_transform_edt``, between block centres) from the
+    tile's nearest unknown block to a block with a known pixel (0 for ``outward=False``)."""
+    dist = ndimage.distance_transform_edt(~sources) * multiple
+    rows_any, cols_any = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
+    ys = _axis_origins(
+        int(rows_any[0]) * multiple, (int(rows_any[-1]) + 1) * multiple, H, th, overlap, multiple
+    )
+    xs = _axis_origins(
+        int(cols_any[0]) * multiple, (int(cols_any[-1]) + 1) * multiple, W, tw, overlap, multiple
+    )
+    out = []
+    for r, y in enumerate(ys):
+        for c, x in enumerate(xs):
+            by, bx = slice(y // multiple, (y + th) // multiple), slice(x // multiple, (x + tw) // multiple)
+            sub = blocks[by, bx]
+            if sub.any():
+                out.append((float(dist[by, bx][sub].min()) if outward else 0.0, y, x, r, c))
+    return sorted(out)
+
+
+def _order_with_context(candidates, blocks, sources, th, tw, multiple, H, W, need_context) -> list[Tile]:
+    """Pick tiles in the candidates' order, skipping those whose unknown blocks earlier tiles already
+    generated; with ``need_context``, a tile with neither a known nor an already generated block waits
+    until an earlier tile gives it one (it is taken right after that tile)."""
+    covered = np.zeros_like(blocks)  # unknown blocks generated so far
+    plan: list[Tile] = []
+    waiting: list[tuple] = []
+
+    def blocks_of(y, x):
+        return slice(y // multiple, (y + th) // multiple), slice(x // multiple, (x + tw) // multiple)
+
+    def take(cand) -> bool | None:
+        """True: taken; None: redundant (dropped); False: no context yet."""
+        d, y, x, r, c = cand
+        by, bx = blocks_of(y, x)
+        fresh = blocks[by, bx] & ~covered[by, bx]
+        if not fresh.any():
+            return None
+        if need_context and not (sources[by, bx].any() or covered[by, bx].any()):
+            return False
+        covered[by, bx] |= blocks[by, bx]
+        plan.append(Tile(len(plan), r, c, y, x, th, tw, d, (H, W)))
+        return True
+
+    for cand in candidates:
+        if take(cand) is False:
+            waiting.append(cand)
+            continue
+        progress = True
+        while waiting and progress:  # tiles that waited for context, in their own order
+            states = [take(w) for w in waiting]
+            progress = any(s is not False for s in states)
+            waiting = [w for w, s in zip(waiting, states, strict=True) if s is False]
+    if waiting:  # cannot happen: the tile nearest the known region always holds a known block
+        raise AssertionError(f"{len(waiting)} tiles have no context")
+    return plan
+
+
 def plan_tiles(
     canvas_hw: Sequence[int],
     unknown_mask: torch.Tensor | np.ndarray,
@@ -156,7 +267,8 @@ def plan_tiles(
     side (within the canvas). Along each axis the fewest tiles with overlaps of at least ``overlap``
     px are spread evenly (origins rounded down to multiples of ``multiple``), so every tile lies fully
     inside the canvas and no near-duplicate last tile appears (the even spread replaces the usual
-    "shift the last row back inside"). A single tile along an axis is centred on the unknown extent
+    "shift the last row back inside"). **Neighbouring tiles overlap by at least ``overlap`` px** (what
+    ``feather <= overlap`` relies on). A single tile along an axis is centred on the unknown extent
     and then shifted inside the canvas, so it takes as much known context as fits. **Where the canvas
     is smaller than the tile on an axis, the tile is clipped to the canvas side on that axis** (the
     model then samples a smaller image). Tiles with no unknown pixel are skipped, and so are tiles
@@ -165,9 +277,11 @@ def plan_tiles(
     ``order="outward"``: tiles sorted by :attr:`Tile.distance`, the Euclidean distance from the
     tile's nearest unknown pixel to the known region, computed with
     ``scipy.ndimage.distance_transform_edt`` (exact EDT) on ``multiple``-px blocks (a block is unknown
-    if any of its pixels is unknown, and a source if any is known; distance 0 = the tile touches known
-    pixels), then by (y, x). The planning scratch is this block grid, 1/``multiple``² of the canvas. Invariant (tested): every tile, when sampled, contains
-    known pixels or pixels generated by an earlier tile, and distances never decrease along the plan.
+    if any of its pixels is unknown, and a source if any is known), then by (y, x); a tile that would
+    come first without any known or generated pixel (a pad on the left or top at least a tile wide)
+    waits until a neighbour has been sampled. The planning scratch is this block grid,
+    1/``multiple``² of the canvas. Invariant (tested): every tile, when sampled, contains known pixels
+    or pixels generated by an earlier tile.
 
     Args:
         canvas_hw: ``(H, W)`` of the canvas, px; multiples of ``multiple``, at most ``max_side``.
@@ -189,79 +303,32 @@ def plan_tiles(
         ``max_side``; a bad overlap; a mask of another size; nothing to outpaint (no unknown pixel,
         e.g. padding of 0); no known pixel (nothing to extend from).
     """
-    if not _is_int(multiple) or multiple < 1:
-        raise ValueError(f"multiple must be a positive integer (8 for SD latents), got {multiple!r}")
-    H, W = check_canvas_hw(canvas_hw, multiple, max_side)
-    th, tw = (tile, tile) if _is_int(tile) else tuple(tile)
-    if not (_is_int(th) and _is_int(tw)) or th < multiple or tw < multiple or th % multiple or tw % multiple:
-        raise ValueError(f"tile must be a size in px that is a positive multiple of {multiple}, got {tile!r}")
-    if max(th, tw) > max_side:
-        raise ValueError(f"tile {tw}x{th} is larger than the limit of {max_side} px per side")
-    if not _is_int(overlap) or overlap <= 0 or overlap % multiple:
-        raise ValueError(
-            f"overlap must be a positive multiple of {multiple} px (each tile needs context from its "
-            f"neighbours), got {overlap!r}"
-        )
-    if overlap >= min(th, tw):
-        raise ValueError(
-            f"overlap ({overlap} px) must be smaller than the tile ({tw}x{th} px); try {min(th, tw) // 8}"
-        )
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-
-    # Work on blocks of multiple x multiple px (tiles are unions of blocks, so block logic is exact for
-    # coverage); reductions over a view, so no canvas-sized scratch is allocated.
-    m = _as_mask_tensor(unknown_mask, (H, W), "unknown_mask")
-    mu = m[0] if m.shape[0] == 1 else m.amax(0)  # unknown in any batch item
-    bh, bw = H // multiple, W // multiple
-    cells = mu.reshape(bh, multiple, bw, multiple)
-    blocks = (cells.amax(dim=(1, 3)) > 0).numpy()  # block holds an unknown pixel
-    sources = (cells.amin(dim=(1, 3)) <= 0).numpy()  # block holds a known pixel
-    if not blocks.any():
-        raise ValueError(
-            "unknown_mask is empty (all 0): there is nothing to outpaint; pad the image "
-            "(a padding of 0 adds no area) or paint the area to generate"
-        )
-    if not sources.any():
-        raise ValueError(
-            "unknown_mask is all unknown: no pixel is known, so there is nothing to extend from; "
-            "keep part of the image (mask 0 there)"
-        )
+    H, W, th, tw = _check_plan_args(canvas_hw, tile, overlap, multiple, order, max_side)
+    blocks, sources = _block_grids(unknown_mask, H, W, multiple)
     th, tw = min(th, H), min(tw, W)
-    # Euclidean distance (px, between block centres) from each block to the nearest block with a
-    # known pixel: 0 on those blocks.
-    dist = ndimage.distance_transform_edt(~sources) * multiple
+    outward = order == "outward"
+    candidates = _grid_candidates(blocks, sources, H, W, th, tw, overlap, multiple, outward)
+    return _order_with_context(candidates, blocks, sources, th, tw, multiple, H, W, outward)
 
-    rows_any, cols_any = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
-    y_origins = _axis_origins(
-        int(rows_any[0]) * multiple, (int(rows_any[-1]) + 1) * multiple, H, th, overlap, multiple
-    )
-    x_origins = _axis_origins(
-        int(cols_any[0]) * multiple, (int(cols_any[-1]) + 1) * multiple, W, tw, overlap, multiple
-    )
 
-    candidates = []
-    for r, y in enumerate(y_origins):
-        for c, x in enumerate(x_origins):
-            sub = blocks[y // multiple : (y + th) // multiple, x // multiple : (x + tw) // multiple]
-            if not sub.any():
-                continue
-            d = float(
-                dist[y // multiple : (y + th) // multiple, x // multiple : (x + tw) // multiple][sub].min()
-            )
-            candidates.append((d if order == "outward" else 0.0, y, x, r, c))
-    candidates.sort()
-
-    covered = np.zeros_like(blocks)
-    plan: list[Tile] = []
-    for d, y, x, r, c in candidates:
-        by, bx = slice(y // multiple, (y + th) // multiple), slice(x // multiple, (x + tw) // multiple)
-        fresh = blocks[by, bx] & ~covered[by, bx]
-        if not fresh.any():
-            continue  # every unknown pixel in it was already generated by earlier tiles
-        covered[by, bx] |= blocks[by, bx]
-        plan.append(Tile(len(plan), r, c, y, x, th, tw, d, (H, W)))
-    return plan
+def plan_windows(
+    canvas_hw: Sequence[int],
+    unknown_mask: torch.Tensor | np.ndarray,
+    tile: int | Sequence[int] = (512, 512),
+    overlap: int = 64,
+    multiple: int = 8,
+    max_side: int = MAX_SIDE,
+) -> list[Tile]:
+    """The windows of joint sampling: every tile of :func:`plan_tiles`' grid that holds an unknown
+    pixel (none dropped as redundant: all are denoised together at every model call), top-to-bottom,
+    left-to-right. Same arguments, checks and errors as :func:`plan_tiles`; every unknown pixel lies in
+    a window, and neighbouring windows overlap by at least ``overlap`` px."""
+    H, W, th, tw = _check_plan_args(canvas_hw, tile, overlap, multiple, "raster", max_side)
+    blocks, sources = _block_grids(unknown_mask, H, W, multiple)
+    th, tw = min(th, H), min(tw, W)
+    candidates = _grid_candidates(blocks, sources, H, W, th, tw, overlap, multiple, True)
+    candidates.sort(key=lambda c: (c[1], c[2]))
+    return [Tile(i, r, c, y, x, th, tw, d, (H, W)) for i, (d, y, x, r, c) in enumerate(candidates)]
 
 
 LAYOUTS = ("BHWC", "BHW", "HWC", "HW", "BCHW")

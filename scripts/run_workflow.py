@@ -37,6 +37,7 @@ DEMO_MODELS = (  # (ckpt_name in Load ADM Pixel Model, native size px), best fir
     ("[embedded] digits 16x16", 16),
 )
 DEMO_SAMPLING = {"steps": 12, "jump_length": 4, "jump_n_sample": 2, "cfg": 1.0}  # 20 model calls a tile
+DEMO_MAX_SIDE = 512  # demo mode's working size: a 12-MP photo would otherwise take ~2,300 64-px tiles
 
 
 def _resolve_model(value: str | None, folder: str, default: str | None) -> str | None:
@@ -170,6 +171,15 @@ def main(argv=None) -> int:
         names = options[0] if isinstance(options[0], list) else options[1]["options"]
         demo, tile = next((name, size) for name, size in DEMO_MODELS if name in names)
         prompt = use_demo_model(prompt, demo, tile)
+        if max(photo.shape[:2]) > DEMO_MAX_SIDE:
+            side = DEMO_MAX_SIDE / max(photo.shape[:2])
+            size = (max(8, int(photo.shape[1] * side) // 8 * 8), max(8, int(photo.shape[0] * side) // 8 * 8))
+            print(
+                f"NOTE: demo mode works at most {DEMO_MAX_SIDE} px on a side: the photo "
+                f"({photo.shape[1]}x{photo.shape[0]}) is scaled to {size[0]}x{size[1]} first."
+            )
+            photo = np.asarray(Image.fromarray(photo).resize(size, Image.LANCZOS))
+            Image.fromarray(photo).save(work / "input" / "photo.png")
         models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
         print(
             f"NOTE: no Stable Diffusion checkpoint found ({wanted['checkpoints']} or --checkpoint): running on "

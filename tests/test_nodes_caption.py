@@ -205,7 +205,7 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
     out = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
         model, vae, user, user, image, mask, 0, 12, 1.0, "normal", 64, 64, 32, 16,
         control_net=net, control_image=torch.ones(1, 160, 64, 3),
-        clip=clip, tile_prompt="legs\nfeet",
+        clip=clip, tile_prompt="legs\nfeet", mode="sequential",
     ).result  # fmt: skip
     assert out[1] == 3 and out[3] == "legs\nfeet\nfeet"
     legs = nodes.CLIPTextEncode().encode(clip, "legs")[0][0][0]
@@ -239,6 +239,6 @@ def test_saved_workflows_without_the_new_inputs_still_load(comfy):
 
     cls = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
     optional = cls.INPUT_TYPES()["optional"]
-    assert list(optional)[-3:] == ["clip", "tile_prompt", "caption_model"]
+    assert list(optional)[-4:] == ["clip", "tile_prompt", "caption_model", "mode"]
     assert list(cls.RETURN_NAMES) == ["image", "tiles", "nfe", "prompts"]
     assert optional["tile_prompt"][1]["dynamicPrompts"] is False  # the front end keeps {caption} as typed

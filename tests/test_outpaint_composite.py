@@ -131,3 +131,12 @@ def test_match_color_bad_input():
         match_color(torch.rand(5, 3), torch.rand(5, 3), strength=2)
     with pytest.raises(ValueError, match="at least 2 reference"):
         match_color(torch.rand(5, 3), torch.rand(1, 3))
+
+
+def test_to_uint8_torch_rounds_like_numpy():
+    x = np.array([0.999, 0.5 / 255, 1.5 / 255, 0.3, -1.0, 2.0], np.float32)
+    for rounding in ("round", "floor"):
+        t = to_uint8(torch.from_numpy(x), rounding)
+        assert t.dtype == torch.uint8 and t.tolist() == to_uint8(x, rounding).tolist()
+    assert to_uint8(torch.tensor([0.999])).tolist() == [255]  # nearest, not floor (254)
+    assert to_uint8(torch.tensor([0.999]), "floor").tolist() == [254]

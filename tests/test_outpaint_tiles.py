@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from repaint_extend.outpaint import MAX_SIDE, Tile, crop_to_tile, plan_tiles
+from repaint_extend.outpaint import MAX_SIDE, Tile, crop_to_tile, plan_tiles, plan_windows
 from scipy import ndimage
 
 
@@ -63,8 +63,11 @@ def test_plan_covers_every_unknown_pixel_inside_the_canvas_aligned_to_8(name, ma
 def test_order_is_outward_and_every_tile_has_context_when_sampled(name, mask):
     H, W = mask.shape[1:]
     plan = plan_tiles((H, W), mask, tile=64, overlap=16)
-    d = [t.distance for t in plan]
-    assert d == sorted(d)
+    assert_context_when_sampled(plan, mask)
+
+
+def assert_context_when_sampled(plan, mask):
+    H, W = mask.shape[1:]
     unknown = mask[0].numpy() > 0
     generated = np.zeros((H, W), dtype=bool)
     for t in plan:
@@ -210,3 +213,66 @@ def test_the_core_imports_nothing_from_comfyui():
                 continue
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+SIDES = ("left", "top", "right", "bottom")
+PAD_SETS = [(s,) for s in SIDES] + [("left", "top"), ("right", "bottom"), SIDES]
+
+
+def padded_mask(size, pad, sides):
+    """A ``size``-px square photo padded by ``pad`` px on ``sides``: mask [1, H, W] (1 = pad)."""
+    left, top, right, bottom = (pad if s in sides else 0 for s in SIDES)
+    m = torch.ones(1, top + size + bottom, left + size + right)
+    m[:, top : top + size, left : left + size] = 0
+    return m
+
+
+def assert_overlap_at_least(plan, overlap):
+    """Neighbouring grid origins are at most ``tile - overlap`` apart on each axis."""
+    for origins, side in (({t.y for t in plan}, plan[0].h), ({t.x for t in plan}, plan[0].w)):
+        o = sorted(origins)
+        assert all(b - a <= side - overlap for a, b in zip(o, o[1:], strict=False)), (o, side, overlap)
+
+
+@pytest.mark.parametrize("sides", PAD_SETS, ids=["+".join(s) for s in PAD_SETS])
+@pytest.mark.parametrize(
+    "size,pad,tile", [(128, 64, 64), (512, 512, 512), (1024, 256, 512), (4096, 512, 512)]
+)
+def test_pads_on_every_side_alone_and_together_are_planned_with_context(sides, size, pad, tile):
+    mask = padded_mask(size, pad, sides)
+    H, W = mask.shape[1:]
+    overlap = tile // 8
+    plan = plan_tiles((H, W), mask, tile=tile, overlap=overlap)
+    assert_context_when_sampled(plan, mask)  # the first tile holds known pixels: no all-1 noise_mask
+    assert np.all(coverage(plan, (H, W))[mask[0].numpy() > 0] >= 1)
+    assert_overlap_at_least(plan, overlap)
+    windows = plan_windows((H, W), mask, tile=tile, overlap=overlap)
+    assert np.all(coverage(windows, (H, W))[mask[0].numpy() > 0] >= 1) and len(windows) >= len(plan)
+
+
+def test_a_left_pad_of_a_whole_tile_starts_next_to_the_photo():
+    # the bug: a 512-px left pad with 512 tiles made the first tile all pad ("noise_mask is all 1")
+    mask = padded_mask(512, 512, ("left",))
+    plan = plan_tiles((512, 1024), mask, tile=512, overlap=64)
+    assert [t.x for t in plan] == [64, 0]
+    assert bool((mask[0, :, 64:576] == 0).any())
+
+
+@pytest.mark.parametrize("overlap", [16, 24, 40])
+def test_neighbours_overlap_by_at_least_the_overlap_and_feather_fits_in_it(overlap):
+    mask = padded_mask(128, 256, SIDES)
+    plan = plan_tiles(tuple(mask.shape[1:]), mask, tile=64, overlap=overlap)
+    assert len({t.x for t in plan}) > 2 and len({t.y for t in plan}) > 2
+    assert_overlap_at_least(plan, overlap)
+    # and not far more: the fewest tiles that keep the overlap (each step >= half the allowed step)
+    xs = sorted({t.x for t in plan})
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > (64 - overlap) // 2
+
+
+def test_a_12_megapixel_photo_plans_few_sd15_windows():
+    # 3000x4000 phone photo cut at the knees, legs padded below (1,600 px), SD1.5 tiles
+    h, w, pad = 4000, 3000, 1600
+    mask = torch.zeros(1, h + pad, w)
+    mask[:, h:] = 1
+    windows = plan_windows((h + pad, w), mask, tile=512, overlap=64)
+    assert len(windows) <= 30 and len(plan_tiles((h + pad, w), mask, tile=512, overlap=64)) <= 30

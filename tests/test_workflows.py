@@ -140,3 +140,21 @@ def test_not_a_workflow_is_a_clear_error(comfy):
         workflow_format.ui_to_api({"prompt": {}})
     with pytest.raises(workflow_format.WorkflowError, match="not installed"):
         workflow_format.ui_to_api({"nodes": [{"id": 1, "type": "NoSuchNode"}], "links": []})
+
+
+def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host):
+    """extend_legs.json as shipped before Outpaint (Tiled) gained ``mode``: it validates, and runs (the
+    missing input takes the default) with every known pixel kept."""
+    import workflow_format
+
+    workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_mode.json").read_text())
+    tiled = next(n for n in workflow["nodes"] if n["type"] == "OutpaintTiled")
+    assert "mode" not in {i["name"] for i in tiled.get("inputs", [])} and len(tiled["widgets_values"]) == 13
+    prompt = workflow_format.ui_to_api(workflow)
+    ok, error, outputs, node_errors = host.validate(prompt)
+    assert ok and not node_errors and outputs, (error, node_errors)
+    result = host.run_graph(_with_tiny_models(prompt))
+    composite = next(k for k, n in prompt.items() if n["class_type"] == "OutpaintComposite")
+    padded, final = result.output(prompt[composite]["inputs"]["original"][0]), result.output(composite)
+    mask = result.output(*prompt[composite]["inputs"]["mask"])
+    assert torch.equal(final[0][mask[0] == 0], padded[0][mask[0] == 0])

@@ -1,0 +1,151 @@
+"""Outpaint (Tiled)'s modes (sequential, joint, coarse, auto) on tiny stand-in models: known pixels, model
+calls, per-window conditioning (area, Gaussian weight, pose hint, prompt), noise streams, feather, pads."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def tiny(comfy):
+    import tiny_models
+
+    model, clip, vae = tiny_models.build("eps", "tiny", 0)
+    net = tiny_models.build_controlnet("tiny", 3)
+    return model, clip, vae, net
+
+
+def _inputs(h=160, w=64, known=(0, 64, 0, 64)):
+    """A random canvas [1, h, w, 3] and a mask with the rectangle ``known`` = (y0, y1, x0, x1) at 0."""
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, h, w, 3, generator=g)
+    mask = torch.ones(1, h, w)
+    y0, y1, x0, x1 = known
+    mask[:, y0:y1, x0:x1] = 0
+    return image, mask
+
+
+def _run(tiny, image, mask, mode, seed=0, feather=8, overlap=16, **extra):
+    import nodes
+
+    model, clip, vae, _ = tiny
+    cond = nodes.CLIPTextEncode().encode(clip, "legs")[0]
+    # the node's own class (ComfyUI loads the pack under its own module name)
+    sampler = nodes.NODE_CLASS_MAPPINGS["RePaintSampler"].execute(2, 2, 1.0, "fresh").result[0]
+    return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
+        model, vae, cond, cond, image, mask, seed, 3, 2.0, "normal", 64, 64, overlap, feather,
+        sampler=sampler, mode=mode, **extra,
+    ).result  # fmt: skip
+
+
+def test_modes_keep_known_pixels_and_count_model_calls(tiny):
+    from repaint_extend.nodes.sampler_host import count_nfe
+    from repaint_extend.outpaint import plan_tiles, plan_windows
+
+    image, mask = _inputs()
+    per = count_nfe(3, {"jump_length": 2, "jump_n_sample": 2})
+    tiles, windows = len(plan_tiles((160, 64), mask, 64, 16)), len(plan_windows((160, 64), mask, 64, 16))
+    expected = {"sequential": (tiles, per * tiles), "joint": (windows, per * windows)}
+    expected["coarse"] = (1 + windows, per * (1 + windows))  # one coarse window, then the windows
+    outs = {}
+    for mode, (n, nfe) in expected.items():
+        out, n_out, nfe_out, _ = _run(tiny, image, mask, mode)
+        assert (n_out, nfe_out) == (n, nfe), mode
+        assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0]), mode  # bit-exact
+        assert (out[0][mask[0] > 0] - image[0][mask[0] > 0]).abs().mean() > 0.01, mode  # generated
+        outs[mode] = out
+    assert not torch.equal(outs["joint"], outs["sequential"]) and not torch.equal(
+        outs["coarse"], outs["joint"]
+    )
+    # auto: 160 / 64 = 2.5 tiles on a side -> coarse
+    assert torch.equal(_run(tiny, image, mask, "auto")[0], outs["coarse"])
+    from repaint_extend.nodes.outpaint_host import pick_mode
+
+    assert (
+        pick_mode("auto", (96, 64), (64, 64)) == "joint"
+        and pick_mode("auto", (192, 64), (64, 64)) == "coarse"
+    )
+    assert pick_mode("sequential", (4096, 4096), (64, 64)) == "sequential"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        _run(tiny, image, mask, "spiral")
+
+
+def test_every_tile_gets_its_own_noise_stream_and_any_64_bit_seed_works(tiny, monkeypatch):
+    import comfy.sample as comfy_sample
+    from repaint_extend.outpaint import stream_seed
+
+    seeds = []
+    prepare = comfy_sample.prepare_noise
+
+    def recording(latent, seed, *args, **kwargs):
+        seeds.append(seed)
+        return prepare(latent, seed, *args, **kwargs)
+
+    monkeypatch.setattr(comfy_sample, "prepare_noise", recording)
+    image, mask = _inputs()
+    top = 2**64 - 1  # ComfyUI's largest seed: + offsets used to overflow torch's seed
+    _, tiles, _, _ = _run(tiny, image, mask, "sequential", seed=top)
+    assert tiles >= 2 and seeds == [stream_seed(top, i) for i in range(tiles)]
+    assert len(set(seeds)) == tiles
+    seeds.clear()
+    _run(tiny, image, mask, "joint", seed=top)
+    assert seeds == [stream_seed(top, 0)]
+
+
+def test_feather_changes_the_sequential_output(tiny):
+    image, mask = _inputs()
+    outs = [_run(tiny, image, mask, "sequential", feather=f, overlap=32)[0] for f in (0, 16)]
+    assert not torch.equal(outs[0], outs[1])
+    for out in outs:
+        assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
+
+
+@pytest.mark.parametrize("mode", ["sequential", "joint"])
+def test_a_left_and_top_pad_wider_than_a_tile_runs(tiny, mode):
+    # the photo at the bottom right: 96 px of pad on the left and on top (the old plan started with a
+    # tile of pad only: "noise_mask is all 1")
+    image, mask = _inputs(160, 160, known=(96, 160, 96, 160))
+    out = _run(tiny, image, mask, mode)[0]
+    assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
+    assert (out[0, :96, :96] - image[0, :96, :96]).abs().mean() > 0.01
+
+
+def test_joint_windows_carry_their_area_weight_hint_and_prompt(tiny, monkeypatch):
+    import comfy.sample as comfy_sample
+    from repaint_extend.outpaint import plan_windows, window_weight
+
+    import nodes
+
+    model, clip, vae, net = tiny
+    seen = {}
+
+    def fake_sample(model, noise, cfg, sampler, sigmas, positive, negative, latent, **kwargs):
+        seen.update(positive=positive, negative=negative, latent=latent, mask=kwargs["noise_mask"])
+        return latent
+
+    monkeypatch.setattr(comfy_sample, "sample_custom", fake_sample)
+    image, mask = _inputs()
+    hint = torch.rand(1, 160, 64, 3)
+    out, n, _, prompts = _run(
+        tiny, image, mask, "joint", control_net=net, control_image=hint, clip=clip, tile_prompt="legs\nfeet"
+    )
+    windows = plan_windows((160, 64), mask, 64, 16)
+    y0 = windows[0].y  # the working box starts at the first window (the canvas above is left alone)
+    assert n == len(windows) == len(seen["positive"]) == len(seen["negative"]) == 2
+    assert seen["latent"].shape[-2:] == ((160 - y0) // 8, 64 // 8)
+    assert prompts == "legs\nfeet"
+    legs = nodes.CLIPTextEncode().encode(clip, "legs")[0][0][0]
+    for k, (t, (cond, options)) in enumerate(zip(windows, seen["positive"], strict=True)):
+        assert options["area"] == (8, 8, (t.y - y0) // 8, t.x // 8)
+        weight = options["mask"][0]
+        assert weight.shape == seen["latent"].shape[-2:] and float(weight.sum()) > 0
+        rows = slice((t.y - y0) // 8, (t.y - y0 + t.h) // 8)
+        assert torch.equal(weight[rows], window_weight(8, 8)) and float(weight.sum()) == float(
+            weight[rows].sum()
+        )
+        control = options["control"]
+        assert torch.equal(control.cond_hint_original, hint[:, t.y : t.y + t.h].movedim(-1, 1))
+        assert (
+            seen["negative"][k][1]["control"] is control and seen["negative"][k][1]["mask"] is options["mask"]
+        )
+        assert torch.equal(cond[:, 77:], legs) == (k == 0)
+    assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
