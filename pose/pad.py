@@ -91,9 +91,11 @@ def auto_padding(
 
     For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
     keypoints (e.g. completed feet below the frame) plus ``margin`` reach beyond the canvas,
-    rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image,
-    and 64 keeps the padded size a multiple of 64 whenever the input size is one). A side whose
-    keypoints stay inside (with the margin) gets 0.
+    rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image).
+    A side whose keypoints stay inside (with the margin) gets 0. Then, when the image is not a
+    multiple of ``multiple`` (a 509x507 photo), one side per axis grows by the remainder so that the
+    padded canvas is one (Outpaint (Tiled) needs multiples of 8): the right (bottom) side, or the
+    left (top) side when only that one is padded or allowed. The photo itself is never cropped.
 
     Args:
         frame: POSE_KEYPOINT frame (pixels).
@@ -133,7 +135,24 @@ def auto_padding(
     def up(v: float) -> int:
         return 0 if v <= 0 else int(math.ceil(v / multiple)) * multiple
 
-    return tuple(up(need[s]) if s in sides else 0 for s in "ltrb")  # type: ignore[return-value]
+    pads = [up(need[s]) if s in sides else 0 for s in "ltrb"]
+    return _complete_to_multiple(pads, w, h, multiple, sides)
+
+
+def _complete_to_multiple(
+    pads: Sequence[int], w: int, h: int, multiple: int, sides: str
+) -> tuple[int, int, int, int]:
+    """Grow one side per axis of ``(left, top, right, bottom)`` so that the padded ``w`` x ``h`` canvas is a
+    multiple of ``multiple``: the right (bottom) side, unless only the left (top) one is padded or
+    allowed by ``sides``. An axis with neither side allowed keeps its size."""
+    out = list(pads)
+    for low, high, size in ((0, 2, w), (1, 3, h)):
+        extra = -(size + out[low] + out[high]) % multiple
+        low_only = "ltrb"[high] not in sides or (out[low] and not out[high])
+        side = low if low_only and "ltrb"[low] in sides else high
+        if extra and "ltrb"[side] in sides:
+            out[side] += extra
+    return tuple(out)  # type: ignore[return-value]
 
 
 def _outside_mask(
