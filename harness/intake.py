@@ -106,7 +106,9 @@ def decode(path: str | os.PathLike) -> Photo:
             rgb, alpha = decode_image(opened)
             mode = opened.mode
     except UnidentifiedImageError:
-        raise PhotoError(f"{path}: not an image file that Pillow can read") from None
+        raise PhotoError(
+            f"{path}: not an image file that Pillow can read (unknown format or corrupt header)"
+        ) from None
     except Image.DecompressionBombError as error:
         raise PhotoError(f"{path}: {error}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:

@@ -117,6 +117,8 @@ def load_workflow(name_or_path: str | os.PathLike) -> Workflow:
         raise RunError(f"{path}: JSON nested too deeply to be a ComfyUI workflow") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunError(f"{path} is not JSON: {error}") from None
+    except OSError as error:
+        raise RunError(f"{path}: cannot be read ({error.strerror})") from None
     if json_depth(data) > MAX_JSON_DEPTH:
         raise RunError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels: not a ComfyUI workflow")
     problem = _ui_problem(data)
