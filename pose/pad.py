@@ -95,7 +95,7 @@ def auto_padding(
     A side whose keypoints stay inside (with the margin) gets 0. Then, when the image is not a
     multiple of ``multiple`` (a 509x507 photo), one side per axis grows by the remainder so that the
     padded canvas is one (Outpaint (Tiled) needs multiples of 8): the right (bottom) side, or the
-    left (top) side when only that one is padded or allowed. The photo itself is never cropped.
+    left (top) side where only that one is allowed. The photo itself is never cropped.
 
     Args:
         frame: POSE_KEYPOINT frame (pixels).
@@ -142,14 +142,14 @@ def auto_padding(
 def _complete_to_multiple(
     pads: Sequence[int], w: int, h: int, multiple: int, sides: str
 ) -> tuple[int, int, int, int]:
-    """Grow one side per axis of ``(left, top, right, bottom)`` so that the padded ``w`` x ``h`` canvas is a
-    multiple of ``multiple``: the right (bottom) side, unless only the left (top) one is padded or
-    allowed by ``sides``. An axis with neither side allowed keeps its size."""
+    """Grow the right (bottom) pad of ``(left, top, right, bottom)``, or the left (top) one where ``sides``
+    does not allow the other, so that the padded ``w`` x ``h`` canvas is a multiple of ``multiple``. The
+    left and top pads stay multiples of ``multiple``, so the photo starts on the tile grid. An axis with
+    neither side allowed keeps its size."""
     out = list(pads)
     for low, high, size in ((0, 2, w), (1, 3, h)):
         extra = -(size + out[low] + out[high]) % multiple
-        low_only = "ltrb"[high] not in sides or (out[low] and not out[high])
-        side = low if low_only and "ltrb"[low] in sides else high
+        side = high if "ltrb"[high] in sides else low
         if extra and "ltrb"[side] in sides:
             out[side] += extra
     return tuple(out)  # type: ignore[return-value]

@@ -112,7 +112,7 @@ def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
     assert pads == (0, 0, 3, 261)  # bottom: 256 for the foot, + 5 to reach 768; right: 3 to reach 512
     assert auto_padding(frame, margin=10, multiple=64, sides="lb") == (3, 0, 0, 261)  # only left allowed
     assert auto_padding(frame, margin=10, multiple=8, sides="t") == (0, 5, 0, 0)
-    assert auto_padding(frame_with({0: (10, 40)}, w=509, h=507), margin=20, multiple=8) == (16 + 3, 0, 0, 5)
+    assert auto_padding(frame_with({0: (10, 40)}, w=509, h=507), margin=20, multiple=8) == (16, 0, 3, 5)
     image = np.random.default_rng(0).integers(0, 256, (507, 509, 3), dtype=np.uint8)
     out, mask, _, used = pad_all(image, None, frame, "auto", margin=10, multiple=64)
     assert used == pads and out.shape == (768, 512, 3)
