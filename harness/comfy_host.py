@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import os
 import sys
 import uuid
@@ -29,6 +30,38 @@ HARNESS_NODES = Path(__file__).resolve().parent / "custom_nodes"
 PACK_LINK_NAME = "comfyui-repaint-extend"
 
 _state: dict = {}
+
+TORCHAUDIO_NOISE = (
+    "torchaudio",  # "torchaudio missing, ... will be broken", the two import tracebacks, "Cannot import ..."
+    "IMPORT FAILED: nodes_audio.py",
+    "IMPORT FAILED: nodes_audio_encoder.py",
+    "some comfy_extras/ nodes did not import correctly",
+    "This issue might be caused by new missing dependencies",
+    "Please do a: pip install -r requirements.txt",
+)
+"""What ComfyUI 0.3.75 logs at start-up because torchaudio (left out of the install: only its audio nodes
+need it) is missing: 3 "torchaudio missing" warnings, 2 tracebacks and the "IMPORT FAILED" summary."""
+
+
+class _TorchaudioNoise(logging.Filter):
+    """Drops the boot's warnings about torchaudio (:data:`TORCHAUDIO_NOISE`) and the summary's empty lines;
+    any other module that fails to import still prints its traceback and "Cannot import" line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return bool(message.strip()) and not any(noise in message for noise in TORCHAUDIO_NOISE)
+
+
+@contextlib.contextmanager
+def quiet_torchaudio():
+    """Silence :data:`TORCHAUDIO_NOISE` on the root logger (where ComfyUI logs it) inside the block."""
+    noise = _TorchaudioNoise()
+    root = logging.getLogger()
+    root.addFilter(noise)
+    try:
+        yield
+    finally:
+        root.removeFilter(noise)
 
 
 def comfy_dir() -> Path:
@@ -80,6 +113,11 @@ def boot(
     if "nodes" in _state:
         return _state["nodes"]
     work_dir = Path(work_dir).resolve()
+    with quiet_torchaudio():
+        return _boot(work_dir, harness_nodes, output_dir, cpu)
+
+
+def _boot(work_dir: Path, harness_nodes: bool, output_dir, cpu: bool):
     root = comfy_dir()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

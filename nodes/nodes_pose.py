@@ -191,7 +191,11 @@ class PosePadImageMaskPose(io.ComfyNode):
                     tooltip="auto: pixels beyond the outermost keypoint.",
                 ),
                 io.Int.Input(
-                    "multiple", default=64, min=1, max=512, tooltip="auto: round each pad up to this."
+                    "multiple",
+                    default=64,
+                    min=1,
+                    max=512,
+                    tooltip="auto: round each pad up to this; an odd-sized canvas is completed to a multiple of it.",
                 ),
                 io.Combo.Input("fill", options=["edge", "constant", "reflect"], default="edge"),
                 io.Int.Input(

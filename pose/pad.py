@@ -94,9 +94,11 @@ def auto_padding(
 
     For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
     keypoints (e.g. completed feet below the frame) plus ``margin`` reach beyond the canvas,
-    rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image,
-    and 64 keeps the padded size a multiple of 64 whenever the input size is one). A side whose
-    keypoints stay inside (with the margin) gets 0.
+    rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image).
+    A side whose keypoints stay inside (with the margin) gets 0. Then, when the image is not a
+    multiple of ``multiple`` (a 509x507 photo), one side per axis grows by the remainder so that the
+    padded canvas is one (Outpaint (Tiled) needs multiples of 8): the right (bottom) side, or the
+    left (top) side where only that one is allowed. The photo itself is never cropped.
 
     Args:
         frame: POSE_KEYPOINT frame (pixels).
@@ -136,7 +138,24 @@ def auto_padding(
     def up(v: float) -> int:
         return 0 if v <= 0 else int(math.ceil(v / multiple)) * multiple
 
-    return tuple(up(need[s]) if s in sides else 0 for s in "ltrb")  # type: ignore[return-value]
+    pads = [up(need[s]) if s in sides else 0 for s in "ltrb"]
+    return _complete_to_multiple(pads, w, h, multiple, sides)
+
+
+def _complete_to_multiple(
+    pads: Sequence[int], w: int, h: int, multiple: int, sides: str
+) -> tuple[int, int, int, int]:
+    """Grow the right (bottom) pad of ``(left, top, right, bottom)``, or the left (top) one where ``sides``
+    does not allow the other, so that the padded ``w`` x ``h`` canvas is a multiple of ``multiple``. The
+    left and top pads stay multiples of ``multiple``, so the photo starts on the tile grid. An axis with
+    neither side allowed keeps its size."""
+    out = list(pads)
+    for low, high, size in ((0, 2, w), (1, 3, h)):
+        extra = -(size + out[low] + out[high]) % multiple
+        side = high if "ltrb"[high] in sides else low
+        if extra and "ltrb"[side] in sides:
+            out[side] += extra
+    return tuple(out)  # type: ignore[return-value]
 
 
 def _outside_mask(

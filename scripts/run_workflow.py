@@ -3,25 +3,37 @@
     .venv/bin/python scripts/run_workflow.py WORKFLOW [--image PATH] [--out DIR]
         [--checkpoint NAME_OR_PATH] [--controlnet NAME_OR_PATH] [--seed N] [--steps N]
 
-WORKFLOW is a name from workflows/ (extend_legs, repaint_inpaint, repaint_pixel_demo) or a path to a UI
-workflow file. The image defaults to scikit-image's camera.png (CC0: a man cut off at the thighs).
-Models are found in ComfyUI's model folders (checkpoints/, controlnet/) or at the paths given. When no
-Stable Diffusion checkpoint is available, a workflow that needs one still runs from start to end on the
-pack's embedded pixel-space demo model, without ControlNet; it says so here and in report.json.
+WORKFLOW is a name from workflows/ (extend_legs, repaint_inpaint, repaint_pixel_demo) or a path to a
+workflow file: a UI workflow (what ComfyUI saves) or an API prompt (``{"1": {"class_type": ...}}``).
+The image defaults to scikit-image's camera.png (CC0: a man cut off at the thighs). Models are found in
+ComfyUI's model folders (checkpoints/, controlnet/) or at the paths given. When no Stable Diffusion
+checkpoint is available, a workflow that needs one still runs from start to end on the pack's embedded
+pixel-space demo model, without ControlNet; it says so here and in report.json.
+
+The photo is decoded once, as ComfyUI's LoadImage decodes it (EXIF orientation applied, 16-bit scaled
+to 8-bit; ``harness/intake.py``), and never cropped. Bad photos and workflow files are refused with a
+one-line error before ComfyUI starts, and so is a photo in which the pose detector finds nobody.
 
 Writes to --out: the images the workflow saves (for extend_legs: the extended image, the pose overlay
-and the mask) and report.json (output_image, input_size, output_size, tiles, nfe, seconds,
-known_max_abs_diff, models, ...).
+and the mask) and report.json (output_image, input_size, padding, output_size, tiles, nfe, seconds,
+known_max_abs_diff, models, ...). The steps are functions that a batch runner can call:
+:func:`load_workflow`, :func:`read_photo`, :func:`check_people`, :func:`boot`, :func:`build_prompt`,
+:func:`run_one`, :func:`make_report`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +44,198 @@ sys.path.insert(
     0, str(ROOT / "harness")
 )  # harness/ has no `nodes` folder; the repository root stays off sys.path
 
+import intake  # noqa: E402  (harness/intake.py: host-independent photo decode)
+
 DEMO_MODELS = (  # (ckpt_name in Load ADM Pixel Model, native size px), best first
     ("[embedded] photos 64x64", 64),
     ("[embedded] digits 16x16", 16),
 )
 DEMO_SAMPLING = {"steps": 12, "jump_length": 4, "jump_n_sample": 2, "cfg": 1.0}  # 20 model calls a tile
-DEMO_MAX_SIDE = 512  # demo mode's working size: a 12-MP photo would otherwise take ~2,300 64-px tiles
+MAX_JSON_DEPTH = 64
+"""Deepest nesting accepted in a workflow file (ComfyUI's own files nest about 6 levels)."""
+TEMP_PREFIX = "run-workflow-"
+DEMO_MAX_SIDE = 512
+"""Demo mode's working size, px on the longer side: a 12-MP photo would otherwise take ~2,300 64-px tiles
+of the embedded demo model. Larger photos are scaled down first (and the report says so)."""
+
+
+class RunError(RuntimeError):
+    """A run that cannot go on; the message is one line naming the input and the cause."""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A workflow file whose structure was checked: ``data`` is a UI workflow, or an API prompt when
+    ``api``."""
+
+    path: Path
+    data: dict
+    api: bool
+
+    def class_types(self) -> set[str]:
+        """The node types it uses."""
+        if self.api:
+            return {node["class_type"] for node in self.data.values()}
+        return {node["type"] for node in self.data["nodes"]}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line may change: models (names in ComfyUI's folders or paths), seed, steps."""
+
+    checkpoint: str | None = None
+    controlnet: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+
+
+# --- before ComfyUI starts --------------------------------------------------------------------------
+
+
+def find_workflow(name_or_path: str | os.PathLike) -> Path:
+    """The file of a shipped workflow's name, or the path itself.
+
+    Raises:
+        RunError: neither exists (lists the shipped workflows).
+    """
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = ROOT / "workflows" / f"{name_or_path}.json"
+    if not path.is_file():
+        names = ", ".join(p.stem for p in sorted((ROOT / "workflows").glob("*.json")))
+        raise RunError(f"workflow {str(name_or_path)!r} not found: give a path or one of {names}")
+    return path
+
+
+def load_workflow(name_or_path: str | os.PathLike) -> Workflow:
+    """Read and check a workflow file without ComfyUI: JSON, nesting depth, UI or API structure.
+
+    Raises:
+        RunError naming the file: missing, not UTF-8 JSON, nested deeper than :data:`MAX_JSON_DEPTH`,
+            or neither a UI workflow nor an API prompt.
+    """
+    path = find_workflow(name_or_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise RunError(f"{path}: JSON nested too deeply to be a ComfyUI workflow") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunError(f"{path} is not JSON: {error}") from None
+    except OSError as error:
+        raise RunError(f"{path}: cannot be read ({error.strerror})") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise RunError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels: not a ComfyUI workflow")
+    problem = _ui_problem(data)
+    if problem is None:
+        return Workflow(path, data, api=False)
+    api_problem = _api_problem(data)
+    if api_problem is None:
+        return Workflow(path, data, api=True)
+    if isinstance(data, dict) and "nodes" in data:
+        raise RunError(f"{path}: not a ComfyUI workflow: {problem}")
+    if (
+        isinstance(data, dict)
+        and data
+        and all(isinstance(v, dict) and "class_type" in v for v in data.values())
+    ):
+        raise RunError(f"{path}: not a ComfyUI API prompt: {api_problem}")
+    raise RunError(
+        f"{path}: not a ComfyUI workflow: expected a UI workflow (an object with 'nodes' and 'links' "
+        'lists) or an API prompt ({"1": {"class_type": ..., "inputs": {...}}})'
+    )
+
+
+def json_depth(value) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _ui_problem(data) -> str | None:
+    """What makes ``data`` not a UI workflow (None if it is one)."""
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        return "expected a JSON object with 'nodes' and 'links' lists"
+    if not isinstance(data.get("links"), list):
+        return "'links' must be a list"
+    for i, node in enumerate(data["nodes"]):
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str) or "id" not in node:
+            return f"nodes[{i}] must be an object with an 'id' and a 'type'"
+        if not isinstance(node.get("widgets_values") or [], list):
+            return f"nodes[{i}] ({node['type']}): 'widgets_values' must be a list"
+    for i, link in enumerate(data["links"]):
+        if not isinstance(link, list) or len(link) < 5:
+            return f"links[{i}] must be [id, from_node, from_slot, to_node, to_slot, type]"
+    return None
+
+
+def _api_problem(data) -> str | None:
+    """What makes ``data`` not an API prompt (None if it is one)."""
+    if not isinstance(data, dict) or not data:
+        return "expected a non-empty JSON object of nodes"
+    for node_id, node in data.items():
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            return f"node {node_id!r} must be an object with a 'class_type'"
+        if not isinstance(node.get("inputs", {}), dict):
+            return f"node {node_id!r} ({node['class_type']}): 'inputs' must be an object"
+        for name, value in node.get("inputs", {}).items():
+            is_link = isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
+            if is_link and str(value[0]) not in data:
+                return f"node {node_id!r} ({node['class_type']}): input {name!r} links to missing node {value[0]!r}"
+    return None
+
+
+def read_photo(path: str | os.PathLike | None) -> intake.Photo:
+    """Decode the photo as ComfyUI's LoadImage does (``intake.decode``); None = scikit-image's camera.png.
+
+    Raises:
+        intake.PhotoError: one line naming the file and the cause.
+    """
+    if path is None:
+        import skimage
+
+        path = Path(skimage.data.__file__).parent / "camera.png"
+    return intake.decode(Path(path).resolve())
+
+
+def check_people(photo: intake.Photo, workflow: Workflow) -> None:
+    """For a workflow that detects a pose, check with the pack's MediaPipe detector (no ComfyUI) that
+    the photo shows a person.
+
+    Raises:
+        RunError: "No person detected in PATH".
+    """
+    if "PoseDetectMediaPipe" not in workflow.class_types():
+        return
+    import pack
+
+    pack.load()
+    if not intake.has_person(photo):
+        raise RunError(f"No person detected in {photo.path}")
+
+
+# --- in ComfyUI ---------------------------------------------------------------------------------------
+
+
+def boot(work: Path, out: Path):
+    """Start ComfyUI in this process (once) with this pack, ``work`` for its folders, ``out`` for outputs."""
+    import comfy_host
+
+    return comfy_host.boot(work, harness_nodes=False, output_dir=out)
 
 
 def _resolve_model(value: str | None, folder: str, default: str | None) -> str | None:
-    """A model's name in ComfyUI's ``folder``: a path is registered as an extra folder; None if absent."""
+    """A model's name in ComfyUI's ``folder``: a path is registered as an extra folder; None if absent.
+
+    Raises:
+        RunError: ``value`` was given and is neither a file nor a name in ``folder``.
+    """
     import folder_paths
 
     if value is not None and Path(value).is_file():
@@ -54,7 +248,7 @@ def _resolve_model(value: str | None, folder: str, default: str | None) -> str |
     if folder_paths.get_full_path(folder, name) is not None:
         return name
     if value is not None:
-        raise SystemExit(
+        raise RunError(
             f"{folder[:-1] if folder.endswith('s') else folder} {value!r} not found: give a path, "
             f"or put it in one of {folder_paths.get_folder_paths(folder)}"
         )
@@ -108,128 +302,251 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     return prompt
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("workflow")
-    parser.add_argument("--image", type=Path, default=None, help="default: scikit-image camera.png")
-    parser.add_argument("--out", type=Path, default=Path("outputs"))
-    parser.add_argument("--checkpoint", default=None, help="name in models/checkpoints, or a path")
-    parser.add_argument("--controlnet", default=None, help="name in models/controlnet, or a path")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--steps", type=int, default=None)
-    args = parser.parse_args(argv)
+def to_prompt(workflow: Workflow) -> dict:
+    """The API prompt of a workflow (a copy). Needs ComfyUI booted for a UI workflow.
 
-    import comfy_host
-    import graphs
+    Raises:
+        RunError: a UI workflow that does not fit the installed nodes (``workflow_format.WorkflowError``).
+    """
     import workflow_format
 
-    path = Path(args.workflow)
-    if not path.is_file():
-        path = ROOT / "workflows" / f"{args.workflow}.json"
-    if not path.is_file():
-        names = ", ".join(p.stem for p in sorted((ROOT / "workflows").glob("*.json")))
-        parser.error(f"workflow {args.workflow!r} not found: give a path or one of {names}")
+    if workflow.api:
+        return json.loads(json.dumps(workflow.data))
     try:
-        workflow = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        parser.error(f"{path} is not JSON: {error}")
-    if args.image is None:
-        import skimage
-
-        args.image = Path(skimage.data.__file__).parent / "camera.png"
-    image_path = args.image.resolve()
-    if not image_path.is_file():
-        parser.error(f"--image {image_path} does not exist")
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-
-    work = Path(tempfile.mkdtemp(prefix="run-workflow-"))
-    comfy_host.boot(work, harness_nodes=False, output_dir=out)
-    try:
-        prompt = workflow_format.ui_to_api(workflow)
+        return workflow_format.ui_to_api(workflow.data)
     except workflow_format.WorkflowError as error:
-        parser.error(f"{path}: {error}")
-    photo = np.asarray(Image.open(image_path).convert("RGB"))
-    photo = photo[: photo.shape[0] - photo.shape[0] % 8, : photo.shape[1] - photo.shape[1] % 8]  # 8x latents
-    Image.fromarray(photo).save(work / "input" / "photo.png")
+        raise RunError(f"{workflow.path}: {error}") from None
 
-    wanted = {  # the files the workflow itself names (its loaders' widgets)
-        "checkpoints": _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT),
-        "controlnet": _widget(prompt, "ControlNetLoader", "control_net_name", graphs.DEFAULT_OPENPOSE),
-    }
-    needs_checkpoint = any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values())
-    checkpoint = (
-        _resolve_model(args.checkpoint, "checkpoints", wanted["checkpoints"]) if needs_checkpoint else None
-    )
-    models: object = {}
-    if needs_checkpoint and checkpoint is None:
-        import nodes
 
-        options = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].INPUT_TYPES()["required"]["ckpt_name"]
-        names = options[0] if isinstance(options[0], list) else options[1]["options"]
-        demo, tile = next((name, size) for name, size in DEMO_MODELS if name in names)
-        prompt = use_demo_model(prompt, demo, tile)
-        if max(photo.shape[:2]) > DEMO_MAX_SIDE:
-            side = DEMO_MAX_SIDE / max(photo.shape[:2])
-            size = (max(8, int(photo.shape[1] * side) // 8 * 8), max(8, int(photo.shape[0] * side) // 8 * 8))
+def choose_models(prompt: dict, options: Options) -> tuple[dict, dict | str]:
+    """Point the prompt's loaders at the models found (``options`` first, then the names the workflow
+    gives); with no Stable Diffusion checkpoint, switch to the demo model (:func:`use_demo_model`).
+
+    Returns:
+        ``(prompt, models)``: ``models`` names the files used, or is a sentence for the demo model.
+    Raises:
+        RunError: a model named in ``options`` or a ControlNet the workflow needs is not found.
+    """
+    import graphs
+
+    models: dict | str = {}
+    if any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values()):
+        wanted = _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT)
+        checkpoint = _resolve_model(options.checkpoint, "checkpoints", wanted)
+        if checkpoint is None:
+            demo, tile = _demo_model()
             print(
-                f"NOTE: demo mode works at most {DEMO_MAX_SIDE} px on a side: the photo "
-                f"({photo.shape[1]}x{photo.shape[0]}) is scaled to {size[0]}x{size[1]} first."
+                f"NOTE: no Stable Diffusion checkpoint found ({wanted} or --checkpoint): running on the "
+                f"embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
             )
-            photo = np.asarray(Image.fromarray(photo).resize(size, Image.LANCZOS))
-            Image.fromarray(photo).save(work / "input" / "photo.png")
-        models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
-        print(
-            f"NOTE: no Stable Diffusion checkpoint found ({wanted['checkpoints']} or --checkpoint): running on "
-            f"the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
-        )
+            prompt = use_demo_model(prompt, demo, tile)
+            models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
+        else:
+            models["checkpoint"] = checkpoint
+            for node in prompt.values():
+                if node["class_type"] == "CheckpointLoaderSimple":
+                    node["inputs"]["ckpt_name"] = checkpoint
+    wanted = _widget(prompt, "ControlNetLoader", "control_net_name", graphs.DEFAULT_OPENPOSE)
+    for node in prompt.values():
+        if node["class_type"] == "ControlNetLoader":
+            name = _resolve_model(options.controlnet, "controlnet", wanted)
+            if name is None:
+                raise RunError(
+                    f"ControlNet {options.controlnet or wanted!r} not found: put it in "
+                    "ComfyUI/models/controlnet/ or pass --controlnet PATH"
+                )
+            node["inputs"]["control_net_name"] = models["controlnet"] = name
+    return prompt, models
+
+
+def _demo_model() -> tuple[str, int]:
+    """The best embedded pixel-space model Load ADM Pixel Model offers: ``(ckpt_name, tile px)``."""
+    import nodes
+
+    options = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].INPUT_TYPES()["required"]["ckpt_name"]
+    names = options[0] if isinstance(options[0], list) else options[1]["options"]
+    return next((name, size) for name, size in DEMO_MODELS if name in names)
+
+
+def build_prompt(
+    workflow: Workflow, image_name: str, options: Options = Options()
+) -> tuple[dict, dict | str]:
+    """The API prompt to run: models chosen (:func:`choose_models`), every LoadImage reading
+    ``image_name`` from ComfyUI's input folder, ``options.seed`` / ``options.steps`` set where a node
+    has them. Returns ``(prompt, models)``."""
+    prompt, models = choose_models(to_prompt(workflow), options)
     for node in prompt.values():
         inputs = node["inputs"]
         if node["class_type"] == "LoadImage":
-            inputs["image"] = "photo.png"
-        if node["class_type"] == "CheckpointLoaderSimple":
-            inputs["ckpt_name"] = checkpoint
-            models["checkpoint"] = checkpoint
-        if node["class_type"] == "ControlNetLoader":
-            name = _resolve_model(args.controlnet, "controlnet", wanted["controlnet"])
-            if name is None:
-                raise SystemExit(
-                    f"ControlNet {args.controlnet or wanted['controlnet']!r} not found: put it in "
-                    "ComfyUI/models/controlnet/ or pass --controlnet PATH"
-                )
-            inputs["control_net_name"] = models["controlnet"] = name
-        for key, value in (("seed", args.seed), ("steps", args.steps)):
+            inputs["image"] = image_name
+        for key, value in (("seed", options.seed), ("steps", options.steps)):
             if value is not None and key in inputs:
                 inputs[key] = value
+    return prompt, models
 
-    started = time.perf_counter()
+
+def run_one(
+    workflow: Workflow, photo: intake.Photo, out: str | os.PathLike, options: Options = Options()
+) -> dict:
+    """Run ``workflow`` on ``photo`` in the booted ComfyUI; write its images and report.json to ``out``.
+
+    The decoded photo goes to ComfyUI's input folder as a lossless PNG under a unique name (removed
+    afterwards), so LoadImage gives the graph exactly ``photo.rgb`` (and ``1 - alpha / 255`` as its
+    mask). SaveImage writes to ``out`` for this run only.
+
+    Returns:
+        the report (:func:`make_report`).
+    Raises:
+        RunError: a model is missing, or the graph failed (one line: the node and the cause).
+    """
+    import comfy_host
+    import folder_paths
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    image_name = f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}.png"
+    staged = Path(folder_paths.get_input_directory()) / image_name
+    previous_output = folder_paths.get_output_directory()
+    original = photo
     try:
-        result = comfy_host.run_graph(prompt)
-    except comfy_host.GraphError as error:
-        details = json.dumps(error.details, indent=1, default=str)[:2000]
-        raise SystemExit(f"{path.name} failed: {error}\n{details}") from error
-    seconds = time.perf_counter() - started
-    report = _report(prompt, result, out, photo, image_path, seconds, models)
+        prompt, models = build_prompt(workflow, image_name, options)
+        if isinstance(models, str):  # demo mode
+            photo = demo_working_photo(photo)
+        photo.to_pil().save(staged)
+        folder_paths.set_output_directory(str(out))
+        started = time.perf_counter()
+        try:
+            result = comfy_host.run_graph(prompt)
+        except comfy_host.GraphError as error:
+            raise RunError(
+                f"{workflow.path.name} failed on {photo.path}: {graph_error_line(error)}"
+            ) from None
+        seconds = time.perf_counter() - started
+    finally:
+        folder_paths.set_output_directory(previous_output)
+        staged.unlink(missing_ok=True)
+    report = make_report(prompt, result, out, photo, seconds, models)
+    report["input_size"] = list(original.size)  # the file's own size; working_size is what was sampled
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def demo_working_photo(photo: intake.Photo) -> intake.Photo:
+    """``photo``, or in demo mode a copy scaled (Lanczos) to at most :data:`DEMO_MAX_SIDE` px on its longer
+    side, with a printed note; the report then compares known pixels against this working copy and gives
+    its size as ``working_size``."""
+    width, height = photo.size
+    if max(width, height) <= DEMO_MAX_SIDE:
+        return photo
+    scale = DEMO_MAX_SIDE / max(width, height)
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
     print(
-        f"{path.stem}: {report['input_size']} -> {report['output_size']} px, {report['tiles']} tiles, "
-        f"{report['nfe']} model calls, {seconds:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
+        f"NOTE: demo mode works at most {DEMO_MAX_SIDE} px on a side: the photo ({width}x{height}) is "
+        f"scaled to {size[0]}x{size[1]} first; known pixels are those of the scaled copy."
     )
-    print(f"outputs in {out}: {', '.join(Path(p).name for p in report['saved'])}, report.json")
-    return 0
+    rgb = np.asarray(Image.fromarray(photo.rgb).resize(size, Image.LANCZOS))
+    alpha = None if photo.alpha is None else np.asarray(Image.fromarray(photo.alpha).resize(size, Image.LANCZOS))
+    return dataclasses.replace(photo, rgb=rgb, alpha=alpha)
+
+
+def graph_error_line(error) -> str:
+    """One line from a ``comfy_host.GraphError``: the failing node, its type and the cause."""
+    details = error.details
+    where, text = "graph", str(error)
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        where = f"node {details[0].get('node_id')} ({details[0].get('node_type')})"
+        text = details[0].get("exception_message", text)
+    elif isinstance(details, dict) and details:
+        node_id, entry = next(iter(details.items()))
+        first = (entry.get("errors") or [{}])[0]
+        where = f"node {node_id} ({entry.get('class_type')})"
+        text = f"{first.get('message', '')}: {first.get('details', '')}"
+    line = " ".join(f"{where}: {text}".split())
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def make_report(prompt: dict, result, out: Path, photo: intake.Photo, seconds: float, models) -> dict:
+    """report.json's fields: ``output_image`` (the first SaveImage's), ``saved``, ``input_image``,
+    ``input_size`` (the decoded file's [W, H], after EXIF orientation), ``padding`` ([left, top, right,
+    bottom] px: input pixel (x, y) is output pixel (x + left, y + top); None for a workflow without
+    Pose Pad Image/Mask/Pose), ``output_size``, ``tiles``, ``nfe``, ``seconds``, ``known_max_abs_diff``
+    (see :func:`known_pixels`) and ``models``."""
+    saved = [
+        out / image.get("subfolder", "") / image["filename"]
+        for ui in result.ui.values()
+        for image in ui.get("images", [])
+    ]
+    main_output = saved[0]
+    for node_id, node in prompt.items():
+        if node["class_type"] == "SaveImage" and result.ui.get(node_id, {}).get("images"):
+            image = result.ui[node_id]["images"][0]
+            main_output = out / image.get("subfolder", "") / image["filename"]
+            break
+    tiles = nfe = 0
+    for node_id, node in prompt.items():
+        if node["class_type"] == "OutpaintTiled":
+            tiles, nfe = result.output(node_id, 1), result.output(node_id, 2)
+        elif node["class_type"] == "KSamplerRePaint":
+            nfe = max((total for _, total, _ in result.progress), default=0)
+    produced = np.asarray(Image.open(main_output).convert("RGB"))
+    padding, diff = known_pixels(prompt, result, produced, photo)
+    return {
+        "output_image": str(main_output),
+        "saved": [str(p) for p in saved],
+        "input_image": str(photo.path),
+        "input_size": list(photo.size),
+        "working_size": list(photo.size),
+        "padding": padding,
+        "output_size": [int(produced.shape[1]), int(produced.shape[0])],
+        "tiles": int(tiles),
+        "nfe": int(nfe),
+        "seconds": round(seconds, 2),
+        "known_max_abs_diff": diff,
+        "models": models,
+    }
+
+
+def known_pixels(prompt: dict, result, produced: np.ndarray, photo: intake.Photo):
+    """``(padding, max |Δ|)`` of the known pixels of the output ``produced`` (uint8 ``[H, W, 3]``).
+
+    With a Pose Pad Image/Mask/Pose fed by LoadImage (extend_legs): ``padding`` is its four pads and
+    max |Δ| is taken against the decoded file (``photo.rgb``) over the whole original area at offset
+    (left, top). Otherwise ``padding`` is None and the known pixels are those the workflow's mask
+    keeps, compared with the image it encodes (repaint_pixel_demo scales the photo first). max |Δ| is
+    None where the output has another size.
+    """
+    pad_id = next(
+        (
+            k
+            for k, n in prompt.items()
+            if n["class_type"] == "PosePadImageMaskPose"
+            and prompt[str(n["inputs"]["image"][0])]["class_type"] == "LoadImage"
+        ),
+        None,
+    )
+    if pad_id is not None:
+        left, top, right, bottom = (int(result.output(pad_id, k)) for k in range(3, 7))
+        width, height = photo.size
+        if produced.shape[:2] != (height + top + bottom, width + left + right):
+            return [left, top, right, bottom], None
+        region = produced[top : top + height, left : left + width].astype(int)
+        return [left, top, right, bottom], int(np.abs(region - photo.rgb.astype(int)).max())
+    reference, mask = _known_reference(prompt, result)
+    if reference is None or reference.shape[:2] != produced.shape[:2] or not (mask == 0).any():
+        return None, None
+    return None, int(np.abs(produced.astype(int) - reference)[mask == 0].max())
 
 
 def _known_reference(prompt, result):
-    """The image whose known pixels the output must keep (8-bit values) and the mask (0 = known)."""
-    for node in prompt.values():
-        inputs = node["inputs"]
-        if node["class_type"] == "OutpaintComposite":
-            return _uint8(result.output(*inputs["original"])), result.output(*inputs["mask"])[0].numpy()
+    """The image a workflow without Pose Pad keeps known pixels of (8-bit values) and its mask (0 = known)."""
     reference = mask = None
     for node_id, node in prompt.items():
+        if node["class_type"] == "OutpaintComposite":
+            inputs = node["inputs"]
+            return _uint8(result.output(*inputs["original"])), result.output(*inputs["mask"])[0].numpy()
         if node["class_type"] == "VAEEncode":
             reference = _uint8(result.output(*node["inputs"]["pixels"]))
         elif node["class_type"] == "RePaintMask":
@@ -242,40 +559,60 @@ def _uint8(image) -> np.ndarray:
     return np.clip(255.0 * image[0].cpu().numpy(), 0, 255).astype(np.uint8).astype(int)
 
 
-def _report(prompt, result, out, photo, image_path, seconds, models) -> dict:
-    saved = [
-        out / image.get("subfolder", "") / image["filename"]
-        for ui in result.ui.values()
-        for image in ui.get("images", [])
-    ]
-    main_output = saved[0]
-    tiles = nfe = 0
-    for node_id, node in prompt.items():
-        if node["class_type"] == "OutpaintTiled":
-            tiles, nfe = result.output(node_id, 1), result.output(node_id, 2)
-        elif node["class_type"] == "KSamplerRePaint":
-            nfe = max((total for _, total, _ in result.progress), default=0)
-    for node_id, node in prompt.items():
-        if node["class_type"] == "SaveImage" and result.ui.get(node_id, {}).get("images"):
-            image = result.ui[node_id]["images"][0]
-            main_output = out / image.get("subfolder", "") / image["filename"]
-            break
-    produced = np.asarray(Image.open(main_output).convert("RGB")).astype(int)
-    reference, mask = _known_reference(prompt, result)
-    known = (mask == 0) if reference is not None and reference.shape[:2] == produced.shape[:2] else None
-    diff = int(np.abs(produced - reference)[known].max()) if known is not None and known.any() else None
-    return {
-        "output_image": str(main_output),
-        "saved": [str(p) for p in saved],
-        "input_image": str(image_path),
-        "input_size": [int(photo.shape[1]), int(photo.shape[0])],
-        "output_size": [int(produced.shape[1]), int(produced.shape[0])],
-        "tiles": int(tiles),
-        "nfe": int(nfe),
-        "seconds": round(seconds, 2),
-        "known_max_abs_diff": diff,
-        "models": models,
-    }
+# --- the command --------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("workflow")
+    parser.add_argument("--image", type=Path, default=None, help="default: scikit-image camera.png")
+    parser.add_argument("--out", type=Path, default=Path("outputs"))
+    parser.add_argument("--checkpoint", default=None, help="name in models/checkpoints, or a path")
+    parser.add_argument("--controlnet", default=None, help="name in models/controlnet, or a path")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None)
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Check the workflow and the photo, then boot ComfyUI in a temporary folder (removed however the
+    run ends, Ctrl-C included) and run the workflow once. Returns the report."""
+    workflow = load_workflow(args.workflow)
+    photo = read_photo(args.image)
+    check_people(photo, workflow)
+    out = args.out.resolve()
+    options = Options(
+        checkpoint=args.checkpoint, controlnet=args.controlnet, seed=args.seed, steps=args.steps
+    )
+    work = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    try:
+        boot(work, out)
+        report = run_one(workflow, photo, out, options)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if __name__ == "__main__":  # `kill` cleans up as Ctrl-C does
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        report = run(args)
+    except (RunError, intake.PhotoError) as error:
+        raise SystemExit(f"error: {error}") from None
+    except KeyboardInterrupt:
+        print("interrupted: nothing was left in the temporary folder", file=sys.stderr)
+        return 130
+    print(
+        f"{Path(report['output_image']).name}: {report['input_size']} -> {report['output_size']} px "
+        f"(padding {report['padding']}), {report['tiles']} tiles, {report['nfe']} model calls, "
+        f"{report['seconds']:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
+    )
+    print(f"outputs in {args.out.resolve()}: {', '.join(Path(p).name for p in report['saved'])}, report.json")
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTPUT_DIR = ROOT / "tests" / "_output"
 
 # harness/ holds no `nodes` folder, so it can go on sys.path (the repository root never does).
 sys.path.insert(0, str(ROOT / "harness"))

@@ -128,3 +128,21 @@ def test_torch_and_numpy_pad_alike_in_every_dtype(dtype, mode):
     assert out.dtype == dtype and m.dtype == torch.float32 and out.shape == (2, 10, 12, 3)
     assert torch.equal(out.float(), torch.from_numpy(ref).float())  # same pixels, bit-exact copies
     assert torch.equal(m, torch.from_numpy(ref_m))
+def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
+    """A 509x507 photo: the canvas becomes a multiple of ``multiple`` (Outpaint (Tiled) needs 8) by growing
+    the padded side, and every original pixel lands at (x + left, y + top)."""
+    frame = frame_with({10: (250, 700), 0: (250, 40)}, w=509, h=507)
+    pads = auto_padding(frame, margin=10, multiple=64)
+    left, top, right, bottom = pads
+    assert (509 + left + right) % 64 == 0 and (507 + top + bottom) % 64 == 0
+    assert pads == (0, 0, 3, 261)  # bottom: 256 for the foot, + 5 to reach 768; right: 3 to reach 512
+    assert auto_padding(frame, margin=10, multiple=64, sides="lb") == (3, 0, 0, 261)  # only left allowed
+    assert auto_padding(frame, margin=10, multiple=8, sides="t") == (0, 5, 0, 0)
+    assert auto_padding(frame_with({0: (10, 40)}, w=509, h=507), margin=20, multiple=8) == (16, 0, 3, 5)
+    image = np.random.default_rng(0).integers(0, 256, (507, 509, 3), dtype=np.uint8)
+    out, mask, _, used = pad_all(image, None, frame, "auto", margin=10, multiple=64)
+    assert used == pads and out.shape == (768, 512, 3)
+    np.testing.assert_array_equal(out[top : top + 507, left : left + 509], image)
+    assert (
+        mask[top : top + 507, left : left + 509].max() == 0 and mask[-1].min() == 1 and mask[:, -1].min() == 1
+    )
