@@ -445,7 +445,9 @@ def demo_working_photo(photo: intake.Photo) -> intake.Photo:
         f"scaled to {size[0]}x{size[1]} first; known pixels are those of the scaled copy."
     )
     rgb = np.asarray(Image.fromarray(photo.rgb).resize(size, Image.LANCZOS))
-    alpha = None if photo.alpha is None else np.asarray(Image.fromarray(photo.alpha).resize(size, Image.LANCZOS))
+    alpha = (
+        None if photo.alpha is None else np.asarray(Image.fromarray(photo.alpha).resize(size, Image.LANCZOS))
+    )
     return dataclasses.replace(photo, rgb=rgb, alpha=alpha)
 
 

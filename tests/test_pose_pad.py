@@ -128,6 +128,8 @@ def test_torch_and_numpy_pad_alike_in_every_dtype(dtype, mode):
     assert out.dtype == dtype and m.dtype == torch.float32 and out.shape == (2, 10, 12, 3)
     assert torch.equal(out.float(), torch.from_numpy(ref).float())  # same pixels, bit-exact copies
     assert torch.equal(m, torch.from_numpy(ref_m))
+
+
 def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
     """A 509x507 photo: the canvas becomes a multiple of ``multiple`` (Outpaint (Tiled) needs 8) by growing
     the padded side, and every original pixel lands at (x + left, y + top)."""
