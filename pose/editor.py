@@ -25,8 +25,11 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from .keypoints import (
     N_POINTS,
@@ -73,9 +76,86 @@ def blank_frames(width: int, height: int, count: int = 1) -> list[dict]:
     return [new_frame(width, height) for _ in range(max(1, int(count)))]
 
 
+def _edit_index(name: str, hi: int | None):
+    """Schema of an integer field of an edit, 0..``hi``: the message names the field and the range."""
+
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (hi is not None and v > hi):
+            raise PydanticCustomError(
+                "edit_index",
+                f"{name} must be an integer 0..{'' if hi is None else hi}, got {{v}}",
+                {"v": repr(v)},
+            )
+        return v
+
+    return Annotated[Any, AfterValidator(check)]
+
+
+def _coordinate(v: Any) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise PydanticCustomError("edit_xy", "x and y must be finite numbers (px), got {v}", {"v": repr(v)})
+    return float(v)
+
+
+def _point(entry: Any) -> Any:
+    if not isinstance(entry, (list, tuple)) or len(entry) != 5:
+        raise PydanticCustomError(
+            "edit_point", "expected [frame, person, index, x, y], got {v}", {"v": repr(entry)}
+        )
+    if (entry[3] is None) != (entry[4] is None):
+        raise PydanticCustomError("edit_xy", "x and y must both be numbers or both null", {})
+    return tuple(entry)
+
+
+_Point = Annotated[
+    tuple[
+        _edit_index("frame", None),
+        _edit_index("person", MAX_PEOPLE - 1),
+        _edit_index("index", N_POINTS - 1),
+        Annotated[Any, AfterValidator(_coordinate)],
+        Annotated[Any, AfterValidator(_coordinate)],
+    ],
+    BeforeValidator(_point),
+]
+
+
+class _Edits(BaseModel):
+    """The widget value's schema (see the module docstring); unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[EDITS_VERSION] = EDITS_VERSION
+    input: Any = None
+    points: list[_Point] | None = None
+    base: Any = None
+
+
+def _edits_error(error: ValidationError) -> ValueError:
+    """The first pydantic error as ``edits.points[3]: index must be 0..23, got 30`` (the field named)."""
+    e = error.errors(include_url=False)[0]
+    loc = [
+        part for part in e["loc"] if not (isinstance(part, str) and part.startswith(("function-", "tuple[")))
+    ]
+    where = "edits" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[:2])
+    if e["type"] == "extra_forbidden":
+        return ValueError(f"edits: unknown keys {sorted(error_keys(error))}")
+    if e["type"] == "literal_error":
+        return ValueError(f"{where}: expected {EDITS_VERSION}, got {e['input']!r}")
+    if e["type"] == "list_type":
+        return ValueError(f"{where}: expected a list of [frame, person, index, x, y]")
+    return ValueError(f"{where}: {e['msg']}")
+
+
+def error_keys(error: ValidationError) -> set[str]:
+    """The unknown top-level keys named by ``extra_forbidden`` errors."""
+    return {str(e["loc"][0]) for e in error.errors(include_url=False) if e["type"] == "extra_forbidden"}
+
+
 def parse_edits(value: str | Mapping | None) -> dict | None:
-    """Validate the widget value; returns ``{"input": str, "points": [(f, p, i, x | None, y | None)]}``
-    or None for no edits (``""``, None, or no points).
+    """Validate the widget value (pydantic schema ``_Edits``); returns ``{"input": str, "points":
+    [(f, p, i, x | None, y | None)]}`` or None for no edits (``""``, None, or no points).
 
     Raises:
         ValueError: naming the malformed field, e.g. ``edits.points[3]: index must be 0..23, got 30``.
@@ -89,41 +169,15 @@ def parse_edits(value: str | Mapping | None) -> dict | None:
             raise ValueError(f"edits: not valid JSON ({e}); reset the pose editor") from e
     if not isinstance(value, Mapping):
         raise ValueError("edits: expected a JSON object with 'input' and 'points'")
-    unknown = set(value) - _KEYS
-    if unknown:
-        raise ValueError(f"edits: unknown keys {sorted(unknown)}")
-    if value.get("version", EDITS_VERSION) != EDITS_VERSION:
-        raise ValueError(f"edits.version: expected {EDITS_VERSION}, got {value.get('version')!r}")
-    raw = value.get("points") or []
-    if not isinstance(raw, list):
-        raise ValueError("edits.points: expected a list of [frame, person, index, x, y]")
-    points = []
-    for n, entry in enumerate(raw):
-        where = f"edits.points[{n}]"
-        if not isinstance(entry, (list, tuple)) or len(entry) != 5:
-            raise ValueError(f"{where}: expected [frame, person, index, x, y], got {entry!r}")
-        f, p, i, x, y = entry
-        for name, v, hi in (("frame", f, None), ("person", p, MAX_PEOPLE - 1), ("index", i, N_POINTS - 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (hi is not None and v > hi):
-                raise ValueError(
-                    f"{where}: {name} must be an integer 0..{hi if hi is not None else ''}, got {v!r}"
-                )
-        if (x is None) != (y is None):
-            raise ValueError(f"{where}: x and y must both be numbers or both null")
-        if x is not None:
-            ok = all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)
-            )
-            if not ok:
-                raise ValueError(f"{where}: x and y must be finite numbers (px), got {x!r}, {y!r}")
-            x, y = float(x), float(y)
-        points.append((f, p, i, x, y))
-    if not points:
+    try:
+        edits = _Edits.model_validate(dict(value))
+    except ValidationError as e:
+        raise _edits_error(e) from None
+    if not edits.points:
         return None
-    key = value.get("input")
-    if not isinstance(key, str) or not key:
+    if not isinstance(edits.input, str) or not edits.input:
         raise ValueError("edits.input: missing; the edits do not say which input they were made on")
-    return {"input": key, "points": points}
+    return {"input": edits.input, "points": list(edits.points)}
 
 
 def apply_edits(frames: Sequence[Mapping], value: str | Mapping | None) -> tuple[list[dict], str]:
