@@ -233,3 +233,54 @@ def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
         "--user-directory",
         str(work_dir / "user"),
     ]
+
+
+def start_server(work_dir: str | os.PathLike, timeout: float = 240.0):
+    """Start ``main.py`` (:func:`server_command`) on a free loopback port and wait until it answers.
+
+    Returns:
+        ``(process, base_url, log_file)``; stop it with :func:`stop_server`.
+
+    Raises:
+        RuntimeError: it exited or did not answer within ``timeout`` s (with the end of its log).
+    """
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work_dir = Path(work_dir)
+    log = open(work_dir / "server.log", "w")
+    process = subprocess.Popen(
+        server_command(work_dir, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/object_info/RePaintSampler", timeout=2):
+                return process, base, log
+        except OSError as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_server(process, log)
+                tail = (work_dir / "server.log").read_text()[-3000:]
+                raise RuntimeError(f"ComfyUI server did not start:\n{tail}") from error
+            time.sleep(0.5)
+
+
+def stop_server(process, log) -> None:
+    """Stop a server of :func:`start_server` (terminate, then kill after 20 s) and close its log."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

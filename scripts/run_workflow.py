@@ -17,11 +17,12 @@ known_max_abs_diff, models, ...).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
-import shutil
 import sys
-import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +38,6 @@ DEMO_MODELS = (  # (ckpt_name in Load ADM Pixel Model, native size px), best fir
     ("[embedded] digits 16x16", 16),
 )
 DEMO_SAMPLING = {"steps": 12, "jump_length": 4, "jump_n_sample": 2, "cfg": 1.0}  # 20 model calls a tile
-
-
-def _resolve_model(value: str | None, folder: str, default: str | None) -> str | None:
-    """A model's name in ComfyUI's ``folder``: a path is registered as an extra folder; None if absent."""
-    import folder_paths
-
-    if value is not None and Path(value).is_file():
-        path = Path(value).resolve()
-        folder_paths.add_model_folder_path(folder, str(path.parent))
-        return path.name
-    name = value or default
-    if name is None:
-        return None
-    if folder_paths.get_full_path(folder, name) is not None:
-        return name
-    if value is not None:
-        raise SystemExit(
-            f"{folder[:-1] if folder.endswith('s') else folder} {value!r} not found: give a path, "
-            f"or put it in one of {folder_paths.get_folder_paths(folder)}"
-        )
-    return None
 
 
 def _widget(prompt: dict, class_type: str, name: str, default: str) -> str:
@@ -107,109 +87,232 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     return prompt
 
 
+def load_workflow(name: str) -> tuple[Path, dict]:
+    """The workflow file ``name`` (a path, or a name from workflows/) and its JSON.
+
+    Raises:
+        ValueError: no such workflow (the message lists the shipped ones), or not JSON.
+    """
+    path = Path(name)
+    if not path.is_file():
+        path = ROOT / "workflows" / f"{name}.json"
+    if not path.is_file():
+        names = ", ".join(p.stem for p in sorted((ROOT / "workflows").glob("*.json")))
+        raise ValueError(f"workflow {name!r} not found: give a path or one of {names}")
+    try:
+        return path, json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON: {error}") from error
+
+
+def _options(input_spec, class_type: str, name: str) -> list[str]:
+    """The choices of combo input ``name`` of ``class_type`` (legacy ``[[...], {}]`` or ``["COMBO", {"options"}]``)."""
+    entry = input_spec(class_type)["required"][name]
+    return list(entry[0] if isinstance(entry[0], list) else entry[1]["options"])
+
+
+def register_model_path(value: str | None, folder: str) -> str | None:
+    """In-process only: a model given as a file path is registered as an extra ComfyUI ``folder``; its name."""
+    if value is None or not Path(value).is_file():
+        return value
+    import folder_paths
+
+    path = Path(value).resolve()
+    folder_paths.add_model_folder_path(folder, str(path.parent))
+    return path.name
+
+
+def build_prompt(prompt: dict, input_spec, *, checkpoint=None, controlnet=None, steps=None, where="ComfyUI"):
+    """The API prompt to run for every photo (``photo_prompt`` then sets the photo and its seed): the
+    models the workflow names (or ``checkpoint`` / ``controlnet``) checked against what the host offers,
+    the embedded pixel-space demo model when no Stable Diffusion checkpoint is there, ``steps``.
+
+    One function for both paths: in-process ``input_spec`` reads this process's nodes, with servers it reads
+    ``GET /object_info``, so both send the same prompt.
+
+    Args:
+        prompt: the workflow as an API prompt (not modified).
+        input_spec: ``class_type -> {"required": {...}, "optional": {...}}`` (a node's INPUT_TYPES).
+        checkpoint, controlnet: model names (None: the workflow's own).
+        steps: overrides every ``steps`` input.
+        where: the host's name in error messages.
+
+    Returns:
+        ``(prompt, models, note)``: models used (a dict, or a string for the demo model); ``note`` says
+        what was substituted, or None.
+
+    Raises:
+        ValueError: a named model is not on the host.
+    """
+    prompt = json.loads(json.dumps(prompt))
+    import graphs
+
+    wanted = _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT)
+    has = {n["class_type"] for n in prompt.values()}
+    models: object = {}
+    note = None
+    if "CheckpointLoaderSimple" in has:
+        offered = _options(input_spec, "CheckpointLoaderSimple", "ckpt_name")
+        if checkpoint is not None and checkpoint not in offered:
+            raise ValueError(
+                f"checkpoint {checkpoint!r} not found on {where}: give a path (in-process), or put it in "
+                "ComfyUI/models/checkpoints/"
+            )
+        name = checkpoint or (wanted if wanted in offered else None)
+        if name is None:
+            demos = _options(input_spec, "LoadADMPixelModel", "ckpt_name")
+            demo, tile = next((name, size) for name, size in DEMO_MODELS if name in demos)
+            prompt = use_demo_model(prompt, demo, tile)
+            models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
+            note = (
+                f"NOTE: no Stable Diffusion checkpoint found on {where} ({wanted} or --checkpoint): running "
+                f"on the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
+            )
+        else:
+            models["checkpoint"] = name
+    for node in prompt.values():
+        inputs = node["inputs"]
+        if node["class_type"] == "CheckpointLoaderSimple":
+            inputs["ckpt_name"] = models["checkpoint"]
+        if node["class_type"] == "ControlNetLoader":
+            name = controlnet or inputs["control_net_name"]
+            if name not in _options(input_spec, "ControlNetLoader", "control_net_name"):
+                raise ValueError(
+                    f"ControlNet {name!r} not found on {where}: put it in ComfyUI/models/controlnet/ or pass "
+                    "--controlnet PATH (in-process)"
+                )
+            inputs["control_net_name"] = models["controlnet"] = name
+        if steps is not None and "steps" in inputs:
+            inputs["steps"] = steps
+    return prompt, models, note
+
+
+def photo_seed(seed: int, photo_name: str) -> int:
+    """A photo's seed: ``seed`` plus the CRC-32 of its file name (e.g. ``IMG_0001.jpg``), modulo 2^64, so
+    that a photo keeps its seed whatever else is in the batch."""
+    return (int(seed) + zlib.crc32(photo_name.encode())) % 2**64
+
+
+def photo_prompt(prompt: dict, image_name: str, photo_name: str, seed: int | None = None) -> dict:
+    """``prompt`` for one photo: LoadImage reads ``image_name``; every ``seed`` input becomes
+    ``photo_seed(seed or the input's own value, photo_name)``."""
+    prompt = json.loads(json.dumps(prompt))
+    for node in prompt.values():
+        inputs = node["inputs"]
+        if node["class_type"] == "LoadImage":
+            inputs["image"] = image_name
+        if "seed" in inputs and not isinstance(inputs["seed"], list):
+            inputs["seed"] = photo_seed(inputs["seed"] if seed is None else seed, photo_name)
+    return prompt
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """The photo as uint8 [H, W, 3], cropped to a multiple of 8 px (latents).
+
+    Raises:
+        ValueError: not a readable image (one line naming the file).
+    """
+    try:
+        with Image.open(path) as image:
+            photo = np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable image: {error}") from None
+    photo = photo[: photo.shape[0] - photo.shape[0] % 8, : photo.shape[1] - photo.shape[1] % 8]
+    if photo.size == 0:
+        raise ValueError(f"{path} is too small: {photo.shape[1]}x{photo.shape[0]} px after cropping to 8 px")
+    return photo
+
+
+def check_people(photo: np.ndarray, path: Path, class_types: set[str]) -> None:
+    """For a workflow that detects a pose, check with the pack's MediaPipe detector (no ComfyUI needed)
+    that the photo shows a person.
+
+    Raises:
+        ValueError: "No person detected in PATH".
+    """
+    if "PoseDetectMediaPipe" not in class_types:
+        return
+    import pack
+
+    pack.load()
+    from repaint_extend.pose.detect import detect
+
+    if not detect(photo, num_poses=1)["people"]:
+        raise ValueError(f"No person detected in {path}")
+
+
+def photo_png(photo: np.ndarray) -> tuple[str, bytes]:
+    """The PNG the host reads (LoadImage) and its name, from the content (the same on every host)."""
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    return f"repaint_extend_{hashlib.sha256(data).hexdigest()[:16]}.png", data
+
+
+def local_input_spec(class_type: str) -> dict:
+    """``build_prompt``'s ``input_spec`` for this process's ComfyUI (booted)."""
+    import nodes
+
+    return nodes.NODE_CLASS_MAPPINGS[class_type].INPUT_TYPES()
+
+
+def run_one(prompt: dict, photo: np.ndarray, image_path: Path, out: Path, models) -> dict:
+    """Run one photo's prompt in this process's ComfyUI (booted); its images and report.json go to ``out``.
+
+    Raises:
+        comfy_host.GraphError: the graph failed (its message's first line says why).
+    """
+    import comfy_host
+    import folder_paths
+
+    out.mkdir(parents=True, exist_ok=True)
+    folder_paths.set_output_directory(str(out))
+    started = time.perf_counter()
+    result = comfy_host.run_graph(prompt)
+    seconds = time.perf_counter() - started
+    report = _report(prompt, result, out, photo, image_path, seconds, models)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("workflow")
-    parser.add_argument("--image", type=Path, default=None, help="default: scikit-image camera.png")
+    parser.add_argument(
+        "--image",
+        nargs="+",
+        default=None,
+        help="photos: files, folders, globs (default: scikit-image camera.png)",
+    )
     parser.add_argument("--out", type=Path, default=Path("outputs"))
     parser.add_argument("--checkpoint", default=None, help="name in models/checkpoints, or a path")
     parser.add_argument("--controlnet", default=None, help="name in models/controlnet, or a path")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="each photo: SEED + CRC-32 of its file name")
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument(
+        "--server", action="append", default=None, help="a running ComfyUI's URL (repeatable)"
+    )
+    parser.add_argument("--per-server", type=int, default=1, help="prompts in flight per server")
+    parser.add_argument("--force", action="store_true", help="redo photos that have a matching report")
     args = parser.parse_args(argv)
 
-    import comfy_host
-    import graphs
-    import workflow_format
+    import batch_runner
 
-    path = Path(args.workflow)
-    if not path.is_file():
-        path = ROOT / "workflows" / f"{args.workflow}.json"
-    if not path.is_file():
-        names = ", ".join(p.stem for p in sorted((ROOT / "workflows").glob("*.json")))
-        parser.error(f"workflow {args.workflow!r} not found: give a path or one of {names}")
     try:
-        workflow = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        parser.error(f"{path} is not JSON: {error}")
+        path, workflow = load_workflow(args.workflow)
+    except ValueError as error:
+        parser.error(str(error))
     if args.image is None:
         import skimage
 
-        args.image = Path(skimage.data.__file__).parent / "camera.png"
-    image_path = args.image.resolve()
-    if not image_path.is_file():
-        parser.error(f"--image {image_path} does not exist")
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-
-    work = Path(tempfile.mkdtemp(prefix="run-workflow-"))
-    comfy_host.boot(work, harness_nodes=False, output_dir=out)
+        args.image = [str(Path(skimage.data.__file__).parent / "camera.png")]
     try:
-        prompt = workflow_format.ui_to_api(workflow)
-    except workflow_format.WorkflowError as error:
-        parser.error(f"{path}: {error}")
-    photo = np.asarray(Image.open(image_path).convert("RGB"))
-    photo = photo[: photo.shape[0] - photo.shape[0] % 8, : photo.shape[1] - photo.shape[1] % 8]  # 8x latents
-    Image.fromarray(photo).save(work / "input" / "photo.png")
-
-    wanted = {  # the files the workflow itself names (its loaders' widgets)
-        "checkpoints": _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT),
-        "controlnet": _widget(prompt, "ControlNetLoader", "control_net_name", graphs.DEFAULT_OPENPOSE),
-    }
-    needs_checkpoint = any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values())
-    checkpoint = (
-        _resolve_model(args.checkpoint, "checkpoints", wanted["checkpoints"]) if needs_checkpoint else None
-    )
-    models: object = {}
-    if needs_checkpoint and checkpoint is None:
-        import nodes
-
-        options = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].INPUT_TYPES()["required"]["ckpt_name"]
-        names = options[0] if isinstance(options[0], list) else options[1]["options"]
-        demo, tile = next((name, size) for name, size in DEMO_MODELS if name in names)
-        prompt = use_demo_model(prompt, demo, tile)
-        models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
-        print(
-            f"NOTE: no Stable Diffusion checkpoint found ({wanted['checkpoints']} or --checkpoint): running on "
-            f"the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
-        )
-    for node in prompt.values():
-        inputs = node["inputs"]
-        if node["class_type"] == "LoadImage":
-            inputs["image"] = "photo.png"
-        if node["class_type"] == "CheckpointLoaderSimple":
-            inputs["ckpt_name"] = checkpoint
-            models["checkpoint"] = checkpoint
-        if node["class_type"] == "ControlNetLoader":
-            name = _resolve_model(args.controlnet, "controlnet", wanted["controlnet"])
-            if name is None:
-                raise SystemExit(
-                    f"ControlNet {args.controlnet or wanted['controlnet']!r} not found: put it in "
-                    "ComfyUI/models/controlnet/ or pass --controlnet PATH"
-                )
-            inputs["control_net_name"] = models["controlnet"] = name
-        for key, value in (("seed", args.seed), ("steps", args.steps)):
-            if value is not None and key in inputs:
-                inputs[key] = value
-
-    started = time.perf_counter()
-    try:
-        result = comfy_host.run_graph(prompt)
-    except comfy_host.GraphError as error:
-        details = json.dumps(error.details, indent=1, default=str)[:2000]
-        raise SystemExit(f"{path.name} failed: {error}\n{details}") from error
-    seconds = time.perf_counter() - started
-    report = _report(prompt, result, out, photo, image_path, seconds, models)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
-    print(
-        f"{path.stem}: {report['input_size']} -> {report['output_size']} px, {report['tiles']} tiles, "
-        f"{report['nfe']} model calls, {seconds:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
-    )
-    print(f"outputs in {out}: {', '.join(Path(p).name for p in report['saved'])}, report.json")
-    return 0
+        photos = batch_runner.expand_inputs(args.image)
+    except ValueError as error:
+        parser.error(str(error))
+    return batch_runner.run_batch(path, workflow, photos, args)
 
 
 def _known_reference(prompt, result):

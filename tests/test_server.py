@@ -1,19 +1,10 @@
 """A RePaint graph through a real ComfyUI server (``main.py --cpu``) on loopback, as the UI would send it."""
 
 import json
-import os
-import socket
-import subprocess
 import time
 import urllib.request
 
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(url, data=None, timeout=10):
@@ -25,32 +16,11 @@ def _request(url, data=None, timeout=10):
 
 @pytest.fixture
 def server(comfy, tmp_path):
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        comfy.server_command(tmp_path, port), stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc, base, log = comfy.start_server(tmp_path, timeout=180)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                _request(f"{base}/object_info/RePaintSampler", timeout=2)
-                break
-            except OSError as error:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log_tail = (tmp_path / "server.log").read_text()[-3000:]
-                    raise RuntimeError(f"ComfyUI server did not start:\n{log_tail}") from error
-                time.sleep(0.5)
         yield base, tmp_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        comfy.stop_server(proc, log)
 
 
 def test_repaint_graph_runs_on_a_loopback_server(server, graphs):
