@@ -212,15 +212,23 @@ def _finish_report(job: Job, report: dict, batch: Batch) -> None:
 
 
 def _run_in_process(workflow_path, workflow, jobs, args, batch) -> None:
+    import shutil
     import tempfile
 
+    work = Path(tempfile.mkdtemp(prefix="run-workflow-"))
+    try:
+        _run_jobs_in_process(work, workflow_path, workflow, jobs, args, batch)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_jobs_in_process(work, workflow_path, workflow, jobs, args, batch) -> None:
     import comfy_host
     import workflow_format
 
-    work = Path(tempfile.mkdtemp(prefix="run-workflow-"))
     comfy_host.boot(work, harness_nodes=False, output_dir=batch.out)
     try:
-        prompt = workflow_format.ui_to_api(workflow)
+        prompt = workflow_format.ui_to_api(workflow) if "nodes" in workflow else workflow
         checkpoint = run_workflow.register_model_path(args.checkpoint, "checkpoints")
         controlnet = run_workflow.register_model_path(args.controlnet, "controlnet")
         template, models, note = run_workflow.build_prompt(
@@ -246,9 +254,6 @@ def _run_in_process(workflow_path, workflow, jobs, args, batch) -> None:
             batch.finish(job, "failed", comfy_client.first_line(_graph_message(error)))
             continue
         _finish_report(job, report, batch)
-    import shutil
-
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def _graph_message(error: Exception) -> str:
@@ -381,7 +386,7 @@ class Dispatcher:
         while (job := self._next(server)) is not None:
             try:
                 report = self._run(server, job)
-            except (comfy_client.ServerDown, comfy_client.PromptFailed) as error:
+            except Exception as error:  # noqa: BLE001  (ServerDown, PromptFailed, or a local fault: recorded)
                 self._failed(server, job, error)
                 continue
             with self.lock:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -132,9 +133,23 @@ class ComfyServer:
             self._wait(socket, prompt_id, on_progress)
         finally:
             socket.close()
-        entry = self._request("GET", f"/history/{prompt_id}").json().get(prompt_id)
-        if entry is None or entry.get("status", {}).get("status_str") != "success":
-            raise PromptFailed(f"server {self.url}: prompt {prompt_id} has no successful history entry")
+        return self._history(prompt_id)
+
+    def _history(self, prompt_id: str) -> dict:
+        """The ``/history`` entry of a finished prompt. The server sends its last ``executing`` message
+        before its worker stores the entry, so this asks again (every 0.2 s, up to ``timeout``)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            entry = self._request("GET", f"/history/{prompt_id}").json().get(prompt_id)
+            if entry is not None and entry.get("status", {}).get("completed") is not None:
+                break
+            if time.monotonic() > deadline:
+                raise ServerDown(f"server {self.url}: prompt {prompt_id} finished but has no history entry")
+            time.sleep(0.2)
+        if entry["status"].get("status_str") != "success":
+            raise PromptFailed(
+                f"server {self.url}: prompt {prompt_id} ended with {entry['status'].get('status_str')}"
+            )
         return entry
 
     def _wait(self, socket, prompt_id: str, on_progress) -> None:
