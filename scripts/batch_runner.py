@@ -228,7 +228,7 @@ def _run_jobs_in_process(work, workflow_path, workflow, jobs, args, batch) -> No
 
     comfy_host.boot(work, harness_nodes=False, output_dir=batch.out)
     try:
-        prompt = workflow_format.ui_to_api(workflow) if "nodes" in workflow else workflow
+        prompt = _to_prompt(workflow)
         checkpoint = run_workflow.register_model_path(args.checkpoint, "checkpoints")
         controlnet = run_workflow.register_model_path(args.controlnet, "controlnet")
         template, models, note = run_workflow.build_prompt(
@@ -293,7 +293,7 @@ def _run_on_servers(workflow_path, workflow, jobs, args, batch) -> None:
     for server in servers:
         info = infos[server.url]
         try:
-            prompt = workflow_format.ui_to_api(workflow, info) if "nodes" in workflow else workflow
+            prompt = _to_prompt(workflow, info)
             built[server.url] = run_workflow.build_prompt(
                 prompt,
                 lambda class_type, info=info: info[class_type]["input"],
@@ -321,6 +321,18 @@ def _run_on_servers(workflow_path, workflow, jobs, args, batch) -> None:
     if note:
         print(note)
     Dispatcher(servers, max(1, args.per_server), jobs, template, models, args, batch).run()
+
+
+def _to_prompt(workflow: dict, object_info: dict | None = None) -> dict:
+    """An API prompt as it is; a UI workflow converted with the local nodes or a server's ``object_info``.
+
+    Raises:
+        workflow_format.WorkflowError: neither (the message says what a workflow needs).
+    """
+    import workflow_format
+
+    is_api = bool(workflow) and all(isinstance(v, dict) and "class_type" in v for v in workflow.values())
+    return json.loads(json.dumps(workflow)) if is_api else workflow_format.ui_to_api(workflow, object_info)
 
 
 def _model_name(value: str | None) -> str | None:
