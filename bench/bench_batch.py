@@ -5,7 +5,7 @@
 Starts two ComfyUI servers (``main.py --cpu``) on loopback, warms each with one photo, then runs
 ``scripts/run_workflow.py extend_legs --server ...`` on the same photos with server A alone and with
 A and B, alternating rounds so that machine drift hits both sides. Photos: camera.png crops (96 px,
-4 demo tiles each, the test suite's). Both servers share this machine's cores, so 2 servers can only
+4 demo tiles each, the test suite's), under new names (so new seeds) for every batch. Both servers share this machine's cores, so 2 servers can only
 help where one server leaves cores idle (uploads, downloads, Python overhead between prompts); with
 one server per GPU machine the rate adds up per machine (see the README).
 """
@@ -27,8 +27,9 @@ RUNNER = ROOT / "scripts" / "run_workflow.py"
 CROPS = [(128, 0, 384, 256), (160, 0, 416, 320)]  # completed legs fit 128 x 128
 
 
-def photos(folder: Path, count: int) -> list[Path]:
-    """``count`` camera.png crops, each a different file name (so a different seed)."""
+def photos(folder: Path, count: int, prefix: str) -> list[Path]:
+    """``count`` camera.png crops named ``{prefix}_{i}.png``: a new name is a new seed, so that no server
+    answers from ComfyUI's cache of an earlier, identical prompt."""
     import skimage
     from PIL import Image
 
@@ -36,7 +37,7 @@ def photos(folder: Path, count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        path = folder / f"photo_{i:03d}.png"
+        path = folder / f"{prefix}_{i:03d}.png"
         camera.crop(CROPS[i % len(CROPS)]).resize((96, 96)).save(path)
         paths.append(path)
     return paths
@@ -62,8 +63,9 @@ def run(servers: list[str], images: list[Path], out: Path, steps: int) -> float:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"batch failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["counts"]["done"] == len(images), summary["counts"]
+    if len(images) > 1:
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["counts"]["done"] == len(images), summary["counts"]
     return seconds
 
 
@@ -87,15 +89,16 @@ def main() -> None:
         servers = list(pool.map(comfy_host.start_server, dirs))
     urls = [url for _, url, _ in servers]
     try:
-        images = photos(work / "photos", args.photos)
-        for url in urls:  # warm-up: models loaded, first-prompt costs paid
-            run([url], images[:1], work / "warm", args.steps)
+        for i, url in enumerate(urls):  # warm-up: models loaded, first-prompt costs paid
+            run([url], photos(work / "warm", 1, f"warm{i}"), work / f"warm{i}", args.steps)
         times: dict[str, list[float]] = {"1 server": [], "2 servers": []}
         for round_ in range(args.rounds):
             order = ["1 server", "2 servers"] if round_ % 2 == 0 else ["2 servers", "1 server"]
             for label in order:
                 chosen = urls[:1] if label == "1 server" else urls
-                seconds = run(chosen, images, work / f"out_{round_}_{len(chosen)}", args.steps)
+                name = f"r{round_}s{len(chosen)}"
+                images = photos(work / name, args.photos, name)
+                seconds = run(chosen, images, work / f"out_{name}", args.steps)
                 times[label].append(seconds)
                 print(f"round {round_ + 1}, {label}: {args.photos} photos in {seconds:.1f} s", flush=True)
     finally:
