@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,8 @@ def run(servers: list[str], images: list[Path], out: Path, steps: int) -> float:
     if len(images) > 1:
         summary = json.loads((out / "summary.json").read_text())
         assert summary["counts"]["done"] == len(images), summary["counts"]
+        per_photo = sorted(row["seconds"] for row in summary["photos"])
+        print(f"  per photo on its server: {', '.join(f'{s:.1f}' for s in per_photo)} s", flush=True)
     return seconds
 
 
@@ -104,6 +107,7 @@ def main() -> None:
     finally:
         for process, _, log in servers:
             comfy_host.stop_server(process, log)
+        shutil.rmtree(work, ignore_errors=True)
     rate = {label: 60 * args.photos / min(values) for label, values in times.items()}
     print(
         f"photos per minute (best of {args.rounds}): 1 server {rate['1 server']:.2f}, 2 servers "
