@@ -299,44 +299,59 @@ def request_json(url: str, data=None, timeout: float = 10):
         return json.loads(response.read())
 
 
-@contextlib.contextmanager
-def serve(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler", timeout: float = 180):
-    """Run ``main.py`` (see :func:`server_command`) on a free loopback port until the block ends; yields its
-    base URL once ``/object_info/<ready_node>`` answers. The log goes to ``work_dir/server.log``.
+def start_server(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler", timeout: float = 240.0):
+    """Start ``main.py`` (:func:`server_command`) on a free loopback port and wait until
+    ``/object_info/<ready_node>`` answers. The log goes to ``work_dir/server.log``.
+
+    Returns:
+        ``(process, base_url, log_file)``; stop it with :func:`stop_server` (or use :func:`serve`).
 
     Raises:
-        RuntimeError: the server exited or did not answer within ``timeout`` s (with the log's tail).
+        RuntimeError: it exited or did not answer within ``timeout`` s (with the end of its log).
     """
     import subprocess
     import time
 
     work_dir = Path(work_dir)
     port = free_port()
-    log_path = work_dir / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            server_command(work_dir, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        base = f"http://127.0.0.1:{port}"
+    log = open(work_dir / "server.log", "w")
+    process = subprocess.Popen(
+        server_command(work_dir, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    request_json(f"{base}/object_info/{ready_node}", timeout=2)
-                    break
-                except OSError as error:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"ComfyUI server did not start:\n{log_path.read_text()[-3000:]}"
-                        ) from error
-                    time.sleep(0.5)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            request_json(f"{base}/object_info/{ready_node}", timeout=2)
+            return process, base, log
+        except OSError as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_server(process, log)
+                tail = (work_dir / "server.log").read_text()[-3000:]
+                raise RuntimeError(f"ComfyUI server did not start:\n{tail}") from error
+            time.sleep(0.5)
+
+
+def stop_server(process, log) -> None:
+    """Stop a server of :func:`start_server` (terminate, then kill after 20 s) and close its log."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@contextlib.contextmanager
+def serve(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler", timeout: float = 180):
+    """:func:`start_server` until the block ends; yields its base URL."""
+    process, base, log = start_server(work_dir, ready_node, timeout)
+    try:
+        yield base
+    finally:
+        stop_server(process, log)

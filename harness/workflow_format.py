@@ -32,11 +32,17 @@ def _node_class(class_type: str):
     return node_class
 
 
-def widget_layout(class_type: str) -> list[tuple[str, int, object]]:
+def widget_layout(class_type: str, object_info: dict | None = None) -> list[tuple[str, int, object]]:
     """``(input name, number of widgets_values it takes, default)`` for each widget input, in the UI's
-    order."""
+    order. ``object_info``: a server's ``GET /object_info`` answer to read the inputs from instead of
+    this process's ComfyUI."""
     layout = []
-    spec = _node_class(class_type).INPUT_TYPES()
+    if object_info is None:
+        spec = _node_class(class_type).INPUT_TYPES()
+    elif class_type in object_info:
+        spec = object_info[class_type]["input"]
+    else:
+        raise WorkflowError(f"node type {class_type!r} is not installed on the server")
     for section in ("required", "optional"):
         for name, entry in spec.get(section, {}).items():
             kind, options = entry[0], (entry[1] if len(entry) > 1 else {})
@@ -63,8 +69,9 @@ def _output_names(class_type: str) -> list[tuple[str, str]]:
     return list(zip(names, types))
 
 
-def ui_to_api(workflow: dict) -> dict:
-    """Convert a UI workflow to an API prompt ``{node_id: {"class_type", "inputs"}}``.
+def ui_to_api(workflow: dict, object_info: dict | None = None) -> dict:
+    """Convert a UI workflow to an API prompt ``{node_id: {"class_type", "inputs"}}``, with the node
+    inputs of this process's ComfyUI, or of a server's ``GET /object_info`` answer ``object_info``.
 
     Raises:
         WorkflowError: not a workflow (no ``nodes`` / ``links`` lists), a node type that is not
@@ -91,7 +98,7 @@ def ui_to_api(workflow: dict) -> dict:
         values = list(node.get("widgets_values") or [])
         inputs = {}
         position = 0
-        for name, count, default in widget_layout(class_type):
+        for name, count, default in widget_layout(class_type, object_info):
             if position >= len(values):
                 # an input added to the node after the file was saved: the front end keeps its default
                 if default is None:

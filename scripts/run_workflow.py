@@ -1,7 +1,8 @@
-"""Run a shipped workflow headlessly through ComfyUI's real executor: the way to batch photos.
+"""Run a shipped workflow headlessly through ComfyUI's real executor, on one photo or a batch.
 
-    .venv/bin/python scripts/run_workflow.py WORKFLOW [--image PATH] [--out DIR]
+    .venv/bin/python scripts/run_workflow.py WORKFLOW [--image FILE|FOLDER|GLOB ...] [--out DIR]
         [--checkpoint NAME_OR_PATH] [--controlnet NAME_OR_PATH] [--seed N] [--steps N]
+        [--server URL ...] [--per-server N] [--force]
 
 WORKFLOW is a name from workflows/ (extend_legs, repaint_inpaint, repaint_pixel_demo) or a path to a
 workflow file: a UI workflow (what ComfyUI saves) or an API prompt (``{"1": {"class_type": ...}}``).
@@ -14,25 +15,30 @@ The photo is decoded once, as ComfyUI's LoadImage decodes it (EXIF orientation a
 to 8-bit; ``harness/intake.py``), and never cropped. Bad photos and workflow files are refused with a
 one-line error before ComfyUI starts, and so is a photo in which the pose detector finds nobody.
 
-Writes to --out: the images the workflow saves (for extend_legs: the extended image, the pose overlay
-and the mask) and report.json (output_image, input_size, padding, output_size, tiles, nfe, seconds,
-known_max_abs_diff, models, ...). The steps are functions that a batch runner can call:
-:func:`load_workflow`, :func:`read_photo`, :func:`check_people`, :func:`boot`, :func:`build_prompt`,
-:func:`run_one`, :func:`make_report`.
+Writes to --out (one photo) or to a subfolder per photo (several; see ``scripts/batch_runner.py`` for
+summary.json, resume, seeds and ``--server``): the images the workflow saves (for extend_legs: the
+extended image, the pose overlay and the mask) and report.json (output_image, input_size, padding,
+output_size, tiles, nfe, seconds, known_max_abs_diff, models, seed, ...). A photo whose report.json
+matches the same workflow and settings is skipped (``--force`` redoes it). Each photo's seed is
+``--seed`` (else the workflow's) plus the CRC-32 of its file name (:func:`photo_seed`).
+
+The steps are functions that the batch runner calls: :func:`load_workflow`, :func:`read_photo`,
+:func:`check_people`, :func:`boot`, :func:`build_prompt` (the same for in-process and server runs),
+:func:`photo_prompt`, :func:`run_one`, :func:`make_report`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import io
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
-import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,10 +79,16 @@ class Workflow:
     api: bool
 
     def class_types(self) -> set[str]:
-        """The node types it uses."""
+        """The node types it runs (UI notes and muted or bypassed nodes left out)."""
         if self.api:
             return {node["class_type"] for node in self.data.values()}
-        return {node["type"] for node in self.data["nodes"]}
+        import workflow_format
+
+        return {
+            node["type"]
+            for node in self.data["nodes"]
+            if node["type"] not in workflow_format.UI_ONLY and node.get("mode", 0) not in (2, 4)
+        }
 
 
 @dataclass(frozen=True)
@@ -230,29 +242,52 @@ def boot(work: Path, out: Path):
     return comfy_host.boot(work, harness_nodes=False, output_dir=out)
 
 
-def _resolve_model(value: str | None, folder: str, default: str | None) -> str | None:
-    """A model's name in ComfyUI's ``folder``: a path is registered as an extra folder; None if absent.
+def register_model_path(value: str | None, folder: str) -> str | None:
+    """In-process only: a model given as a file path is registered as an extra ComfyUI ``folder`` (e.g.
+    ``checkpoints``); returns its name there (``value`` itself when it is not a file)."""
+    if value is None or not Path(value).is_file():
+        return value
+    import folder_paths
+
+    path = Path(value).resolve()
+    folder_paths.add_model_folder_path(folder, str(path.parent))
+    return path.name
+
+
+def _resolve_model(value: str | None, folder: str) -> str | None:
+    """In-process: ``value`` as a name in ComfyUI's ``folder`` (a path is registered there).
 
     Raises:
         RunError: ``value`` was given and is neither a file nor a name in ``folder``.
     """
     import folder_paths
 
-    if value is not None and Path(value).is_file():
-        path = Path(value).resolve()
-        folder_paths.add_model_folder_path(folder, str(path.parent))
-        return path.name
-    name = value or default
-    if name is None:
-        return None
-    if folder_paths.get_full_path(folder, name) is not None:
-        return name
-    if value is not None:
+    name = register_model_path(value, folder)
+    if name is not None and folder_paths.get_full_path(folder, name) is None:
         raise RunError(
             f"{folder[:-1] if folder.endswith('s') else folder} {value!r} not found: give a path, "
             f"or put it in one of {folder_paths.get_folder_paths(folder)}"
         )
-    return None
+    return name
+
+
+def local_input_spec(class_type: str) -> dict:
+    """:func:`build_prompt`'s ``input_spec`` for this process's ComfyUI (booted): the node's INPUT_TYPES."""
+    import nodes
+
+    return nodes.NODE_CLASS_MAPPINGS[class_type].INPUT_TYPES()
+
+
+def server_input_spec(object_info: dict):
+    """:func:`build_prompt`'s ``input_spec`` for a server: its ``GET /object_info`` answer."""
+    return lambda class_type: object_info[class_type]["input"]
+
+
+def _options(input_spec, class_type: str, name: str) -> list[str]:
+    """The choices of combo input ``name`` of ``class_type`` (legacy ``[[...], {}]`` or
+    ``["COMBO", {"options": [...]}]``)."""
+    entry = input_spec(class_type)["required"][name]
+    return list(entry[0] if isinstance(entry[0], list) else entry[1]["options"])
 
 
 def _widget(prompt: dict, class_type: str, name: str, default: str) -> str:
@@ -302,42 +337,63 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     return prompt
 
 
-def to_prompt(workflow: Workflow) -> dict:
-    """The API prompt of a workflow (a copy). Needs ComfyUI booted for a UI workflow.
+def to_prompt(workflow: Workflow, object_info: dict | None = None) -> dict:
+    """The API prompt of a workflow (a copy). A UI workflow is converted with this process's nodes
+    (ComfyUI booted) or with a server's ``GET /object_info`` answer ``object_info``.
 
     Raises:
-        RunError: a UI workflow that does not fit the installed nodes (``workflow_format.WorkflowError``).
+        RunError: a UI workflow that does not fit the nodes (``workflow_format.WorkflowError``).
     """
     import workflow_format
 
     if workflow.api:
         return json.loads(json.dumps(workflow.data))
     try:
-        return workflow_format.ui_to_api(workflow.data)
+        return workflow_format.ui_to_api(workflow.data, object_info)
     except workflow_format.WorkflowError as error:
         raise RunError(f"{workflow.path}: {error}") from None
 
 
-def choose_models(prompt: dict, options: Options) -> tuple[dict, dict | str]:
-    """Point the prompt's loaders at the models found (``options`` first, then the names the workflow
-    gives); with no Stable Diffusion checkpoint, switch to the demo model (:func:`use_demo_model`).
+def choose_models(
+    prompt: dict, options: Options, input_spec, where: str = "ComfyUI"
+) -> tuple[dict, dict | str, str | None]:
+    """Point the prompt's loaders at the models the host offers (``options`` first, then the names the
+    workflow gives); with no Stable Diffusion checkpoint, switch to the demo model (:func:`use_demo_model`).
+
+    Args:
+        prompt: an API prompt (not modified).
+        options: ``checkpoint`` / ``controlnet`` are names on the host (in-process, register a path first
+            with :func:`register_model_path`).
+        input_spec: ``class_type -> INPUT_TYPES()`` of the host: :func:`local_input_spec` in-process,
+            :func:`server_input_spec` for a server; the combo lists there are the models it has.
+        where: the host's name in error messages.
 
     Returns:
-        ``(prompt, models)``: ``models`` names the files used, or is a sentence for the demo model.
+        ``(prompt, models, note)``: ``models`` names the files used, or is a sentence for the demo model;
+        ``note`` says what was substituted (None if nothing).
     Raises:
-        RunError: a model named in ``options`` or a ControlNet the workflow needs is not found.
+        RunError: a model named in ``options`` or a ControlNet the workflow needs is not on the host.
     """
     import graphs
 
+    prompt = json.loads(json.dumps(prompt))
     models: dict | str = {}
+    note = None
     if any(n["class_type"] == "CheckpointLoaderSimple" for n in prompt.values()):
         wanted = _widget(prompt, "CheckpointLoaderSimple", "ckpt_name", graphs.DEFAULT_CHECKPOINT)
-        checkpoint = _resolve_model(options.checkpoint, "checkpoints", wanted)
+        offered = _options(input_spec, "CheckpointLoaderSimple", "ckpt_name")
+        if options.checkpoint is not None and options.checkpoint not in offered:
+            raise RunError(
+                f"checkpoint {options.checkpoint!r} not found on {where}: give a path (in-process), or put "
+                "it in ComfyUI/models/checkpoints/"
+            )
+        checkpoint = options.checkpoint or (wanted if wanted in offered else None)
         if checkpoint is None:
-            demo, tile = _demo_model()
-            print(
-                f"NOTE: no Stable Diffusion checkpoint found ({wanted} or --checkpoint): running on the "
-                f"embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
+            demos = _options(input_spec, "LoadADMPixelModel", "ckpt_name")
+            demo, tile = next((name, size) for name, size in DEMO_MODELS if name in demos)
+            note = (
+                f"NOTE: no Stable Diffusion checkpoint found on {where} ({wanted} or --checkpoint): running "
+                f"on the embedded pixel-space demo model {demo!r}, tiles of {tile} px, without ControlNet."
             )
             prompt = use_demo_model(prompt, demo, tile)
             models = f"demo: {demo} (no Stable Diffusion checkpoint found; ControlNet skipped)"
@@ -346,56 +402,109 @@ def choose_models(prompt: dict, options: Options) -> tuple[dict, dict | str]:
             for node in prompt.values():
                 if node["class_type"] == "CheckpointLoaderSimple":
                     node["inputs"]["ckpt_name"] = checkpoint
-    wanted = _widget(prompt, "ControlNetLoader", "control_net_name", graphs.DEFAULT_OPENPOSE)
     for node in prompt.values():
         if node["class_type"] == "ControlNetLoader":
-            name = _resolve_model(options.controlnet, "controlnet", wanted)
-            if name is None:
+            name = options.controlnet or node["inputs"]["control_net_name"]
+            if name not in _options(input_spec, "ControlNetLoader", "control_net_name"):
                 raise RunError(
-                    f"ControlNet {options.controlnet or wanted!r} not found: put it in "
-                    "ComfyUI/models/controlnet/ or pass --controlnet PATH"
+                    f"ControlNet {name!r} not found on {where}: put it in ComfyUI/models/controlnet/ or "
+                    "pass --controlnet PATH (in-process)"
                 )
             node["inputs"]["control_net_name"] = models["controlnet"] = name
-    return prompt, models
-
-
-def _demo_model() -> tuple[str, int]:
-    """The best embedded pixel-space model Load ADM Pixel Model offers: ``(ckpt_name, tile px)``."""
-    import nodes
-
-    options = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].INPUT_TYPES()["required"]["ckpt_name"]
-    names = options[0] if isinstance(options[0], list) else options[1]["options"]
-    return next((name, size) for name, size in DEMO_MODELS if name in names)
+    return prompt, models, note
 
 
 def build_prompt(
-    workflow: Workflow, image_name: str, options: Options = Options()
-) -> tuple[dict, dict | str]:
-    """The API prompt to run: models chosen (:func:`choose_models`), every LoadImage reading
-    ``image_name`` from ComfyUI's input folder, ``options.seed`` / ``options.steps`` set where a node
-    has them. Returns ``(prompt, models)``."""
-    prompt, models = choose_models(to_prompt(workflow), options)
+    prompt: dict, input_spec, options: Options = Options(), where: str = "ComfyUI"
+) -> tuple[dict, dict | str, str | None]:
+    """The API prompt every photo runs (:func:`photo_prompt` then sets the photo and its seed): models
+    chosen (:func:`choose_models`), ``options.steps`` set wherever a node has ``steps``.
+
+    One function for both paths: in-process ``input_spec`` reads this process's nodes, with servers it
+    reads ``GET /object_info``, so both send the same prompt. Returns ``(prompt, models, note)``.
+
+    Raises:
+        RunError: see :func:`choose_models`.
+    """
+    prompt, models, note = choose_models(prompt, options, input_spec, where)
+    if options.steps is not None:
+        for node in prompt.values():
+            if "steps" in node["inputs"]:
+                node["inputs"]["steps"] = options.steps
+    return prompt, models, note
+
+
+def local_template(workflow: Workflow, options: Options = Options()) -> tuple[dict, dict | str]:
+    """In-process (ComfyUI booted): :func:`build_prompt` on this process's nodes, with model paths in
+    ``options`` registered (:func:`_resolve_model`); prints the demo-model note. Returns ``(prompt, models)``.
+
+    Raises:
+        RunError: a model is missing, or the workflow does not fit the nodes.
+    """
+    local = dataclasses.replace(
+        options,
+        checkpoint=_resolve_model(options.checkpoint, "checkpoints"),
+        controlnet=_resolve_model(options.controlnet, "controlnet"),
+    )
+    prompt, models, note = build_prompt(to_prompt(workflow), local_input_spec, local)
+    if note:
+        print(note)
+    return prompt, models
+
+
+def photo_seed(seed: int, photo_name: str) -> int:
+    """A photo's seed: ``seed`` plus the CRC-32 of its file name (e.g. ``IMG_0001.jpg``), modulo 2^64, so
+    that a photo keeps its seed whatever else is in the batch."""
+    return (int(seed) + zlib.crc32(photo_name.encode())) % 2**64
+
+
+def photo_prompt(prompt: dict, image_name: str, photo_name: str, seed: int | None = None) -> dict:
+    """``prompt`` (a copy) for one photo: every LoadImage reads ``image_name``; every ``seed`` input becomes
+    ``photo_seed(seed or the input's own value, photo_name)``."""
+    prompt = json.loads(json.dumps(prompt))
     for node in prompt.values():
         inputs = node["inputs"]
         if node["class_type"] == "LoadImage":
             inputs["image"] = image_name
-        for key, value in (("seed", options.seed), ("steps", options.steps)):
-            if value is not None and key in inputs:
-                inputs[key] = value
-    return prompt, models
+        if "seed" in inputs and not isinstance(inputs["seed"], list):
+            inputs["seed"] = photo_seed(inputs["seed"] if seed is None else seed, photo_name)
+    return prompt
+
+
+def prompt_seed(prompt: dict) -> int | None:
+    """The first ``seed`` input's value in ``prompt`` (None if it has none)."""
+    return next(
+        (n["inputs"]["seed"] for n in prompt.values() if isinstance(n["inputs"].get("seed"), int)), None
+    )
+
+
+def photo_png(photo: intake.Photo) -> tuple[str, bytes]:
+    """The lossless PNG that LoadImage reads (``photo.to_pil()``: ``photo.rgb`` and its alpha) and its name,
+    from the content (the same on every host, so in-process and server runs send the same prompt)."""
+    buffer = io.BytesIO()
+    photo.to_pil().save(buffer, format="PNG")
+    data = buffer.getvalue()
+    return f"{TEMP_PREFIX}{hashlib.sha256(data).hexdigest()[:16]}.png", data
 
 
 def run_one(
-    workflow: Workflow, photo: intake.Photo, out: str | os.PathLike, options: Options = Options()
+    workflow: Workflow,
+    photo: intake.Photo,
+    out: str | os.PathLike,
+    options: Options = Options(),
+    template: tuple[dict, dict | str] | None = None,
 ) -> dict:
     """Run ``workflow`` on ``photo`` in the booted ComfyUI; write its images and report.json to ``out``.
 
-    The decoded photo goes to ComfyUI's input folder as a lossless PNG under a unique name (removed
-    afterwards), so LoadImage gives the graph exactly ``photo.rgb`` (and ``1 - alpha / 255`` as its
-    mask). SaveImage writes to ``out`` for this run only.
+    The decoded photo (in demo mode its working copy, :func:`demo_working_photo`) goes to ComfyUI's input
+    folder as a lossless PNG (:func:`photo_png`, removed afterwards), so LoadImage gives the graph exactly
+    ``photo.rgb`` (and ``1 - alpha / 255`` as its mask). SaveImage writes to ``out`` for this run only.
+
+    Args:
+        template: ``(prompt, models)`` of :func:`local_template`, built once for a batch (None: build it).
 
     Returns:
-        the report (:func:`make_report`).
+        the report (:func:`make_report`, with ``seed``).
     Raises:
         RunError: a model is missing, or the graph failed (one line: the node and the cause).
     """
@@ -404,15 +513,16 @@ def run_one(
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    image_name = f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}.png"
+    template_prompt, models = template or local_template(workflow, options)
+    original = photo
+    if isinstance(models, str):  # demo mode
+        photo = demo_working_photo(photo)
+    image_name, data = photo_png(photo)
+    prompt = photo_prompt(template_prompt, image_name, original.path.name, options.seed)
     staged = Path(folder_paths.get_input_directory()) / image_name
     previous_output = folder_paths.get_output_directory()
-    original = photo
     try:
-        prompt, models = build_prompt(workflow, image_name, options)
-        if isinstance(models, str):  # demo mode
-            photo = demo_working_photo(photo)
-        photo.to_pil().save(staged)
+        staged.write_bytes(data)
         folder_paths.set_output_directory(str(out))
         started = time.perf_counter()
         try:
@@ -427,6 +537,7 @@ def run_one(
         staged.unlink(missing_ok=True)
     report = make_report(prompt, result, out, photo, seconds, models)
     report["input_size"] = list(original.size)  # the file's own size; working_size is what was sampled
+    report["seed"] = prompt_seed(prompt)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -569,52 +680,66 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("workflow")
-    parser.add_argument("--image", type=Path, default=None, help="default: scikit-image camera.png")
+    parser.add_argument(
+        "--image",
+        nargs="+",
+        default=None,
+        help="photos: files, folders, globs (default: scikit-image camera.png)",
+    )
     parser.add_argument("--out", type=Path, default=Path("outputs"))
     parser.add_argument("--checkpoint", default=None, help="name in models/checkpoints, or a path")
     parser.add_argument("--controlnet", default=None, help="name in models/controlnet, or a path")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="each photo: SEED (default: the workflow's) + CRC-32 of its file name",
+    )
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument(
+        "--server", action="append", default=None, help="a running ComfyUI's URL (repeatable)"
+    )
+    parser.add_argument("--per-server", type=int, default=1, help="prompts in flight per server")
+    parser.add_argument("--force", action="store_true", help="redo photos that have a matching report")
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Check the workflow and the photo, then boot ComfyUI in a temporary folder (removed however the
-    run ends, Ctrl-C included) and run the workflow once. Returns the report."""
-    workflow = load_workflow(args.workflow)
-    photo = read_photo(args.image)
-    check_people(photo, workflow)
-    out = args.out.resolve()
-    options = Options(
-        checkpoint=args.checkpoint, controlnet=args.controlnet, seed=args.seed, steps=args.steps
-    )
-    work = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-    try:
-        boot(work, out)
-        report = run_one(workflow, photo, out, options)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return report
+def options_of(args: argparse.Namespace) -> Options:
+    """The :class:`Options` of the command line."""
+    return Options(checkpoint=args.checkpoint, controlnet=args.controlnet, seed=args.seed, steps=args.steps)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if __name__ == "__main__":  # `kill` cleans up as Ctrl-C does
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        report = run(args)
-    except (RunError, intake.PhotoError) as error:
-        raise SystemExit(f"error: {error}") from None
-    except KeyboardInterrupt:
-        print("interrupted: nothing was left in the temporary folder", file=sys.stderr)
-        return 130
-    print(
+def summary_line(report: dict) -> str:
+    """One photo's result in one line: sizes, padding, tiles, NFE, seconds, known pixels' max |diff|."""
+    return (
         f"{Path(report['output_image']).name}: {report['input_size']} -> {report['output_size']} px "
         f"(padding {report['padding']}), {report['tiles']} tiles, {report['nfe']} model calls, "
         f"{report['seconds']:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
     )
-    print(f"outputs in {args.out.resolve()}: {', '.join(Path(p).name for p in report['saved'])}, report.json")
-    return 0
+
+
+def main(argv=None) -> int:
+    """Check the workflow and the photos (bad ones fail before ComfyUI starts), then run them in this
+    process (a temporary ComfyUI folder, removed however the run ends, Ctrl-C and SIGTERM included) or on
+    ``--server``s (``batch_runner.run_batch``). Returns the exit status."""
+    args = parse_args(argv)
+    if __name__ == "__main__":  # `kill` cleans up as Ctrl-C does
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    import batch_runner
+
+    try:
+        workflow = load_workflow(args.workflow)
+        if args.image is None:
+            import skimage
+
+            args.image = [str(Path(skimage.data.__file__).parent / "camera.png")]
+        photos = batch_runner.expand_inputs(args.image)
+        return batch_runner.run_batch(workflow, photos, args)
+    except (RunError, ValueError) as error:  # intake.PhotoError is a ValueError
+        raise SystemExit(f"error: {error}") from None
+    except KeyboardInterrupt:
+        print("interrupted: nothing was left in the temporary folder", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
