@@ -57,10 +57,9 @@ MUTANTS = {
     "outpaint_same_seed_every_tile": Mutant(
         "nodes/outpaint_host.py",
         (
-            ("prepare_noise(latent, seed + t.index)", "prepare_noise(latent, seed)"),
-            ("seed=seed + t.index,", "seed=seed,"),
+            ("stream_seed(run.seed, t.index)", "stream_seed(run.seed, 0)"),
         ),
-        ("tests/test_nodes_extend.py", "tests/test_outpaint_driver.py", "tests/test_nodes_caption.py"),
+        ("tests/test_nodes_outpaint_modes.py", "tests/test_nodes_extend.py"),
         "every tile of Outpaint (Tiled) gets the same noise seed",
     ),
     "tiles_overlap_halved": Mutant(
