@@ -123,10 +123,8 @@ def ui_to_api(workflow: dict, object_info: dict | None = None) -> dict:
     return prompt
 
 
-def api_to_ui(prompt: dict, title: str | None = None) -> dict:
-    """Lay an API prompt out as a UI workflow (columns by graph depth), for files people drag into ComfyUI."""
-    ids = list(prompt)
-    number = {node_id: i + 1 for i, node_id in enumerate(ids)}
+def _depths(prompt: dict) -> dict[str, int]:
+    """Each node's graph depth: 0 for a node fed by no link, else 1 + its deepest source's."""
     depth: dict[str, int] = {}
 
     def node_depth(node_id: str) -> int:
@@ -137,55 +135,80 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
             depth[node_id] = 1 + max((node_depth(s) for s in sources), default=-1)
         return depth[node_id]
 
+    for node_id in prompt:
+        node_depth(node_id)
+    return depth
+
+
+def _ui_links(prompt: dict, number: dict[str, int]) -> tuple[list, dict, dict[str, list]]:
+    """The UI file's ``links``, the link ids of each ``(node, output slot)`` and each node's ``inputs``."""
     links, outputs_links = [], {}
-    ui_inputs: dict[str, list] = {node_id: [] for node_id in ids}
-    for node_id in ids:
-        class_type = prompt[node_id]["class_type"]
-        spec = _node_class(class_type).INPUT_TYPES()
+    ui_inputs: dict[str, list] = {node_id: [] for node_id in prompt}
+    for node_id, node in prompt.items():
+        spec = _node_class(node["class_type"]).INPUT_TYPES()
         types = {
             name: entry[0]
             for section in ("required", "optional")
             for name, entry in spec.get(section, {}).items()
         }
-        for name, value in prompt[node_id]["inputs"].items():
-            if isinstance(value, list) and len(value) == 2:
-                source, slot = value
-                link_type = _output_names(prompt[source]["class_type"])[slot][1]
-                link_id = len(links) + 1
-                links.append(
-                    [link_id, number[source], slot, number[node_id], len(ui_inputs[node_id]), link_type]
-                )
-                outputs_links.setdefault((source, slot), []).append(link_id)
-                entry = {"name": name, "type": link_type, "link": link_id}
-                if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
-                    entry["widget"] = {"name": name}
-                ui_inputs[node_id].append(entry)
-    # columns by depth, each as wide as its widest node; nodes stacked by their heights
-    sizes = {node_id: UI_SIZES.get(prompt[node_id]["class_type"], [300, 180]) for node_id in ids}
+        for name, value in node["inputs"].items():
+            if not (isinstance(value, list) and len(value) == 2):
+                continue
+            source, slot = value
+            link_type = _output_names(prompt[source]["class_type"])[slot][1]
+            link_id = len(links) + 1
+            links.append([link_id, number[source], slot, number[node_id], len(ui_inputs[node_id]), link_type])
+            outputs_links.setdefault((source, slot), []).append(link_id)
+            entry = {"name": name, "type": link_type, "link": link_id}
+            if isinstance(types.get(name), str) and types[name] in WIDGET_TYPES:
+                entry["widget"] = {"name": name}
+            ui_inputs[node_id].append(entry)
+    return links, outputs_links, ui_inputs
+
+
+def _widget_values(class_type: str, inputs: dict) -> list:
+    """``widgets_values`` of a node: each widget's value (its default where a link feeds it), and the
+    control value after a seed ("fixed") or LoadImage's upload widget."""
+    values = []
+    for name, count, default in widget_layout(class_type):
+        value = inputs.get(name, default)
+        values.append(default if isinstance(value, list) else value)  # a linked widget keeps a placeholder
+        if count == 2:
+            values.append("image" if class_type == "LoadImage" and name == "image" else "fixed")
+    return values
+
+
+def _positions(prompt: dict, depth: dict[str, int], sizes: dict[str, list]) -> dict[str, list[int]]:
+    """Columns by depth, each as wide as its widest node; nodes stacked by their heights (px)."""
     widths: dict[int, int] = {}
-    for node_id in ids:
-        widths[node_depth(node_id)] = max(widths.get(node_depth(node_id), 0), sizes[node_id][0])
+    for node_id in prompt:
+        widths[depth[node_id]] = max(widths.get(depth[node_id], 0), sizes[node_id][0])
     column_x = {c: 40 + sum(widths.get(k, 300) + 40 for k in range(c)) for c in widths}
     rows: dict[int, int] = {}
+    positions = {}
+    for node_id in prompt:
+        column = depth[node_id]
+        y = rows.get(column, 40)
+        rows[column] = y + sizes[node_id][1] + 50
+        positions[node_id] = [column_x[column], y]
+    return positions
+
+
+def api_to_ui(prompt: dict, title: str | None = None) -> dict:
+    """Lay an API prompt out as a UI workflow (columns by graph depth), for files people drag into ComfyUI."""
+    ids = list(prompt)
+    number = {node_id: i + 1 for i, node_id in enumerate(ids)}
+    links, outputs_links, ui_inputs = _ui_links(prompt, number)
+    sizes = {node_id: UI_SIZES.get(prompt[node_id]["class_type"], [300, 180]) for node_id in ids}
+    positions = _positions(prompt, _depths(prompt), sizes)
     ui_nodes = []
     for order, node_id in enumerate(ids):
         class_type = prompt[node_id]["class_type"]
-        values = []
-        for name, count, default in widget_layout(class_type):
-            value = prompt[node_id]["inputs"].get(name, default)
-            if isinstance(value, list):  # a widget fed by a link keeps a placeholder value
-                value = default
-            values.append(value)
-            if count == 2:
-                values.append("image" if class_type == "LoadImage" and name == "image" else "fixed")
-        column = node_depth(node_id)
-        y = rows.get(column, 40)
-        rows[column] = y + sizes[node_id][1] + 50
         ui_nodes.append(
             {
                 "id": number[node_id],
                 "type": class_type,
-                "pos": [column_x[column], y],
+                "pos": positions[node_id],
                 "size": sizes[node_id],
                 "flags": {},
                 "order": order,
@@ -201,7 +224,7 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
                     for slot, (name, kind) in enumerate(_output_names(class_type))
                 ],
                 "properties": {"Node name for S&R": class_type},
-                "widgets_values": values,
+                "widgets_values": _widget_values(class_type, prompt[node_id]["inputs"]),
             }
         )
     return {
