@@ -295,11 +295,41 @@ def _widget(prompt: dict, class_type: str, name: str, default: str) -> str:
     return next((n["inputs"][name] for n in prompt.values() if n["class_type"] == class_type), default)
 
 
+def _relink_to_demo(inputs: dict, loaders: list[str], encoders: set[str], controls: set[str]) -> None:
+    """Point one node's links at the demo loader: text conditionings become its empty CONDITIONING
+    (slot 2), its MODEL stays slot 0 and its VAE moves from slot 2 to 1; ControlNet links are dropped."""
+    for name, value in list(inputs.items()):
+        if not isinstance(value, list):
+            continue
+        if value[0] in encoders:
+            inputs[name] = [loaders[0], 2]
+        elif value[0] in loaders:
+            inputs[name] = [value[0], {0: 0, 2: 1}[value[1]]]
+        elif value[0] in controls:
+            del inputs[name]
+
+
+def _demo_settings(class_type: str, inputs: dict, tile: int) -> None:
+    """Demo-model settings of one node: Outpaint (Tiled) without per-tile prompts or ControlNet, tiles of
+    the model's size; Pose Pad to half a tile; :data:`DEMO_SAMPLING` where a node has those widgets."""
+    if class_type == "OutpaintTiled":  # no CLIP and no ControlNet in demo mode
+        for name in ("clip", "tile_prompt", "caption_model", "control_image", "control_strength"):
+            inputs.pop(name, None)
+        for name in ("control_start", "control_end"):
+            inputs.pop(name, None)
+        inputs.update(tile_width=tile, tile_height=tile, overlap=max(8, tile // 4), feather=max(0, tile // 8))
+    if class_type == "PosePadImageMaskPose":
+        inputs["multiple"] = tile // 2
+    for name, value in DEMO_SAMPLING.items():
+        if name in inputs and not isinstance(inputs[name], list):
+            inputs[name] = value
+
+
 def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     """Rewrite an API graph that loads a Stable Diffusion checkpoint to run on a pixel-space demo model:
     CheckpointLoaderSimple becomes Load ADM Pixel Model (MODEL, identity VAE, empty CONDITIONING), text
     prompts become that empty conditioning, Outpaint (Tiled)'s per-tile prompts and ControlNets are dropped,
-    tiles take the model's size."""
+    tiles take the model's size. Returns a new prompt (``prompt`` is not modified)."""
     prompt = json.loads(json.dumps(prompt))
     loaders = [k for k, n in prompt.items() if n["class_type"] == "CheckpointLoaderSimple"]
     encoders = {k for k, n in prompt.items() if n["class_type"] == "CLIPTextEncode"}
@@ -312,28 +342,8 @@ def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:
     for key in encoders | controls:
         del prompt[key]
     for node in prompt.values():
-        inputs = node["inputs"]
-        if node["class_type"] == "OutpaintTiled":  # no CLIP: per-tile prompts go with the text prompts
-            for name in ("clip", "tile_prompt", "caption_model"):
-                inputs.pop(name, None)
-        for name, value in list(inputs.items()):
-            if isinstance(value, list) and value[0] in encoders:
-                inputs[name] = [loaders[0], 2]  # the pixel model's empty CONDITIONING
-            elif isinstance(value, list) and value[0] in loaders:
-                inputs[name] = [value[0], {0: 0, 2: 1}[value[1]]]  # MODEL stays 0; VAE: slot 2 -> 1
-            elif isinstance(value, list) and value[0] in controls:
-                del inputs[name]
-        if node["class_type"] == "OutpaintTiled":
-            for name in ("control_image", "control_strength", "control_start", "control_end"):
-                inputs.pop(name, None)
-            inputs.update(
-                tile_width=tile, tile_height=tile, overlap=max(8, tile // 4), feather=max(0, tile // 8)
-            )
-        if node["class_type"] == "PosePadImageMaskPose":
-            inputs["multiple"] = tile // 2
-        for name, value in DEMO_SAMPLING.items():
-            if name in inputs and not isinstance(inputs[name], list):
-                inputs[name] = value
+        _demo_settings(node["class_type"], node["inputs"], tile)  # first: drops the CLIP link
+        _relink_to_demo(node["inputs"], loaders, encoders, controls)
     return prompt
 
 
