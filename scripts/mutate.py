@@ -56,9 +56,7 @@ MUTANTS = {
     ),
     "outpaint_same_seed_every_tile": Mutant(
         "nodes/outpaint_host.py",
-        (
-            ("stream_seed(run.seed, t.index)", "stream_seed(run.seed, 0)"),
-        ),
+        (("stream_seed(run.seed, t.index)", "stream_seed(run.seed, 0)"),),
         ("tests/test_nodes_outpaint_modes.py", "tests/test_nodes_extend.py"),
         "every tile of Outpaint (Tiled) gets the same noise seed",
     ),
