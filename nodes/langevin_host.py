@@ -6,16 +6,13 @@ is what the corrector needs (see :mod:`samplers.langevin`).
 
 from __future__ import annotations
 
-import comfy.samplers
-
 from ..samplers import (
-    check_noise_mask,
     langevin_nfe,
     sample_langevin_pc,
     scales_from_noise_scaling,
     seeded_noise_sampler,
 )
-from .sampler_host import _STEP_NOISE_SEED_OFFSET, _stream_seed, nfe_progress
+from .sampler_host import _STEP_NOISE_SEED_OFFSET, NFECountingKSampler, _stream_seed
 
 # seed itself makes the initial noise (comfy.sample.prepare_noise); the sampler's own noise is stream 2,
 # (seed + 2) mod 2**64 (samplers.derive_seed), as for RePaint (nodes/sampler_host.py): no overflow at
@@ -40,7 +37,7 @@ def _langevin_function(model, noise, sigmas, extra_args=None, callback=None, dis
     )
 
 
-class LangevinKSampler(comfy.samplers.KSAMPLER):
+class LangevinKSampler(NFECountingKSampler):
     """ComfyUI SAMPLER running :func:`samplers.sample_langevin_pc`; its progress bar counts NFE.
 
     Raises ``ValueError`` naming the input for bad corrector parameters (at construction) and for a
@@ -66,27 +63,7 @@ class LangevinKSampler(comfy.samplers.KSAMPLER):
         }
         super().__init__(_langevin_function, extra_options=options)
 
-    def sample(
-        self,
-        model_wrap,
-        sigmas,
-        extra_args,
-        callback,
-        noise,
-        latent_image=None,
-        denoise_mask=None,
-        disable_pbar=False,
-    ):
-        check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
-        scales = scales_from_noise_scaling(model_wrap.inner_model.model_sampling.noise_scaling)
-        nfe = langevin_nfe(sigmas.cpu(), self.extra_options["corrector_steps"], scales)
-        return super().sample(
-            model_wrap,
-            sigmas,
-            extra_args,
-            nfe_progress(callback, nfe),
-            noise,
-            latent_image,
-            denoise_mask,
-            disable_pbar,
-        )
+    def nfe(self, sigmas, model_sampling) -> int:
+        """:func:`samplers.langevin_nfe` over ``sigmas`` with the model's a(sigma), b(sigma)."""
+        scales = scales_from_noise_scaling(model_sampling.noise_scaling)
+        return langevin_nfe(sigmas.cpu(), self.extra_options["corrector_steps"], scales)

@@ -39,7 +39,7 @@ from ..outpaint import (
     window_weight,
     working_box,
 )
-from .sampler_host import RePaintKSampler, count_nfe
+from .sampler_host import NFECountingKSampler, RePaintKSampler
 
 CAPTION = "{caption}"
 """Placeholder in a tile prompt for the BLIP caption of the tile's context (known + generated pixels)."""
@@ -120,21 +120,20 @@ class _Run:
     prompts: list[str] = dataclasses.field(default_factory=list)
     encoded: dict = dataclasses.field(default_factory=dict)
 
-    def steps_nfe(self, steps: int) -> int:
-        """Model calls of one sampler run of ``steps`` steps (exact for RePaint)."""
-        return (
-            count_nfe(steps, self.sampler.extra_options)
-            if isinstance(self.sampler, RePaintKSampler)
-            else steps
-        )
+    def run_nfe(self, sigmas) -> int:
+        """Model calls of one sampler run over ``sigmas``: exact for the pack's samplers (RePaint,
+        Langevin), one per step for any other SAMPLER."""
+        if isinstance(self.sampler, NFECountingKSampler):
+            return self.sampler.nfe(sigmas, self.model.get_model_object("model_sampling"))
+        return len(sigmas) - 1
 
-    def sigmas(self, denoise: float = 1.0) -> tuple[torch.Tensor, int]:
-        """The sigmas (CPU) of a run at ``denoise`` and its step count: as KSampler, ``steps`` steps over
+    def sigmas(self, denoise: float = 1.0) -> torch.Tensor:
+        """The sigmas (CPU, ``[steps + 1]``) of a run at ``denoise``: as KSampler, ``steps`` steps over
         the last ``denoise`` fraction of a ``steps / denoise``-step schedule (so RePaint's jumps fit)."""
         ms = self.model.get_model_object("model_sampling")
         total = self.steps if denoise >= 1.0 else int(self.steps / denoise)
         sigmas = comfy.samplers.calculate_sigmas(ms, self.scheduler, total).cpu()
-        return sigmas[-(self.steps + 1) :], self.steps
+        return sigmas[-(self.steps + 1) :]
 
     def conditioning(self, index: int, image, context_mask, hint, tile: Tile):
         """(positive, negative) of tile / window ``index``: its prompt line (``{caption}`` = BLIP's
@@ -201,8 +200,8 @@ def _check_inputs(image, mask, control, lines, clip):
 
 def _sequential(run: _Run, image, mask, tile, overlap, feather):
     """Tile after tile (:func:`outpaint.outpaint`); tile i's noise from ``stream_seed(seed, i)``."""
-    sigmas, n = run.sigmas()
-    per_tile = run.steps_nfe(n)
+    sigmas = run.sigmas()
+    per_tile = run.run_nfe(sigmas)
     pbar = comfy.utils.ProgressBar(1)
     hint = run.control[1] if run.control is not None else None
 
@@ -294,8 +293,8 @@ def _joint(run: _Run, image, mask, tile, overlap, denoise=1.0, seed_index=0, lab
     latent = run.vae.encode(crop[..., :3])
     scale = (y1 - y0) // latent.shape[-2]
     pos, neg = _window_conditionings(run, windows, crop, crop_mask, hint, latent.shape[-2:], scale)
-    sigmas, n = run.sigmas(denoise)
-    per_window = run.steps_nfe(n)
+    sigmas = run.sigmas(denoise)
+    per_window = run.run_nfe(sigmas)
     model = run.model.clone()
     calls = _WindowCalls(per_window * len(windows), model.model_options.get("model_function_wrapper"), label)
     model.set_model_unet_function_wrapper(calls)
@@ -387,8 +386,8 @@ def outpaint_tiled(
     Returns:
         ``(image, tiles, nfe, prompts)``: the new IMAGE (known pixels bit-identical), the number of tiles
         or windows sampled (the coarse pass counts its windows too), the model calls on a tile or window
-        (exact for RePaint; steps per run for other samplers) and each tile's prompt text, one line per
-        tile or window ("" without per-tile prompts).
+        (exact for the pack's RePaint and Langevin samplers; steps per run for other samplers) and each
+        tile's prompt text, one line per tile or window ("" without per-tile prompts).
 
     Raises:
         ValueError: a control image of another size than the image, a control_net without a control

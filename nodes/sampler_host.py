@@ -108,7 +108,43 @@ def count_nfe(steps: int, options: dict) -> int:
     return sum(1 for t_from, t_to in schedule_moves(schedule) if t_to < t_from)
 
 
-class RePaintKSampler(comfy.samplers.KSAMPLER):
+class NFECountingKSampler(comfy.samplers.KSAMPLER):
+    """A ComfyUI SAMPLER for inpainting whose progress bar counts model calls (NFE), not sigma steps.
+
+    Subclasses give :meth:`nfe`; :meth:`sample` checks the noise mask before any model call (ValueError
+    for a missing, empty, all-ones or mis-sized mask) and hands ComfyUI's callback the NFE as its total.
+    """
+
+    def nfe(self, sigmas, model_sampling) -> int:
+        """Model calls of one run over ``sigmas`` (``[steps + 1]``) on a model with ``model_sampling``."""
+        raise NotImplementedError
+
+    def sample(
+        self,
+        model_wrap,
+        sigmas,
+        extra_args,
+        callback,
+        noise,
+        latent_image=None,
+        denoise_mask=None,
+        disable_pbar=False,
+    ):
+        check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
+        nfe = self.nfe(sigmas, model_wrap.inner_model.model_sampling)
+        return super().sample(
+            model_wrap,
+            sigmas,
+            extra_args,
+            nfe_progress(callback, nfe),
+            noise,
+            latent_image,
+            denoise_mask,
+            disable_pbar,
+        )
+
+
+class RePaintKSampler(NFECountingKSampler):
     """ComfyUI SAMPLER running :func:`samplers.sample_repaint`; its progress bar counts NFE.
 
     Raises (at sampling time) ``ValueError`` for a missing, empty, all-ones or mis-sized noise mask and
@@ -138,29 +174,9 @@ class RePaintKSampler(comfy.samplers.KSAMPLER):
         # the seed widget's maximum).
         super().__init__(_repaint_function, extra_options=options)
 
-    def sample(
-        self,
-        model_wrap,
-        sigmas,
-        extra_args,
-        callback,
-        noise,
-        latent_image=None,
-        denoise_mask=None,
-        disable_pbar=False,
-    ):
-        check_noise_mask(denoise_mask, tuple(noise.shape), name="noise_mask")
-        nfe = count_nfe(len(sigmas) - 1, self.extra_options)
-        return super().sample(
-            model_wrap,
-            sigmas,
-            extra_args,
-            nfe_progress(callback, nfe),
-            noise,
-            latent_image,
-            denoise_mask,
-            disable_pbar,
-        )
+    def nfe(self, sigmas, model_sampling) -> int:
+        """:func:`count_nfe` over ``len(sigmas) - 1`` steps (validates the jump parameters)."""
+        return count_nfe(len(sigmas) - 1, self.extra_options)
 
 
 def nfe_progress(callback, nfe: int):

@@ -24,13 +24,14 @@ def _inputs(h=160, w=64, known=(0, 64, 0, 64)):
     return image, mask
 
 
-def _run(tiny, image, mask, mode, seed=0, feather=8, overlap=16, **extra):
+def _run(tiny, image, mask, mode, seed=0, feather=8, overlap=16, sampler=None, **extra):
     import nodes
 
     model, clip, vae, _ = tiny
     cond = nodes.CLIPTextEncode().encode(clip, "legs")[0]
     # the node's own class (ComfyUI loads the pack under its own module name)
-    sampler = nodes.NODE_CLASS_MAPPINGS["RePaintSampler"].execute(2, 2, 1.0, "fresh").result[0]
+    if sampler is None:
+        sampler = nodes.NODE_CLASS_MAPPINGS["RePaintSampler"].execute(2, 2, 1.0, "fresh").result[0]
     return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
         model, vae, cond, cond, image, mask, seed, 3, 2.0, "normal", 64, 64, overlap, feather,
         sampler=sampler, mode=mode, **extra,
@@ -67,6 +68,23 @@ def test_modes_keep_known_pixels_and_count_model_calls(tiny):
     assert pick_mode("sequential", (4096, 4096), (64, 64)) == "sequential"
     with pytest.raises(ValueError, match="mode must be one of"):
         _run(tiny, image, mask, "spiral")
+
+
+def test_langevin_sampler_model_calls_are_counted_exactly(tiny):
+    """The Langevin sampler makes steps + corrector_steps * (steps - 1) model calls a run (its node's
+    documented count), and Outpaint (Tiled) reports exactly that per tile / window, not one per step."""
+    from repaint_extend.outpaint import plan_tiles, plan_windows
+
+    import nodes
+
+    sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
+    image, mask = _inputs()
+    per = 3 + 2 * (3 - 1)  # 3 steps, 2 corrector steps at every level but the last
+    tiles, windows = len(plan_tiles((160, 64), mask, 64, 16)), len(plan_windows((160, 64), mask, 64, 16))
+    for mode, n in (("sequential", tiles), ("joint", windows)):
+        out, n_out, nfe_out, _ = _run(tiny, image, mask, mode, sampler=sampler)
+        assert (n_out, nfe_out) == (n, per * n), mode
+        assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0]), mode
 
 
 def test_every_tile_gets_its_own_noise_stream_and_any_64_bit_seed_works(tiny, monkeypatch):
