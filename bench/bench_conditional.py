@@ -13,6 +13,12 @@ Samplers, each at about 100, 230, 450 and 2,400 model calls (NFE):
     T levels of a power-2.5 schedule, DDPM predictor, 4 kinetic-Langevin (BAOAB) corrector steps per
     level, step 1.5, friction 0.02; known region re-noised with one fixed noise
     (``KnownRegionDenoiser(fixed_noise=True)``). NFE = T + 4 (T - 1).
+``langevin_pc_c0``, ``_c1``, ``_c2``, ``_c8``
+    The same with 0 (DDPM alone), 1, 2 or 8 corrector steps per level: where correctors pay off. At
+    20 and 50 NFE (``--budgets 20 50``) 2 win, from 100 NFE on 4 (or 8 at 450).
+``repaint_demo``
+    The runner's demo-mode RePaint before issue 15 (T = 12, jump_length 4, jump_n_sample 2, linear
+    schedule: 20 NFE whatever the budget).
 ``repaint_power`` (today's best: Power Scheduler 2.5 + RePaint, ``bench_repaint_goal``)
     (50 steps, jump_length 5, jump_n_sample r) with resampling at progress >= 0.5; r sets the NFE.
 ``lanpaint`` and ``lanpaint_node`` (our re-implementation of LanPaint, Zheng, Lan & Wang, TMLR 2025,
@@ -70,6 +76,7 @@ One thread (``torch.set_num_threads(1)``).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -94,22 +101,22 @@ def power_sigmas(steps: int, power: float = 2.5) -> torch.Tensor:
     return bg.sigmas_for(dict(T=steps, placement=power))
 
 
-def ours_steps(budget: int) -> int:
-    """Largest T with T + 4 (T - 1) model calls <= budget."""
-    return (budget + CORRECTOR_STEPS) // (CORRECTOR_STEPS + 1)
+def ours_steps(budget: int, corrector_steps: int = CORRECTOR_STEPS) -> int:
+    """Largest T with T + c (T - 1) model calls <= budget (c = ``corrector_steps``)."""
+    return (budget + corrector_steps) // (corrector_steps + 1)
 
 
-def run_langevin(prior, x_known, case, budget, n, seed, **kw):
-    steps = ours_steps(budget)
+def run_langevin(prior, x_known, case, budget, n, seed, corrector_steps=CORRECTOR_STEPS, **kw):
+    steps = ours_steps(budget, corrector_steps)
     mask = case["mask"][None].float()
     known = x_known[None].float()
     model = KnownRegionDenoiser(prior.ve_denoiser(), known, mask, seed=seed + 1, fixed_noise=True)
     sig = power_sigmas(steps).float()
     x = sig[0] * torch.randn(n, prior.d, generator=torch.Generator().manual_seed(seed))
     out = sample_langevin_pc(
-        model, x, sig, {"seed": seed + 2}, disable=True, corrector_steps=CORRECTOR_STEPS, **kw
+        model, x, sig, {"seed": seed + 2}, disable=True, corrector_steps=corrector_steps, **kw
     )
-    return out, langevin_nfe(sig, CORRECTOR_STEPS)
+    return out, langevin_nfe(sig, corrector_steps)
 
 
 def repaint_power_spec(budget: int) -> dict:
@@ -121,6 +128,16 @@ def repaint_power_spec(budget: int) -> dict:
         if best is None or abs(nfe - budget) < abs(best[1] - budget):
             best = (c, nfe)
     return best[0]
+
+
+def run_repaint_demo(prior, x_known, case, budget, n, seed):
+    """The runner's demo RePaint, ``scripts/run_workflow.py`` before issue 15: T = 12, jump_length 4,
+    jump_n_sample 2 on the linear schedule (20 model calls; ``budget`` is ignored)."""
+    c = dict(T=12, j=4, r=2)
+    u, _ = bq.gauss_run_ours(prior, x_known, case, bg.sigmas_for(c), c["j"], c["r"], n, seed)
+    full = torch.zeros(n, prior.d, dtype=torch.float64)
+    full[:, case["unknown_idx"]] = u
+    return full, bg.nfe_of(c)
 
 
 def run_repaint_power(prior, x_known, case, budget, n, seed):
@@ -377,6 +394,10 @@ def main(argv=None) -> int:
     res["setup"] = {"samples": args.gauss_n, "seed": args.seed, "lanpaint": {**lp, "n_inner": LANPAINT_INNER}}
     runners = {
         "langevin_pc": run_langevin,
+        **{
+            f"langevin_pc_c{c}": functools.partial(run_langevin, corrector_steps=c) for c in (0, 1, 2, 8)
+        },  # the corrector count at a budget (issue 15: where correctors pay off)
+        "repaint_demo": run_repaint_demo,
         "repaint_power": run_repaint_power,
         "lanpaint": run_lanpaint,
         "lanpaint_node": run_lanpaint_node,
@@ -391,7 +412,7 @@ def main(argv=None) -> int:
                 out = out.double()
                 row["nfe"] = nfe
                 row["w2"][m] = bq.w2_samples(out[:, case["unknown_idx"]], case["mean"], case["cov"])
-                if name != "repaint_power":  # (bq's runner checks its known part itself)
+                if not name.startswith("repaint"):  # (bq's runner checks its known part itself)
                     known_idx = case["mask"] < 0.5
                     delta = (out[:, known_idx] - x_known[known_idx].float().double()).abs().max()
                     row["known_max_abs_delta"] = max(row["known_max_abs_delta"], float(delta))
