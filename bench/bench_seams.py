@@ -4,7 +4,9 @@
         [--out bench/results/seams.json] [--pictures DIR] [--steps 4 --jump-length 2 --jump-n-sample 1]
 
 Jobs (the embedded 64x64 photos demo model, 64-px tiles, 16-px overlap, the main job's demo sampling:
-RePaint 12 steps, jump_length 4, jump_n_sample 2, cfg 1 = 20 model calls a window):
+since issue 15 the Langevin Inpaint Sampler, 2 corrector steps, on Power Scheduler (RePaint) 7 steps = 19
+model calls a window (the coarse refinement: 13); ``--sampler repaint`` / an older ``--workflow``: RePaint
+12 steps, jump_length 4, jump_n_sample 2, cfg 1 = 20):
 
 - ``main``: the main command's job, ``workflows/extend_legs.json`` rewritten for the demo model exactly as
   ``scripts/run_workflow.py`` does (camera.png 512x512 -> pose -> legs -> pad -> Outpaint (Tiled)).
@@ -104,12 +106,15 @@ def known_edge_ratio(y: np.ndarray, mask: np.ndarray, rows: int = 8) -> float:
     return float(edge / np.mean(texture))
 
 
-def main_job_prompt(mode: str):
+MAIN_WORKFLOW = ROOT / "workflows" / "extend_legs.json"
+
+
+def main_job_prompt(mode: str, workflow_path: Path = MAIN_WORKFLOW):
     import graphs
     import run_workflow
     import workflow_format
 
-    workflow = json.loads((ROOT / "workflows" / "extend_legs.json").read_text())
+    workflow = json.loads(Path(workflow_path).read_text())
     prompt = run_workflow.use_demo_model(workflow_format.ui_to_api(workflow), DEMO, TILE)
     for node in prompt.values():
         if node["class_type"] == "LoadImage":
@@ -120,18 +125,33 @@ def main_job_prompt(mode: str):
     return prompt
 
 
-def wide_job_prompt(mode: str):
+def wide_job_prompt(mode: str, sampler: str = "langevin"):
+    """The wide job with the demo's sampling: ``langevin`` (the shipped workflows' Langevin Inpaint
+    Sampler on Power Scheduler (RePaint), run_workflow's demo settings: 19 model calls a window) or
+    ``repaint`` (RePaint 12, 4, 2: 20)."""
     import graphs
+    import run_workflow
 
     g = graphs._builder()
     image = g.node("LoadImage", image="wide.png")
     pad = g.node("ImagePadForOutpaint", image=image.out(0), left=0, top=0, right=0, bottom=128, feathering=0)
     model = g.node("LoadADMPixelModel", ckpt_name=DEMO, num_head_channels=64, num_heads=4)
-    sampler = g.node("RePaintSampler", jump_length=4, jump_n_sample=2, eta=1.0, known_noise="fresh")
+    extra = {}
+    if sampler == "langevin":
+        node, sigmas = graphs.langevin_sampling(
+            g,
+            model.out(0),
+            steps=run_workflow.DEMO_SCHEDULE_STEPS["RePaintPowerScheduler"],
+            corrector_steps=run_workflow.DEMO_SAMPLING["corrector_steps"],
+        )
+        extra["sigmas"] = sigmas.out(0)
+    else:
+        node = g.node("RePaintSampler", jump_length=4, jump_n_sample=2, eta=1.0, known_noise="fresh")
     tiled = g.node(
         "OutpaintTiled", model=model.out(0), vae=model.out(1), positive=model.out(2), negative=model.out(2),
         image=pad.out(0), mask=pad.out(1), seed=0, steps=12, cfg=1.0, scheduler="normal",
-        tile_width=TILE, tile_height=TILE, overlap=OVERLAP, feather=8, sampler=sampler.out(0), mode=mode,
+        tile_width=TILE, tile_height=TILE, overlap=OVERLAP, feather=8, sampler=node.out(0), mode=mode,
+        **extra,
     )  # fmt: skip
     final = g.node(
         "OutpaintComposite", original=pad.out(0), generated=tiled.out(0), mask=pad.out(1), color_match_band=0
@@ -144,6 +164,11 @@ def _nodes_of(prompt, class_type):
     return next(k for k, n in prompt.items() if n["class_type"] == class_type)
 
 
+def _sampler_of(prompt: dict) -> str:
+    kinds = {n["class_type"] for n in prompt.values()}
+    return "langevin" if "LangevinInpaintSampler" in kinds else "repaint"
+
+
 def _override(prompt: dict, sampling: dict) -> dict:
     """Set RePaint's steps / jump_length / jump_n_sample on every node that has them."""
     for node in prompt.values():
@@ -153,14 +178,17 @@ def _override(prompt: dict, sampling: dict) -> dict:
     return prompt
 
 
-def run_one(job: str, mode: str, pictures: Path | None, sampling: dict) -> dict:
+def run_one(
+    job: str, mode: str, pictures: Path | None, sampling: dict, workflow=MAIN_WORKFLOW, sampler="langevin"
+) -> dict:
     import comfy_host
     import pack
 
     pack.load()
     from repaint_extend.outpaint import plan_tiles
 
-    prompt = _override(main_job_prompt(mode) if job == "main" else wide_job_prompt(mode), sampling)
+    job_prompt = main_job_prompt(mode, workflow) if job == "main" else wide_job_prompt(mode, sampler)
+    prompt = _override(job_prompt, sampling)
     pad_id = _nodes_of(prompt, "PosePadImageMaskPose" if job == "main" else "ImagePadForOutpaint")
     tiled_id, final_id = _nodes_of(prompt, "OutpaintTiled"), _nodes_of(prompt, "OutpaintComposite")
     started = time.perf_counter()
@@ -177,6 +205,7 @@ def run_one(job: str, mode: str, pictures: Path | None, sampling: dict) -> dict:
     row = {
         "job": job,
         "mode": mode,
+        "sampler": _sampler_of(prompt),
         "size": f"{mask.shape[1]}x{mask.shape[0]}",
         "tiles": int(result.output(tiled_id, 1)),
         "nfe": int(result.output(tiled_id, 2)),
@@ -204,6 +233,10 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", default="main,wide")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "seams.json")
     parser.add_argument("--pictures", type=Path, default=None, help="save each final image here")
+    parser.add_argument(
+        "--workflow", type=Path, default=MAIN_WORKFLOW, help="the main job's workflow (e.g. an older one)"
+    )
+    parser.add_argument("--sampler", choices=("langevin", "repaint"), default="langevin", help="wide job's")
     parser.add_argument("--steps", type=int, default=None, help="override the demo's 12 RePaint steps")
     parser.add_argument("--jump-length", type=int, default=None, help="override the demo's 4")
     parser.add_argument("--jump-n-sample", type=int, default=None, help="override the demo's 2")
@@ -229,7 +262,7 @@ def main(argv=None) -> int:
                 "jump_length": args.jump_length,
                 "jump_n_sample": args.jump_n_sample,
             }
-            row = run_one(job, mode, args.pictures, sampling)
+            row = run_one(job, mode, args.pictures, sampling, args.workflow, args.sampler)
             rows.append(row)
             print(json.dumps(row), flush=True)
     keys = list(rows[0])

@@ -87,6 +87,61 @@ def ksampler_repaint(
     )
 
 
+LANGEVIN_POWER = 2.5
+"""Power Scheduler (RePaint)'s power with Langevin Inpaint Sampler: the issue-15 winner's placement
+(bench/bench_conditional.py)."""
+
+
+def langevin_sampling(g, model, *, steps: int, corrector_steps: int = 4):
+    """Add the pack's best inpainting sampler (issue 15): Langevin Inpaint Sampler with ``corrector_steps``
+    and its defaults, and Power Scheduler (RePaint) over ``steps`` levels at power :data:`LANGEVIN_POWER`
+    on the MODEL output ``model``: ``steps + corrector_steps * (steps - 1)`` model calls a run. Returns
+    the (sampler, scheduler) nodes (SAMPLER and SIGMAS at output 0)."""
+    sampler = g.node(
+        "LangevinInpaintSampler", corrector_steps=corrector_steps, step_size=1.5, friction=0.02, eta=1.0
+    )
+    sigmas = g.node("RePaintPowerScheduler", model=model, steps=steps, power=LANGEVIN_POWER)
+    return sampler, sigmas
+
+
+def inpaint_sampler(
+    g,
+    sampler: str,
+    model,
+    positive,
+    negative,
+    latent,
+    *,
+    seed: int,
+    steps: int,
+    cfg: float,
+    corrector_steps: int = 4,
+    **repaint,
+):
+    """Add the sampler of an inpainting graph on a LATENT with a noise_mask: ``"ksampler_repaint"``
+    (:func:`ksampler_repaint`, ``repaint`` its jump inputs) or ``"langevin"`` (SamplerCustom with
+    :func:`langevin_sampling`). Returns the node whose output 0 is the sampled LATENT."""
+    if sampler == "ksampler_repaint":
+        return ksampler_repaint(
+            g, model, positive, negative, latent, seed=seed, steps=steps, cfg=cfg, **repaint
+        )
+    if sampler != "langevin":
+        raise ValueError(f"sampler must be 'ksampler_repaint' or 'langevin', got {sampler!r}")
+    langevin, sigmas = langevin_sampling(g, model, steps=steps, corrector_steps=corrector_steps)
+    return g.node(
+        "SamplerCustom",
+        model=model,
+        add_noise=True,
+        noise_seed=seed,
+        cfg=cfg,
+        positive=positive,
+        negative=negative,
+        sampler=langevin.out(0),
+        sigmas=sigmas.out(0),
+        latent_image=latent,
+    )
+
+
 def detect_complete_pad(
     g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64, max_people: int = 1
 ):
@@ -160,17 +215,31 @@ def outpaint_tiled(
     jump_length: int = 2,
     jump_n_sample: int = 2,
     mode: str | None = "sequential",
+    sampler: str = "repaint",
+    corrector_steps: int = 4,
     **optional,
 ):
-    """Add ``RePaintSampler`` and ``OutpaintTiled`` to the builder ``g``: the checkpoint node ``ckpt``'s
-    MODEL and VAE, the ``positive`` / ``negative`` outputs, ``pad``'s image (output 0) and mask (output 1),
-    square tiles of ``tile`` px; ``optional`` holds OutpaintTiled's optional inputs (ControlNet, per-tile
-    prompts); ``mode`` None leaves the node's default (``auto``). Returns the OutpaintTiled node."""
+    """Add ``RePaintSampler`` (``sampler="repaint"``; or with ``"langevin"`` :func:`langevin_sampling`,
+    its SIGMAS to OutpaintTiled's ``sigmas``) and ``OutpaintTiled`` to the builder ``g``: the checkpoint
+    node ``ckpt``'s MODEL and VAE, the ``positive`` / ``negative`` outputs, ``pad``'s image (output 0)
+    and mask (output 1), square tiles of ``tile`` px; ``optional`` holds OutpaintTiled's optional inputs
+    (ControlNet, per-tile prompts); ``mode`` None leaves the node's default (``auto``). Returns the
+    OutpaintTiled node."""
     if mode is not None:
         optional["mode"] = mode
-    sampler = g.node(
-        "RePaintSampler", jump_length=jump_length, jump_n_sample=jump_n_sample, eta=1.0, known_noise="fresh"
-    )
+    if sampler == "langevin":
+        node, sigmas = langevin_sampling(g, ckpt.out(0), steps=steps, corrector_steps=corrector_steps)
+        optional["sigmas"] = sigmas.out(0)
+    elif sampler == "repaint":
+        node = g.node(
+            "RePaintSampler",
+            jump_length=jump_length,
+            jump_n_sample=jump_n_sample,
+            eta=1.0,
+            known_noise="fresh",
+        )
+    else:
+        raise ValueError(f"sampler must be 'repaint' or 'langevin', got {sampler!r}")
     return g.node(
         "OutpaintTiled",
         model=ckpt.out(0),
@@ -187,7 +256,7 @@ def outpaint_tiled(
         tile_height=tile,
         overlap=overlap,
         feather=feather,
-        sampler=sampler.out(0),
+        sampler=node.out(0),
         **optional,
     )
 
@@ -214,9 +283,12 @@ def repaint_inpaint(
     known_noise: str = "fresh",
     prompt: str = "a photo",
     save_prefix: str | None = None,
+    sampler: str = "ksampler_repaint",
 ):
     """RePaint inpainting: image (``LoadImage`` of ``image``, or a grey ``EmptyImage``) -> VAE encode ->
-    ``RePaintMask`` -> ``KSampler (RePaint)`` -> VAE decode -> known pixels pasted back -> preview or save.
+    ``RePaintMask`` -> ``KSampler (RePaint)`` (or with ``sampler="langevin"`` SamplerCustom with the
+    Langevin Inpaint Sampler, :func:`inpaint_sampler`) -> VAE decode -> known pixels pasted back ->
+    preview or save.
 
     For ``kind="inpaint"`` the latent and conditioning come from ``InpaintModelConditioning``. The model
     is ``CheckpointLoaderSimple(ckpt_name)`` when ``ckpt_name`` is given, else a tiny stand-in of ``kind``
@@ -262,20 +334,15 @@ def repaint_inpaint(
         latent_node = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
         pos, neg, latent = positive.out(0), negative.out(0), latent_node.out(0)
         latent_index = 0
-    sampler = ksampler_repaint(
-        g,
-        ckpt.out(0),
-        pos,
-        neg,
-        latent,
-        seed=seed,
-        steps=steps,
-        cfg=cfg,
+    repaint = dict(
         scheduler=scheduler,
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
         eta=eta,
         known_noise=known_noise,
+    )
+    sampler = inpaint_sampler(
+        g, sampler, ckpt.out(0), pos, neg, latent, seed=seed, steps=steps, cfg=cfg, **repaint
     )
     decoded, composite = _decode_keeping_known(g, sampler.out(0), ckpt.out(2), pixels.out(0), mask.out(0))
     if save_prefix is None:
@@ -305,9 +372,10 @@ def repaint_pixel_demo(
     jump_length: int = 5,
     jump_n_sample: int = 5,
     save_prefix: str = "repaint_pixel",
+    sampler: str = "ksampler_repaint",
 ):
     """RePaint on a pixel-space model: Load ADM Pixel Model -> image scaled to the model's native ``size`` ->
-    identity VAE -> RePaint Mask -> KSampler (RePaint) (its prompts are the loader's empty conditioning,
+    identity VAE -> RePaint Mask -> KSampler (RePaint) or ``sampler`` (:func:`inpaint_sampler`) (its prompts are the loader's empty conditioning,
     cfg 1) -> decode -> known pixels pasted back -> save. Pixel-space models run at their native size (attention cost grows with the
     square of the pixel count)."""
     g = _builder()
@@ -327,8 +395,9 @@ def repaint_pixel_demo(
         size_from=pixels.out(0),
     )
     latent = g.node("SetLatentNoiseMask", samples=encoded.out(0), mask=mask.out(0))
-    sampler = ksampler_repaint(
+    sampler = inpaint_sampler(
         g,
+        sampler,
         load.out(0),
         load.out(2),
         load.out(2),
@@ -362,14 +431,15 @@ def ldm_inpaint(
     mask_seed: int = 0,
     seed: int = 0,
     steps: int = 50,
-    repaint: bool = False,
+    repaint: bool | str = False,
     jump_length: int = 10,
     jump_n_sample: int = 5,
     save_prefix: str = "ldm_inpaint",
 ):
     """latent-diffusion's inpainting model: Load LDM Inpainting Checkpoint -> image scaled to ``size`` ->
     RePaint Mask (``preset``) -> LDM Inpaint Conditioning -> KSampler (``ddim`` with ``ddim_uniform``, cfg 1,
-    as ``scripts/inpaint.py``'s 50-step DDIM, eta 0), or with ``repaint`` KSampler (RePaint) -> VAE decode ->
+    as ``scripts/inpaint.py``'s 50-step DDIM, eta 0), or with ``repaint`` KSampler (RePaint) (``"langevin"``:
+    SamplerCustom with the Langevin Inpaint Sampler, :func:`inpaint_sampler`) -> VAE decode ->
     known pixels pasted back -> save.
 
     Returns:
@@ -393,8 +463,9 @@ def ldm_inpaint(
     )
     cond = g.node("LDMInpaintConditioning", vae=load.out(1), pixels=pixels.out(0), mask=mask.out(0))
     if repaint:
-        sampler = ksampler_repaint(
+        sampler = inpaint_sampler(
             g,
+            "langevin" if repaint == "langevin" else "ksampler_repaint",
             load.out(0),
             cond.out(0),
             cond.out(1),
@@ -458,6 +529,8 @@ def extend_legs(
     control: bool = True,
     bottom: int | None = None,
     mode: str = "auto",
+    sampler: str = "repaint",
+    corrector_steps: int = 4,
 ):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Editor (no edits: passes the pose through) -> Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
@@ -465,7 +538,8 @@ def extend_legs(
 
     ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins of ``family`` ("sd15" or
     "sdxl"; tests); ``control=False``
-    leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``.
+    leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``;
+    ``sampler`` "repaint" or "langevin" (:func:`outpaint_tiled`).
     """
     g = _builder()
     photo = g.node("LoadImage", image=image)
@@ -503,6 +577,8 @@ def extend_legs(
         jump_length=jump_length,
         jump_n_sample=jump_n_sample,
         mode=mode,
+        sampler=sampler,
+        corrector_steps=corrector_steps,
         **control_inputs,
     )
     final = g.node(

@@ -87,6 +87,12 @@ class OutpaintTiled(io.ComfyNode):
                     "model's size first, then refined jointly (a figure spanning many tiles); auto: coarse above "
                     "2 tiles per side, else joint.",
                 ),
+                io.Sigmas.Input(
+                    "sigmas",
+                    optional=True,
+                    tooltip="A schedule that replaces steps and scheduler, e.g. Power Scheduler (RePaint) with "
+                    "Langevin Inpaint Sampler. The coarse mode's refinement keeps its steps from where denoise 0.6 would start.",
+                ),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),
@@ -123,6 +129,7 @@ class OutpaintTiled(io.ComfyNode):
         tile_prompt="",
         caption_model=None,
         mode="auto",
+        sigmas=None,
     ) -> io.NodeOutput:
         control = None
         if control_net is not None:
@@ -147,6 +154,7 @@ class OutpaintTiled(io.ComfyNode):
             tile_prompt=tile_prompt,
             caption_model=caption_model,
             mode=mode,
+            sigmas=sigmas,
         )
         return io.NodeOutput(image_out, tiles, nfe, prompts)
 

@@ -39,6 +39,7 @@ from ..outpaint import (
     window_weight,
     working_box,
 )
+from ..samplers import check_sigmas, partial_start
 from .sampler_host import NFECountingKSampler, RePaintKSampler
 
 CAPTION = "{caption}"
@@ -115,6 +116,7 @@ class _Run:
     clip: object
     lines: list[str] | None
     caption_model: object
+    given_sigmas: torch.Tensor | None = None
     nfe: int = 0
     tiles: int = 0
     prompts: list[str] = dataclasses.field(default_factory=list)
@@ -129,8 +131,15 @@ class _Run:
 
     def sigmas(self, denoise: float = 1.0) -> torch.Tensor:
         """The sigmas (CPU, ``[steps + 1]``) of a run at ``denoise``: as KSampler, ``steps`` steps over
-        the last ``denoise`` fraction of a ``steps / denoise``-step schedule (so RePaint's jumps fit)."""
+        the last ``denoise`` fraction of a ``steps / denoise``-step schedule (so RePaint's jumps fit).
+        With ``given_sigmas`` (the node's ``sigmas`` input): those, or at ``denoise`` < 1 their steps at
+        or below KSampler's starting sigma (:func:`samplers.partial_start`)."""
         ms = self.model.get_model_object("model_sampling")
+        if self.given_sigmas is not None:
+            if denoise >= 1.0:
+                return self.given_sigmas
+            start = float(ms.percent_to_sigma(1.0 - denoise))
+            return self.given_sigmas[partial_start(self.given_sigmas.tolist(), start) :]
         total = self.steps if denoise >= 1.0 else int(self.steps / denoise)
         sigmas = comfy.samplers.calculate_sigmas(ms, self.scheduler, total).cpu()
         return sigmas[-(self.steps + 1) :]
@@ -365,6 +374,7 @@ def outpaint_tiled(
     tile_prompt="",
     caption_model=None,
     mode="sequential",
+    sigmas=None,
 ):
     """Outpaint ``image`` where ``mask`` > 0 with tiles / windows of size ``tile`` (h, w px).
 
@@ -383,6 +393,10 @@ def outpaint_tiled(
     and concatenated to ``positive`` as ComfyUI's ConditioningConcat does; the tile's ControlNet hint is
     applied after. In joint mode each window gets its line. A blank line adds nothing.
 
+    ``sigmas`` (optional, ``[n + 1]``, e.g. Power Scheduler (RePaint)'s) replaces ``steps`` and
+    ``scheduler``: every tile or window runs on them, the coarse mode's refinement on their steps at or
+    below its starting sigma (:data:`REFINE_DENOISE`, :func:`samplers.partial_start`).
+
     Returns:
         ``(image, tiles, nfe, prompts)``: the new IMAGE (known pixels bit-identical), the number of tiles
         or windows sampled (the coarse pass counts its windows too), the model calls on a tile or window
@@ -392,7 +406,9 @@ def outpaint_tiled(
     Raises:
         ValueError: a control image of another size than the image, a control_net without a control
             image, a tile_prompt or caption_model without a clip, ``{caption}`` without a caption_model,
-            an unknown mode, or any error of :func:`outpaint.plan_tiles` (sizes, nothing to outpaint, ...).
+            an unknown mode, ``sigmas`` that are not a schedule (:func:`samplers.check_sigmas`) or leave
+            the refinement no step, or any error of :func:`outpaint.plan_tiles` (sizes, nothing to
+            outpaint, ...).
     """
     lines = tile_prompt_lines(tile_prompt, caption_model)
     _check_inputs(image, mask, control, lines, clip)
@@ -402,10 +418,13 @@ def outpaint_tiled(
     )  # sizes checked before any work
     if not 0 <= feather <= overlap:
         raise ValueError(f"feather must be an int in [0, overlap={overlap}] px, got {feather!r}")
+    given = None if sigmas is None else torch.tensor(check_sigmas(sigmas.flatten().tolist(), "sigmas"))
     run = _Run(
         model, vae, positive, negative, seed, steps, cfg, scheduler,
-        sampler if sampler is not None else RePaintKSampler(), control, clip, lines, caption_model,
+        sampler if sampler is not None else RePaintKSampler(), control, clip, lines, caption_model, given,
     )  # fmt: skip
+    if given is not None and mode == "coarse":
+        run.sigmas(REFINE_DENOISE)  # the refinement's steps, checked before any work
     if mode == "sequential":
         result = _sequential(run, image, mask, tile, overlap, feather)
     elif mode == "joint":

@@ -7,6 +7,8 @@ Public API:
     derive_seed(seed, offset)  seed of a run's extra noise stream, (seed + offset) mod 2**64.
     sample_langevin_pc(model, x, sigmas, extra_args, callback, disable, *, corrector_steps, ...)
         Predictor steps with kinetic Langevin correctors towards the noisy conditional.
+    check_sigmas(sigmas, name), partial_start(sigmas, sigma_start)
+        A given schedule checked; where a partial (denoise < 1) run on it starts.
 """
 
 from .inpaint import KnownRegionDenoiser
@@ -21,7 +23,15 @@ from .repaint import (
     seeded_noise_sampler,
     ve_scales,
 )
-from .schedule import jump_schedule, power_sigmas, power_timesteps, schedule_moves, schedule_nfe
+from .schedule import (
+    check_sigmas,
+    jump_schedule,
+    partial_start,
+    power_sigmas,
+    power_timesteps,
+    schedule_moves,
+    schedule_nfe,
+)
 from .seeds import SEED_MODULUS, derive_seed
 
 __all__ = [
@@ -30,6 +40,8 @@ __all__ = [
     "schedule_nfe",
     "power_timesteps",
     "power_sigmas",
+    "check_sigmas",
+    "partial_start",
     "sample_repaint",
     "denoise_step",
     "renoise_jump",

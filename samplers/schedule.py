@@ -16,7 +16,15 @@ from collections.abc import Callable, Sequence
 
 from ..checks import check_int
 
-__all__ = ["jump_schedule", "schedule_moves", "schedule_nfe", "power_timesteps", "power_sigmas"]
+__all__ = [
+    "jump_schedule",
+    "schedule_moves",
+    "schedule_nfe",
+    "power_timesteps",
+    "power_sigmas",
+    "check_sigmas",
+    "partial_start",
+]
 
 
 def jump_schedule(
@@ -174,3 +182,56 @@ def power_sigmas(
     if sigmas[-1] > 0:
         sigmas.append(0.0)
     return sigmas
+
+
+def check_sigmas(sigmas: Sequence[float], name: str = "sigmas") -> list[float]:
+    """Check a sampling schedule given as SIGMAS (e.g. from Power Scheduler (RePaint)).
+
+    Args:
+        sigmas: the noise levels of a run, sigma units, non-increasing, at least 2 of them (one step),
+            finite and >= 0 (ComfyUI's schedules end at 0).
+        name: the input's name, for the error message.
+
+    Returns:
+        The sigmas as floats.
+
+    Raises:
+        ValueError: fewer than 2 values, a value not finite or < 0, or an increase; the message names
+            ``name``.
+    """
+    values = [float(s) for s in sigmas]
+    if len(values) < 2:
+        raise ValueError(f"{name} needs at least 2 values (one step), got {len(values)}: connect a scheduler")
+    if not all(math.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"{name} must be finite and >= 0, got {values}")
+    if any(b > a for a, b in zip(values, values[1:])):
+        raise ValueError(f"{name} must not increase (noisiest first), got {values}")
+    return values
+
+
+def partial_start(sigmas: Sequence[float], sigma_start: float) -> int:
+    """Where a partial run on a given schedule starts: the index of the first of ``sigmas`` at or below
+    ``sigma_start``, so that the run keeps ``sigmas[index:]``.
+
+    KSampler's ``denoise`` d < 1 starts its run at the model's sigma of the fraction d of the timesteps
+    (``model_sampling.percent_to_sigma(1 - d)``) and keeps its step count; a given schedule (SIGMAS) keeps
+    its own steps instead, those at or below that sigma (a power schedule keeps more than the fraction d
+    of its steps, as its steps crowd at low noise).
+
+    Args:
+        sigmas: non-increasing sigmas, ending at the run's last (see :func:`check_sigmas`).
+        sigma_start: the partial run's largest sigma.
+
+    Returns:
+        The index, ``0 <= index <= len(sigmas) - 2``.
+
+    Raises:
+        ValueError: fewer than 2 of ``sigmas`` at or below ``sigma_start`` (no step left).
+    """
+    index = next((i for i, s in enumerate(sigmas) if s <= sigma_start), len(sigmas))
+    if index > len(sigmas) - 2:
+        raise ValueError(
+            f"no step of the sigmas at or below sigma {sigma_start:.4g} (a partial run's start): give "
+            "a schedule that reaches lower noise"
+        )
+    return index

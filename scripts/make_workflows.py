@@ -19,31 +19,41 @@ sys.path.insert(
     0, str(ROOT / "harness")
 )  # harness/ has no `nodes` folder; the repository root stays off sys.path
 
+LANGEVIN_STEPS = 42
+"""Power Scheduler steps of the workflows that sampled with RePaint (50 steps, jump_length 10,
+jump_n_sample 5: 210 model calls) before issue 15: 42 + 4 * 41 = 206 with 4 corrector steps, the same
+budget. The pixel demo's RePaint (50, 5, 5) made 230: 46 steps, 226 (bench_conditional's 230 budget)."""
+
 WORKFLOWS = {
     "extend_legs": (
-        "Extend legs: pose -> pad -> ControlNet + tiled RePaint outpainting -> exact composite",
-        lambda graphs: graphs.extend_legs(),
+        "Extend legs: pose -> pad -> ControlNet + tiled outpainting (Langevin Inpaint Sampler, Power "
+        "Scheduler) -> exact composite",
+        lambda graphs: graphs.extend_legs(sampler="langevin", steps=LANGEVIN_STEPS),
     ),
     "extend_legs_sdxl": (
         "Extend legs with SDXL: 1024 px tiles, an SDXL OpenPose ControlNet",
         lambda graphs: graphs.extend_legs(
-            ckpt_name=graphs.SDXL_CHECKPOINT, controlnet_name=graphs.SDXL_OPENPOSE, tile=1024, overlap=128
+            ckpt_name=graphs.SDXL_CHECKPOINT,
+            controlnet_name=graphs.SDXL_OPENPOSE,
+            tile=1024,
+            overlap=128,
+            sampler="langevin",
+            steps=LANGEVIN_STEPS,
         ),
     ),
     "repaint_inpaint": (
-        "RePaint inpainting with a mask preset (SD1.5 or any checkpoint)",
+        "Inpainting with a mask preset (SD1.5 or any checkpoint): Langevin Inpaint Sampler, Power Scheduler",
         lambda graphs: graphs.repaint_inpaint(
             ckpt_name=graphs.DEFAULT_CHECKPOINT,
             image="example.png",
             width=512,
             height=512,
             preset="thick",
-            steps=50,
-            jump_length=10,
-            jump_n_sample=5,
+            steps=LANGEVIN_STEPS,
             cfg=7.0,
             prompt="a photo",
             save_prefix="repaint_inpaint",
+            sampler="langevin",
         ),
     ),
     "ldm_inpaint_big": (
@@ -51,12 +61,14 @@ WORKFLOWS = {
         lambda graphs: graphs.ldm_inpaint(),
     ),
     "ldm_inpaint_big_repaint": (
-        "latent-diffusion inpainting with RePaint resampling (KSampler (RePaint))",
-        lambda graphs: graphs.ldm_inpaint(repaint=True, steps=50, save_prefix="ldm_inpaint_repaint"),
+        "latent-diffusion inpainting with the pack's sampler (Langevin Inpaint Sampler, Power Scheduler)",
+        lambda graphs: graphs.ldm_inpaint(
+            repaint="langevin", steps=LANGEVIN_STEPS, save_prefix="ldm_inpaint_repaint"
+        ),
     ),
     "repaint_pixel_demo": (
-        "RePaint on the pack's embedded pixel-space demo model",
-        lambda graphs: graphs.repaint_pixel_demo(),
+        "Inpainting on the pack's embedded pixel-space demo model (Langevin Inpaint Sampler)",
+        lambda graphs: graphs.repaint_pixel_demo(sampler="langevin", steps=46),
     ),
 }
 

@@ -56,7 +56,13 @@ DEMO_MODELS = (  # (ckpt_name in Load ADM Pixel Model, native size px), best fir
     ("[embedded] photos 64x64", 64),
     ("[embedded] digits 16x16", 16),
 )
-DEMO_SAMPLING = {"steps": 12, "jump_length": 4, "jump_n_sample": 2, "cfg": 1.0}  # 20 model calls a tile
+DEMO_SAMPLING = {"steps": 12, "jump_length": 4, "jump_n_sample": 2, "cfg": 1.0, "corrector_steps": 2}
+"""Demo-mode sampling, set on every node with such a widget: about 20 model calls a tile or window. RePaint
+(12 steps, jump_length 4, jump_n_sample 2): 20; Langevin Inpaint Sampler with 2 corrector steps on
+:data:`DEMO_SCHEDULE_STEPS` levels: 19 (at 20 model calls 2 corrector steps beat 0, 1, 4 and 8, and
+RePaint, on the exact-Gaussian benchmark: bench/bench_conditional.py --budgets 20)."""
+DEMO_SCHEDULE_STEPS = {"RePaintPowerScheduler": 7}
+"""Steps of the schedulers that set a sampler's levels, in demo mode (instead of ``steps`` above)."""
 MAX_JSON_DEPTH = 64
 """Deepest nesting accepted in a workflow file (ComfyUI's own files nest about 6 levels)."""
 TEMP_PREFIX = "run-workflow-"
@@ -311,7 +317,8 @@ def _relink_to_demo(inputs: dict, loaders: list[str], encoders: set[str], contro
 
 def _demo_settings(class_type: str, inputs: dict, tile: int) -> None:
     """Demo-model settings of one node: Outpaint (Tiled) without per-tile prompts or ControlNet, tiles of
-    the model's size; Pose Pad to half a tile; :data:`DEMO_SAMPLING` where a node has those widgets."""
+    the model's size; Pose Pad to half a tile; :data:`DEMO_SAMPLING` where a node has those widgets and
+    :data:`DEMO_SCHEDULE_STEPS` on schedulers."""
     if class_type == "OutpaintTiled":  # no CLIP and no ControlNet in demo mode
         for name in ("clip", "tile_prompt", "caption_model", "control_image", "control_strength"):
             inputs.pop(name, None)
@@ -323,6 +330,8 @@ def _demo_settings(class_type: str, inputs: dict, tile: int) -> None:
     for name, value in DEMO_SAMPLING.items():
         if name in inputs and not isinstance(inputs[name], list):
             inputs[name] = value
+    if class_type in DEMO_SCHEDULE_STEPS:
+        inputs["steps"] = DEMO_SCHEDULE_STEPS[class_type]
 
 
 def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:

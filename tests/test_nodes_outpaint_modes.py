@@ -167,3 +167,45 @@ def test_joint_windows_carry_their_area_weight_hint_and_prompt(tiny, monkeypatch
         )
         assert torch.equal(cond[:, 77:], legs) == (k == 0)
     assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
+
+
+def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their_low_noise_steps(tiny):
+    """``sigmas`` (Power Scheduler (RePaint) with Langevin Inpaint Sampler, the shipped workflows' pair):
+    every window runs on them (steps and scheduler no longer matter); the coarse refinement keeps the steps
+    at or below KSampler's denoise-0.6 start; the model calls are counted exactly."""
+    from repaint_extend.nodes.outpaint_host import REFINE_DENOISE
+    from repaint_extend.outpaint import plan_windows
+
+    import nodes
+
+    model, clip, vae, _ = tiny
+    sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
+    sigmas = nodes.NODE_CLASS_MAPPINGS["RePaintPowerScheduler"].execute(model, 5, 2.5).result[0]
+    image, mask = _inputs()
+    windows = len(plan_windows((160, 64), mask, 64, 16))
+    cond = nodes.CLIPTextEncode().encode(clip, "legs")[0]
+
+    def run(mode, steps=3, scheduler="normal", **extra):
+        return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
+            model, vae, cond, cond, image, mask, 0, steps, 2.0, scheduler, 64, 64, 16, 8,
+            sampler=sampler, mode=mode, **extra,
+        ).result  # fmt: skip
+
+    def calls(n_sigmas):  # the node's documented count: steps + corrector_steps * (steps - 1)
+        return (n_sigmas - 1) + 2 * (n_sigmas - 2)
+
+    out, n, nfe, _ = run("joint", sigmas=sigmas)
+    assert (n, nfe) == (windows, calls(len(sigmas)) * windows)
+    assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
+    assert not torch.equal(out, run("joint")[0])  # the input changes the output
+    assert torch.equal(out, run("joint", steps=7, scheduler="karras", sigmas=sigmas)[0])  # replaced
+    start = float(model.get_model_object("model_sampling").percent_to_sigma(1.0 - REFINE_DENOISE))
+    tail = int((sigmas <= start).sum())  # sigmas at or below the refinement's start
+    assert 2 <= tail < len(sigmas)
+    _, n, nfe, _ = run("coarse", sigmas=sigmas)
+    assert (n, nfe) == (1 + windows, calls(len(sigmas)) + calls(tail) * windows)
+    for bad, match in ((sigmas[:1], "at least 2"), (sigmas.flip(0), "must not increase")):
+        with pytest.raises(ValueError, match=f"sigmas.*{match}"):
+            run("joint", sigmas=bad)
+    with pytest.raises(ValueError, match="no step"):  # a schedule that stops above the refinement's start
+        run("coarse", sigmas=torch.tensor([float(sigmas[0]), start * 1.5]))

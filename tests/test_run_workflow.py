@@ -308,6 +308,14 @@ def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
     }
     tiled = next(n for n in demo.values() if n["class_type"] == "OutpaintTiled")
     assert tiled["inputs"]["tile_width"] == 16 and "control_net" not in tiled["inputs"]
+    # the shipped workflow samples with Langevin Inpaint Sampler on Power Scheduler (RePaint)'s sigmas; the
+    # demo budget is about 20 model calls a window: 7 levels + 2 corrector steps at 6 of them = 19
+    (langevin,) = [n["inputs"] for n in demo.values() if n["class_type"] == "LangevinInpaintSampler"]
+    (power,) = [n["inputs"] for n in demo.values() if n["class_type"] == "RePaintPowerScheduler"]
+    assert tiled["inputs"]["sigmas"][0] in {
+        k for k, n in demo.items() if n["class_type"] == "RePaintPowerScheduler"
+    }
+    assert power["steps"] + langevin["corrector_steps"] * (power["steps"] - 1) == 19
     for node in demo.values():
         if node["class_type"] == "LoadImage":
             node["inputs"]["image"] = "example.png"

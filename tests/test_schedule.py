@@ -104,3 +104,27 @@ def test_power_sigmas_map_the_timesteps_and_close_at_zero():
     assert power_sigmas(5, 1.0, flow, 999.0) != power_sigmas(5, 2.0, flow, 999.0)
     with pytest.raises(ValueError, match="power"):
         power_sigmas(5, -1.0, flow, 999.0)
+
+
+def test_check_sigmas_accepts_a_schedule_and_names_the_input_otherwise():
+    from repaint_extend.samplers import check_sigmas
+
+    assert check_sigmas([14.6, 1.0, 0.0]) == [14.6, 1.0, 0.0]
+    assert check_sigmas([1.0, 1.0, 0.0]) == [1.0, 1.0, 0.0]  # a repeated level is a zero step
+    for bad, match in (([1.0], "at least 2"), ([1.0, 2.0, 0.0], "must not increase"), ([1.0, -0.1], ">= 0")):
+        with pytest.raises(ValueError, match=f"my_sigmas.*{match}"):
+            check_sigmas(bad, "my_sigmas")
+    with pytest.raises(ValueError, match="finite"):
+        check_sigmas([float("nan"), 0.0])
+
+
+def test_partial_start_keeps_the_steps_at_or_below_the_start_sigma():
+    from repaint_extend.samplers import partial_start
+
+    sigmas = [10.0, 5.0, 2.0, 1.0, 0.5, 0.0]
+    assert partial_start(sigmas, 10.0) == 0
+    assert partial_start(sigmas, 9.99) == 1
+    assert partial_start(sigmas, 2.0) == 2  # at: kept
+    assert partial_start(sigmas, 0.7) == 4  # 0.5 -> 0.0 is the one step left
+    with pytest.raises(ValueError, match="no step"):
+        partial_start(sigmas, 0.4)  # only 0.0 left: no step
