@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..checks import check_int
+
 __all__ = ["to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known", "COLOR_SPACES"]
 
 COLOR_SPACES = ("lab", "rgb")
@@ -115,10 +117,9 @@ def known_band(mask, band: int) -> torch.Tensor:
     Returns:
         bool ``[B, H, W]`` (B = 1 for a ``[H, W]`` mask).
     Raises:
-        ValueError: band < 1.
+        ValueError: band < 1. TypeError: a band that is not an int.
     """
-    if isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 1:
-        raise ValueError(f"band must be a positive int (px), got {band!r}")
+    band = check_int("band (px)", band, 1)
     m = _np(mask)
     m = m[None] if m.ndim == 2 else m
     out = np.zeros(m.shape, dtype=bool)
