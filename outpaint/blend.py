@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ..checks import check_int
+from ..checks import check_image, check_int, check_mask
 from .tiles import Tile, crop_to_tile
 
 __all__ = [
@@ -28,51 +28,7 @@ __all__ = [
     "feather_weight",
     "distance_to",
     "blend_tile",
-    "check_image",
-    "check_mask",
 ]
-
-
-def check_image(image: torch.Tensor, name: str = "canvas") -> torch.Tensor:
-    """Check a ComfyUI IMAGE: a float torch tensor ``[B, H, W, C]``. Returns it.
-
-    Raises:
-        ValueError naming ``name``.
-    """
-    if not isinstance(image, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch tensor [B, H, W, C] (ComfyUI IMAGE), got {type(image).__name__}"
-        )
-    if image.ndim != 4:
-        raise ValueError(f"{name} must be [B, H, W, C] (ComfyUI IMAGE), got shape {list(image.shape)}")
-    if not image.is_floating_point():
-        raise ValueError(f"{name} must be float in [0, 1], got {image.dtype}: divide uint8 images by 255")
-    return image
-
-
-def check_mask(mask: torch.Tensor, image: torch.Tensor, name: str = "mask") -> torch.Tensor:
-    """Check a MASK against an IMAGE ``[B, H, W, C]``; return it as float ``[1 or B, H, W]`` on the
-    image's device (a view where possible).
-
-    Raises:
-        ValueError: not a tensor; wrong rank; a size other than the image's; a batch other than 1 or B.
-    """
-    if not isinstance(mask, torch.Tensor):
-        raise ValueError(f"{name} must be a torch tensor [B, H, W] (ComfyUI MASK), got {type(mask).__name__}")
-    m = mask[None] if mask.ndim == 2 else mask
-    if m.ndim != 3:
-        raise ValueError(f"{name} must be [H, W] or [B, H, W] (ComfyUI MASK), got shape {list(mask.shape)}")
-    B, H, W = image.shape[:3]
-    if tuple(m.shape[1:]) != (H, W):
-        raise ValueError(
-            f"{name} is {m.shape[2]}x{m.shape[1]} pixels but the image is {W}x{H}: give a mask of the "
-            "image's size (pad image and mask together, e.g. Pose Pad Image/Mask/Pose)"
-        )
-    if m.shape[0] not in (1, B):
-        raise ValueError(
-            f"{name} has a batch of {m.shape[0]} but the image has {B}: give one mask, or one per image"
-        )
-    return m.to(device=image.device, dtype=torch.float32)
 
 
 class TileInputs(NamedTuple):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ..checks import check_int
+from ..checks import check_image, check_int, check_mask
 
 __all__ = ["to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known", "COLOR_SPACES"]
 
@@ -246,7 +246,6 @@ def match_color_to_known(
     Raises:
         ValueError: a mask of another size; band < 1; nothing generated or no known pixel (no band).
     """
-    from .blend import check_image, check_mask
 
     check_image(image, "image")
     m = check_mask(mask, image, "mask").cpu()

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..checks import check_int
-from .blend import blend_tile, check_image, check_mask, tile_inputs
+from ..checks import check_image, check_int, check_mask
+from .blend import blend_tile, tile_inputs
 from .tiles import MAX_SIDE, Tile, plan_tiles
 
 __all__ = ["SampleTile", "outpaint"]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ..checks import check_int
+from ..checks import check_int, check_mask_size
 
 __all__ = ["MAX_SIDE", "ORDERS", "Tile", "plan_tiles", "plan_windows", "crop_to_tile", "check_canvas_hw"]
 
@@ -101,17 +101,9 @@ def _as_mask_tensor(
     mask: torch.Tensor | np.ndarray, canvas_hw: tuple[int, int], name: str = "mask"
 ) -> torch.Tensor:
     """A ``[H, W]`` / ``[B, H, W]`` mask (torch or numpy) as a CPU tensor ``[B, H, W]`` (a view where
-    possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw``."""
-    m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.from_numpy(np.asarray(mask))
-    if m.ndim == 2:
-        m = m[None]
-    if m.ndim != 3:
-        raise ValueError(f"{name} must be [H, W] or [B, H, W] (ComfyUI MASK), got shape {list(m.shape)}")
-    if tuple(m.shape[1:]) != tuple(canvas_hw):
-        raise ValueError(
-            f"{name} is {m.shape[2]}x{m.shape[1]} pixels but the image is {canvas_hw[1]}x{canvas_hw[0]}: "
-            "give a mask of the image's size (pad image and mask together, e.g. Pose Pad Image/Mask/Pose)"
-        )
+    possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw`` (see
+    :func:`checks.check_mask_size`)."""
+    m = check_mask_size(mask, canvas_hw, name).detach().cpu()
     if m.dtype == torch.bool:
         m = m.to(torch.uint8)
     return m
