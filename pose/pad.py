@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import check_int, check_mask_size
 from .keypoints import (
     BODY_KEY,
     FOOT_KEY,
@@ -208,8 +208,7 @@ def _padded_mask(mask: Any, h: int, w: int, pads: tuple[int, int, int, int]) -> 
     """float32 ``[H', W']`` or ``[B, H', W']``: ``mask`` (None = all 0) zero-padded by ``pads``."""
     left, top, right, bottom = pads
     old = np.zeros((h, w), np.float32) if mask is None else np.asarray(_to_numpy(mask)[0], dtype=np.float32)
-    if old.shape[-2:] != (h, w):
-        raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
+    check_mask_size(old, (h, w), "mask")
     return np.pad(old, [(0, 0)] * (old.ndim - 2) + [(top, bottom), (left, right)], mode="constant")
 
 
