@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..checks import check_int
+from ..checks import check_image, check_int, check_mask
 
 __all__ = [
     "BlipCaptioner",
@@ -136,34 +136,6 @@ def load_blip(
     return BlipCaptioner(model=model, processor=processor, folder=path)
 
 
-def _check_images(images: Any, name: str) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(
-            f"{name} must be a torch tensor [B, H, W, C] (ComfyUI IMAGE), got {type(images).__name__}"
-        )
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise ValueError(
-            f"{name} must be [B, H, W, C] with C = 1, 3 or 4 and B, H, W >= 1 (ComfyUI IMAGE), "
-            f"got shape {list(images.shape)}"
-        )
-    if not images.is_floating_point():
-        raise ValueError(f"{name} must be float in [0, 1] (ComfyUI IMAGE), got {images.dtype}")
-    return images
-
-
-def _check_mask(mask: Any, images: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(mask, torch.Tensor):
-        raise ValueError(f"{name} must be a torch tensor [B, H, W] (ComfyUI MASK), got {type(mask).__name__}")
-    m = mask[None] if mask.ndim == 2 else mask
-    B, H, W = images.shape[:3]
-    if m.ndim != 3 or tuple(m.shape[1:]) != (H, W) or m.shape[0] not in (1, B):
-        raise ValueError(
-            f"{name} must be [H, W] or [1 or B, H, W] with the image's size {W}x{H} and batch {B}, "
-            f"got shape {list(mask.shape)}"
-        )
-    return m
-
-
 def _known_crop(image: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """``image [H, W, C]`` cropped to the bounding box of ``mask < 0.5`` (the whole image if none)."""
     if mask is None:
@@ -217,8 +189,8 @@ def caption_images(
             non-positive ``max_new_tokens``, ``num_beams`` or ``batch_size``.
         TypeError: ``max_new_tokens``, ``num_beams`` or ``batch_size`` is not an int.
     """
-    images = _check_images(images, "images")
-    m = _check_mask(mask, images, "mask") if mask is not None else None
+    images = check_image(images, "images")
+    m = check_mask(mask, images, "mask") if mask is not None else None
     for name, value in (
         ("max_new_tokens", max_new_tokens),
         ("num_beams", num_beams),

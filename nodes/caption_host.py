@@ -14,6 +14,7 @@ import torch
 
 from ..caption import INSTALL_HINT, BlipCaptioner, caption_images, check_blip_folder, load_blip
 from ..checks import confined_path
+from .pixel_host import cache_one
 
 FOLDER = "blip"
 """ComfyUI models folder of BLIP captioning models, one sub-folder each: ``ComfyUI/models/blip/<name>/``."""
@@ -75,7 +76,8 @@ class BlipModel:
 
 def load_blip_model(name: str) -> BlipModel:
     """Load (or reuse) the BLIP model in ``ComfyUI/models/blip/<name>/``: float16 where the compute device
-    supports it, float32 on the CPU.
+    supports it, float32 on the CPU. One model is kept (:func:`pixel_host.cache_one`), while its files are
+    unchanged.
 
     Raises:
         FileNotFoundError / ValueError: see :func:`blip_model_folder` and :func:`caption.check_blip_folder`.
@@ -84,12 +86,12 @@ def load_blip_model(name: str) -> BlipModel:
     stamp = tuple(
         os.path.getmtime(os.path.join(path, f)) for f in sorted(os.listdir(path)) if not f.startswith(".")
     )
-    key = (path, stamp)
-    if key not in _CACHE:
+
+    def build() -> BlipModel:
         load_device = comfy.model_management.get_torch_device()
         offload_device = comfy.model_management.unet_offload_device()
         use_fp16 = load_device.type != "cpu" and comfy.model_management.should_use_fp16(load_device)
         captioner = load_blip(path, device=offload_device, dtype=torch.float16 if use_fp16 else torch.float32)
-        _CACHE.clear()
-        _CACHE[key] = BlipModel(captioner, load_device, offload_device)
-    return _CACHE[key]
+        return BlipModel(captioner, load_device, offload_device)
+
+    return cache_one(_CACHE, (path, stamp), build)

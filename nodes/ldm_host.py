@@ -30,6 +30,7 @@ from comfy.ldm.cascade.stage_a import vector_quantize
 from comfy.ldm.modules.diffusionmodules.model import AttnBlock, Decoder, Encoder
 from torch import nn
 
+from ..checks import check_mask
 from ..pixel import load_adm, load_state_dict
 from ..pixel.ldm_inpaint import (
     LINEAR_END,
@@ -240,10 +241,8 @@ def ldm_inpaint_conditioning(vae, pixels: torch.Tensor, mask: torch.Tensor):
     h, w = pixels.shape[1:3]
     if h % MULTIPLE or w % MULTIPLE:
         raise ValueError(f"pixels: {w}x{h} px; scale or crop the image to multiples of {MULTIPLE} px")
-    if mask.shape[-2:] != (h, w):
-        raise ValueError(f"mask: {tuple(mask.shape[-2:])} is not the image's size {(h, w)}")
     image = pixels[..., :3].movedim(-1, 1).float()
-    m = mask.reshape(-1, 1, h, w).float().expand(image.shape[0], -1, -1, -1)
+    m = check_mask(mask, pixels, "mask")[:, None].expand(image.shape[0], -1, -1, -1)
     masked, mask_pm = conditioning_inputs(image, m)
     c = vae.encode(((masked + 1.0) / 2.0).movedim(1, -1))  # the VAE maps [0, 1] back to [-1, 1]
     conditioning = [[torch.zeros(1, 1, 1), {"noise_concat": concat_conditioning(c, mask_pm.to(c.device))}]]

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from comfy_api.latest import io
 
+from ..checks import confined_path
+from ..outpaint import to_uint8
 from ..pose import (
     KEYPOINT_NAMES,
     LIMBS,
@@ -49,17 +51,9 @@ def _frames(pose) -> list[dict]:
     return list(pose)
 
 
-def _to_uint8(image: torch.Tensor) -> list[np.ndarray]:
-    arr = (image[..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-    return [arr[i] for i in range(arr.shape[0])]
-
-
-def _confined(base: str, name: str, what: str) -> str:
-    base = os.path.realpath(base)
-    path = os.path.realpath(os.path.join(base, name))
-    if os.path.commonpath([base, path]) != base:
-        raise ValueError(f"{what}: {name!r} is outside ComfyUI's {os.path.basename(base)} directory")
-    return path
+def _rgb_uint8(image: torch.Tensor) -> list[np.ndarray]:
+    """ComfyUI IMAGE ``[B, H, W, C]`` -> one uint8 ``[H, W, 3]`` array per image (rounded to nearest)."""
+    return list(to_uint8(image[..., :3]).cpu().numpy())
 
 
 class PoseDetectMediaPipe(io.ComfyNode):
@@ -97,7 +91,7 @@ class PoseDetectMediaPipe(io.ComfyNode):
     @classmethod
     def execute(cls, image, max_people, visibility) -> io.NodeOutput:
         return io.NodeOutput(
-            [detect(img, num_poses=max_people, visibility=visibility) for img in _to_uint8(image)]
+            [detect(img, num_poses=max_people, visibility=visibility) for img in _rgb_uint8(image)]
         )
 
 
@@ -130,7 +124,7 @@ class PoseDetectControlNetAux(io.ComfyNode):
         folder = os.path.join(folder_paths.models_dir, "controlnet_aux")
         paths = [os.path.join(folder, name) for name in ANNOTATOR_FILES[detector]]
         run = {"openpose_body": detect_openpose, "dwpose": detect_dwpose}[detector]
-        return io.NodeOutput([run(img, *paths) for img in _to_uint8(image)])
+        return io.NodeOutput([run(img, *paths) for img in _rgb_uint8(image)])
 
 
 class PoseCompleteLegs(io.ComfyNode):
@@ -298,7 +292,7 @@ class PoseLoadJSON(io.ComfyNode):
     def execute(cls, file, coordinates) -> io.NodeOutput:
         if not file:
             raise ValueError("file: put a POSE_KEYPOINT .json file in ComfyUI's input directory and pick it")
-        path = _confined(folder_paths.get_input_directory(), file, "file")
+        path = confined_path(folder_paths.get_input_directory(), file, "file", "input")
         with open(path, encoding="utf-8") as fh:
             return io.NodeOutput(load_pose_keypoint_json(fh.read(), coords=coordinates))
 
@@ -339,9 +333,10 @@ def save_json_path(filename_prefix: str, width: int, height: int) -> str:
     ``filename_prefix`` when it leads outside the output directory.
     """
     out_dir = folder_paths.get_output_directory()
-    _confined(out_dir, os.path.dirname(os.path.normpath(filename_prefix)), "filename_prefix")
+    folder = os.path.dirname(os.path.normpath(filename_prefix))
+    confined_path(out_dir, folder, "filename_prefix", "output", folder_itself=True)
     full, name, counter, _, _ = folder_paths.get_save_image_path(filename_prefix, out_dir, width, height)
-    _confined(out_dir, full, "filename_prefix")
+    confined_path(out_dir, full, "filename_prefix", "output", folder_itself=True)
     while os.path.lexists(path := os.path.join(full, f"{name}_{counter:05}_.json")):
         counter += 1
     return path

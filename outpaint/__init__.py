@@ -22,7 +22,8 @@ Public API::
     hint = inpaint_control_hint(image, mask)                        # control_v11p inpaint: masked -> -1
 """
 
-from .blend import TileInputs, blend_tile, check_image, check_mask, distance_to, feather_weight, tile_inputs
+from ..checks import check_image, check_mask
+from .blend import TileInputs, blend_tile, distance_to, feather_weight, tile_inputs
 from .composite import COLOR_SPACES, composite_known, known_band, match_color, match_color_to_known, to_uint8
 from .driver import SampleTile, outpaint
 from .hints import inpaint_control_hint

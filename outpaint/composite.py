@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..checks import check_image, check_int, check_mask
+
 __all__ = ["to_uint8", "composite_known", "known_band", "match_color", "match_color_to_known", "COLOR_SPACES"]
 
 COLOR_SPACES = ("lab", "rgb")
@@ -115,10 +117,9 @@ def known_band(mask, band: int) -> torch.Tensor:
     Returns:
         bool ``[B, H, W]`` (B = 1 for a ``[H, W]`` mask).
     Raises:
-        ValueError: band < 1.
+        ValueError: band < 1. TypeError: a band that is not an int.
     """
-    if isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 1:
-        raise ValueError(f"band must be a positive int (px), got {band!r}")
+    band = check_int("band (px)", band, 1)
     m = _np(mask)
     m = m[None] if m.ndim == 2 else m
     out = np.zeros(m.shape, dtype=bool)
@@ -245,7 +246,6 @@ def match_color_to_known(
     Raises:
         ValueError: a mask of another size; band < 1; nothing generated or no known pixel (no band).
     """
-    from .blend import check_image, check_mask
 
     check_image(image, "image")
     m = check_mask(mask, image, "mask").cpu()

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .blend import blend_tile, check_image, check_mask, tile_inputs
+from ..checks import check_image, check_int, check_mask
+from .blend import blend_tile, tile_inputs
 from .tiles import MAX_SIDE, Tile, plan_tiles
 
 __all__ = ["SampleTile", "outpaint"]
@@ -63,12 +64,12 @@ def outpaint(
     Raises:
         ValueError naming the input: see :func:`plan_tiles` (sizes, overlap, nothing to outpaint) and
         :func:`blend_tile` (a result of the wrong size); a feather outside ``[0, overlap]``; a mask of
-        another size than the canvas.
+        another size than the canvas. TypeError naming the input: a feather, tile, overlap or multiple
+        that is not an int.
     """
     check_image(canvas, "canvas")
     m = check_mask(mask, canvas, "mask")
-    if isinstance(feather, bool) or not isinstance(feather, (int, np.integer)) or not 0 <= feather <= overlap:
-        raise ValueError(f"feather must be an int in [0, overlap={overlap}] px, got {feather!r}")
+    feather = check_int("feather (px, at most the overlap)", feather, 0, overlap)
     if not callable(sample_tile):
         raise ValueError("sample_tile must be a callable (tile_image, tile_noise_mask, tile) -> tile_result")
     H, W = canvas.shape[1:3]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .blend import check_image, check_mask
+from ..checks import check_image, check_mask
 
 __all__ = ["inpaint_control_hint"]
 

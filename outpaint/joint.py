@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ..checks import check_int
 from .tiles import Tile
 
 __all__ = [
@@ -141,10 +142,9 @@ def stream_seed(seed: int, index: int) -> int:
     ``seed + i + 2``).
 
     Raises:
-        ValueError: a negative index.
+        ValueError: a negative index. TypeError: an index that is not an int.
     """
-    if index < 0:
-        raise ValueError(f"index must be >= 0, got {index}")
+    index = check_int("index", index, 0)
     z = (int(seed) + (int(index) + 1) * _GOLDEN) & _MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64

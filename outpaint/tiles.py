@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ..checks import check_int, check_mask_size
+
 __all__ = ["MAX_SIDE", "ORDERS", "Tile", "plan_tiles", "plan_windows", "crop_to_tile", "check_canvas_hw"]
 
 MAX_SIDE = 16384
@@ -68,10 +70,6 @@ class Tile:
         return (self.y, self.x, self.y + self.h, self.x + self.w)
 
 
-def _is_int(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-
-
 def check_canvas_hw(
     canvas_hw: Sequence[int], multiple: int = 8, max_side: int = MAX_SIDE, name: str = "canvas"
 ) -> tuple[int, int]:
@@ -79,11 +77,11 @@ def check_canvas_hw(
     ``max_side``. Returns ``(H, W)`` as ints.
 
     Raises:
-        ValueError naming ``name`` and the fix.
+        ValueError naming ``name`` and the fix; TypeError naming it for a side that is not an int.
     """
-    if len(canvas_hw) != 2 or not all(_is_int(v) for v in canvas_hw):
+    if len(canvas_hw) != 2:
         raise ValueError(f"{name}: expected a size (H, W) in pixels, got {canvas_hw!r}")
-    h, w = (int(v) for v in canvas_hw)
+    h, w = (check_int(f"{name} size (H, W)", v) for v in canvas_hw)
     if h < 1 or w < 1:
         raise ValueError(f"{name} is {w}x{h} pixels: it is empty")
     if max(h, w) > max_side:
@@ -103,17 +101,9 @@ def _as_mask_tensor(
     mask: torch.Tensor | np.ndarray, canvas_hw: tuple[int, int], name: str = "mask"
 ) -> torch.Tensor:
     """A ``[H, W]`` / ``[B, H, W]`` mask (torch or numpy) as a CPU tensor ``[B, H, W]`` (a view where
-    possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw``."""
-    m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.from_numpy(np.asarray(mask))
-    if m.ndim == 2:
-        m = m[None]
-    if m.ndim != 3:
-        raise ValueError(f"{name} must be [H, W] or [B, H, W] (ComfyUI MASK), got shape {list(m.shape)}")
-    if tuple(m.shape[1:]) != tuple(canvas_hw):
-        raise ValueError(
-            f"{name} is {m.shape[2]}x{m.shape[1]} pixels but the image is {canvas_hw[1]}x{canvas_hw[0]}: "
-            "give a mask of the image's size (pad image and mask together, e.g. Pose Pad Image/Mask/Pose)"
-        )
+    possible). Raises ValueError for a wrong rank or a size other than ``canvas_hw`` (see
+    :func:`checks.check_mask_size`)."""
+    m = check_mask_size(mask, canvas_hw, name).detach().cpu()
     if m.dtype == torch.bool:
         m = m.to(torch.uint8)
     return m
@@ -143,15 +133,14 @@ def _axis_origins(lo: int, hi: int, length: int, size: int, overlap: int, multip
 
 def _check_plan_args(canvas_hw, tile, overlap, multiple, order, max_side) -> tuple[int, int, int, int]:
     """Validate :func:`plan_tiles`' sizes; returns ``(H, W, th, tw)`` in px (tile not yet clipped)."""
-    if not _is_int(multiple) or multiple < 1:
-        raise ValueError(f"multiple must be a positive integer (8 for SD latents), got {multiple!r}")
+    multiple = check_int("multiple (8 for SD latents)", multiple, 1)
     H, W = check_canvas_hw(canvas_hw, multiple, max_side)
-    th, tw = (tile, tile) if _is_int(tile) else tuple(tile)
-    if not (_is_int(th) and _is_int(tw)) or th < multiple or tw < multiple or th % multiple or tw % multiple:
+    th, tw = (check_int("tile", v) for v in ((tile, tile) if np.ndim(tile) == 0 else tuple(tile)))
+    if th < multiple or tw < multiple or th % multiple or tw % multiple:
         raise ValueError(f"tile must be a size in px that is a positive multiple of {multiple}, got {tile!r}")
     if max(th, tw) > max_side:
         raise ValueError(f"tile {tw}x{th} is larger than the limit of {max_side} px per side")
-    if not _is_int(overlap) or overlap <= 0 or overlap % multiple:
+    if check_int("overlap", overlap) <= 0 or overlap % multiple:
         raise ValueError(
             f"overlap must be a positive multiple of {multiple} px (each tile needs context from its "
             f"neighbours), got {overlap!r}"
@@ -301,7 +290,8 @@ def plan_tiles(
     Raises:
         ValueError naming the input: sizes that are not multiples of ``multiple`` or exceed
         ``max_side``; a bad overlap; a mask of another size; nothing to outpaint (no unknown pixel,
-        e.g. padding of 0); no known pixel (nothing to extend from).
+        e.g. padding of 0); no known pixel (nothing to extend from). TypeError naming the input: a
+        size, tile, overlap or multiple that is not an int.
     """
     H, W, th, tw = _check_plan_args(canvas_hw, tile, overlap, multiple, order, max_side)
     blocks, sources = _block_grids(unknown_mask, H, W, multiple)
@@ -352,20 +342,13 @@ def crop_to_tile(tensor: torch.Tensor | np.ndarray, tile: Tile, layout: str = "B
     Raises:
         ValueError: unknown layout; a tensor whose size is not the canvas size / ``scale`` (e.g. a pose
         canvas whose size differs from the image: render the pose on the padded canvas); a tile not
-        aligned to ``scale``.
+        aligned to ``scale``. TypeError: a ``scale`` that is not an int.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if len(tensor.shape) != len(layout):
         raise ValueError(f"expected a {layout} tensor of rank {len(layout)}, got shape {list(tensor.shape)}")
-    if (
-        not _is_int(scale)
-        or scale < 1
-        or tile.y % scale
-        or tile.x % scale
-        or tile.h % scale
-        or tile.w % scale
-    ):
+    if check_int("scale", scale) < 1 or tile.y % scale or tile.x % scale or tile.h % scale or tile.w % scale:
         raise ValueError(f"scale must be a positive int dividing the tile's origin and size, got {scale!r}")
     hi, wi = layout.index("H"), layout.index("W")
     H, W = tile.canvas

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_int
+
 __all__ = [
     "linear_betas",
     "alphas_cumprod_from_betas",
@@ -37,10 +39,9 @@ def linear_betas(num_timesteps: int = 1000) -> torch.Tensor:
         ``[T]`` float64, evenly spaced from ``1e-4 * 1000/T`` to ``0.02 * 1000/T`` inclusive.
 
     Raises:
-        ValueError: if T < 1 or the scaled beta_T reaches 1 (T < 21).
+        ValueError: if T < 1 or the scaled beta_T reaches 1 (T < 21). TypeError: T not an int.
     """
-    if num_timesteps < 1:
-        raise ValueError(f"num_timesteps must be >= 1, got {num_timesteps}")
+    num_timesteps = check_int("num_timesteps", num_timesteps, 1)
     scale = 1000.0 / num_timesteps
     if 0.02 * scale >= 1.0:
         raise ValueError(f"linear schedule undefined for T = {num_timesteps}: beta_T = {0.02 * scale} >= 1")

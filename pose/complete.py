@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..checks import check_int
 from .keypoints import (
     INFERRED_KEY,
     KP,
@@ -488,16 +489,16 @@ def complete_legs(
     Returns:
         a new frame (deep copy).
     Raises:
-        ValueError for a bad ``stance`` or person index; PoseFormatError for a malformed frame.
+        ValueError for a bad ``stance`` or an out-of-range person index; TypeError for an index that is
+        not an int; PoseFormatError for a malformed frame.
     """
     validate_frame(frame)
     if stance not in STANCES:
         raise ValueError(f"stance must be one of {STANCES}, got {stance!r}")
     n = len(frame["people"])
-    chosen = range(n) if people is None else list(people)
-    for i in chosen:
-        if not isinstance(i, (int, np.integer)) or not 0 <= i < n:
-            raise ValueError(f"people: index {i!r} out of range for {n} people")
+    chosen = (
+        range(n) if people is None else [check_int(f"people (of {n} people)", i, 0, n - 1) for i in people]
+    )
     out = copy.deepcopy(dict(frame))
     out["people"] = [
         _complete_person(person, stance, symmetry, use_prior, feet)

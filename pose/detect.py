@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from .keypoints import KP, N_POINTS, new_frame, person_from_points
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
@@ -298,13 +299,12 @@ def detect(
         MediaPipe's guesses in ``prior_keypoints_2d`` (see :mod:`pose.keypoints`).
         No person found: ``people == []``.
     Raises:
-        TypeError/ValueError for a bad image; FileNotFoundError if the model is missing;
+        TypeError/ValueError for a bad image or ``num_poses``; FileNotFoundError if the model is missing;
         ImportError if mediapipe is not installed.
     Runs offline; the model is loaded once and cached.
     """
     image = check_image(image)
-    if isinstance(num_poses, bool) or int(num_poses) != num_poses or int(num_poses) < 1:
-        raise ValueError(f"num_poses must be an integer >= 1, got {num_poses}")
+    num_poses = check_int("num_poses", num_poses, 1)
     if not 0.0 <= float(visibility) <= 1.0:
         raise ValueError(f"visibility must be in [0, 1], got {visibility}")
     h, w = image.shape[:2]

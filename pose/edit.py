@@ -3,6 +3,10 @@
 A *limb* is a root joint and the points it carries (the root stays fixed; moving a shank moves the
 ankle and the foot). Edited points are user-set, so they are removed from the person's
 ``"inferred_keypoints"``.
+
+Every edit names its person by index (``0 <= person < len(people)``) and returns a new frame. Errors:
+ValueError for an unknown point, limb or person index, or a missing root; TypeError for an index that
+is not an int (see :func:`checks.check_int`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..checks import check_int
 from .keypoints import KEYPOINT_NAMES, KP, inferred_indices, person_points, set_person_points, validate_frame
 
 _L = {
@@ -41,21 +46,13 @@ def _index(point: int | str) -> int:
         if point not in KP:
             raise ValueError(f"point: unknown name {point!r}; use one of {', '.join(KEYPOINT_NAMES)}")
         return KP[point]
-    if (
-        isinstance(point, bool)
-        or not isinstance(point, (int, np.integer))
-        or not 0 <= point < len(KEYPOINT_NAMES)
-    ):
-        raise ValueError(f"point: expected an index 0..23 or a name, got {point!r}")
-    return int(point)
+    return check_int("point", point, 0, len(KEYPOINT_NAMES) - 1)
 
 
 def _person(frame: Mapping, person: int):
     validate_frame(frame)
     n = len(frame["people"])
-    if isinstance(person, bool) or not isinstance(person, (int, np.integer)) or not 0 <= person < n:
-        raise ValueError(f"person: index {person!r} out of range for {n} people")
-    return frame["people"][person]
+    return frame["people"][check_int(f"person (of {n} people)", person, 0, n - 1)]
 
 
 def _limb(limb: str) -> tuple[int, tuple[int, ...]]:
@@ -75,7 +72,8 @@ def _replace(frame: Mapping, person: int, pts: np.ndarray, touched) -> dict:
 def set_point(frame: Mapping, person: int, point: int | str, x: float, y: float) -> dict:
     """Set keypoint ``point`` (index 0..23 or name, e.g. ``"left_ankle"``) of person ``person`` to
     ``(x, y)`` px (outside the canvas allowed); it becomes present and user-set. Returns a new frame.
-    Raises ValueError for an unknown point or person, or non-finite coordinates."""
+    Raises ValueError for an unknown point or person, or non-finite coordinates; TypeError for a
+    person or point index that is not an int."""
     p = _person(frame, person)
     i = _index(point)
     if not (math.isfinite(float(x)) and math.isfinite(float(y))):

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ..checks import check_int
 from .keypoints import (
     N_POINTS,
     inferred_indices,
@@ -80,13 +81,10 @@ def _edit_index(name: str, hi: int | None):
     """Schema of an integer field of an edit, 0..``hi``: the message names the field and the range."""
 
     def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or (hi is not None and v > hi):
-            raise PydanticCustomError(
-                "edit_index",
-                f"{name} must be an integer 0..{'' if hi is None else hi}, got {{v}}",
-                {"v": repr(v)},
-            )
-        return v
+        try:
+            return check_int(name, v, 0, hi)
+        except (TypeError, ValueError) as error:
+            raise PydanticCustomError("edit_index", "{message}", {"message": str(error)}) from None
 
     return Annotated[Any, AfterValidator(check)]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_mask_size
 from .keypoints import (
     BODY_KEY,
     FOOT_KEY,
@@ -23,15 +24,11 @@ from .keypoints import (
 PAD_MODES = ("edge", "constant", "reflect")
 
 
-def _check_pixels(**values: Any) -> None:
-    for name, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name}: expected a non-negative integer number of pixels, got {v!r}")
-
-
 def _check_pads(left: Any, top: Any, right: Any, bottom: Any) -> tuple[int, int, int, int]:
-    _check_pixels(left=left, top=top, right=right, bottom=bottom)
-    return int(left), int(top), int(right), int(bottom)
+    """The four pads as ints >= 0 (px); TypeError/ValueError naming the bad one (see ``check_int``)."""
+    return tuple(
+        check_int(n, v, 0) for n, v in zip(("left", "top", "right", "bottom"), (left, top, right, bottom))
+    )
 
 
 def pad(frame: Mapping, left: int, top: int, right: int, bottom: int) -> dict:
@@ -47,7 +44,8 @@ def pad(frame: Mapping, left: int, top: int, right: int, bottom: int) -> dict:
     Returns:
         a new frame.
     Raises:
-        ValueError for a negative or non-integer pad; PoseFormatError for a malformed frame.
+        TypeError for a non-integer pad, ValueError for a negative one (naming it); PoseFormatError
+        for a malformed frame.
     """
     validate_frame(frame)
     left, top, right, bottom = _check_pads(left, top, right, bottom)
@@ -108,11 +106,11 @@ def auto_padding(
     Returns:
         ``(left, top, right, bottom)`` ints >= 0; all 0 when no point is present.
     Raises:
-        ValueError for a bad margin, multiple or sides.
+        ValueError for a bad margin, multiple or sides; TypeError for a margin that is neither an int nor
+        a float, or a multiple that is not an int.
     """
     validate_frame(frame)
-    if isinstance(multiple, bool) or not isinstance(multiple, (int, np.integer)) or multiple < 1:
-        raise ValueError(f"multiple must be a positive integer, got {multiple!r}")
+    multiple = check_int("multiple", multiple, 1)
     if not set(sides) <= set("ltrb"):
         raise ValueError(f"sides must use the letters l, t, r, b; got {sides!r}")
     w, h = int(frame["canvas_width"]), int(frame["canvas_height"])
@@ -120,10 +118,8 @@ def auto_padding(
         if not 0.0 <= margin < 1.0:
             raise ValueError(f"margin as a float is a fraction of the height in [0, 1), got {margin}")
         margin_px = margin * h
-    elif isinstance(margin, (int, np.integer)) and not isinstance(margin, bool) and margin >= 0:
-        margin_px = float(margin)
-    else:
-        raise ValueError(f"margin must be pixels (int >= 0) or a fraction (float), got {margin!r}")
+    else:  # pixels
+        margin_px = float(check_int("margin", margin, 0))
     b = keypoint_bounds(frame)
     if b is None:
         return (0, 0, 0, 0)
@@ -212,8 +208,7 @@ def _padded_mask(mask: Any, h: int, w: int, pads: tuple[int, int, int, int]) -> 
     """float32 ``[H', W']`` or ``[B, H', W']``: ``mask`` (None = all 0) zero-padded by ``pads``."""
     left, top, right, bottom = pads
     old = np.zeros((h, w), np.float32) if mask is None else np.asarray(_to_numpy(mask)[0], dtype=np.float32)
-    if old.shape[-2:] != (h, w):
-        raise ValueError(f"mask: expected spatial size {h}x{w} like the image, got {list(old.shape)}")
+    check_mask_size(old, (h, w), "mask")
     return np.pad(old, [(0, 0)] * (old.ndim - 2) + [(top, bottom), (left, right)], mode="constant")
 
 
@@ -254,7 +249,7 @@ def pad_image_mask(
     pads = _check_pads(left, top, right, bottom)
     if mode not in PAD_MODES:
         raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
-    _check_pixels(grow=grow, feather=feather)
+    grow, feather = check_int("grow", grow, 0), check_int("feather", feather, 0)
     array, back = _to_numpy(image)
     if array.ndim not in (3, 4):
         raise ValueError(f"image: expected [H, W, C] or [B, H, W, C], got shape {list(array.shape)}")
@@ -265,7 +260,7 @@ def pad_image_mask(
     widths = [(0, 0)] * (array.ndim - 3) + [(top, bottom), (left, right), (0, 0)]
     extra = {"constant_values": fill} if mode == "constant" else {}
     out_img = np.pad(array, widths, mode=mode, **extra)
-    out_mask = np.maximum(_padded_mask(mask, h, w, pads), _outside_mask(h, w, *pads, int(grow), int(feather)))
+    out_mask = np.maximum(_padded_mask(mask, h, w, pads), _outside_mask(h, w, *pads, grow, feather))
     if array.ndim == 4 and out_mask.ndim == 2:
         out_mask = np.repeat(out_mask[None], array.shape[0], axis=0)
     return back(out_img), back(out_mask.astype(np.float32), keep_dtype=False)

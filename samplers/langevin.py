@@ -38,6 +38,7 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_int
 from .repaint import ScaleFn, denoise_step, seeded_noise_sampler, ve_scales
 
 __all__ = ["kinetic_langevin_step", "langevin_nfe", "sample_langevin_pc"]
@@ -141,11 +142,11 @@ def sample_langevin_pc(
     Raises:
         ValueError: ``sigmas`` not 1-D, ``corrector_steps < 0``, ``step_size`` outside (0, 2),
             ``friction < 0`` or ``eta < 0``.
+        TypeError: ``corrector_steps`` is not an int.
     """
     if sigmas.ndim != 1:
         raise ValueError(f"sigmas must be 1-D, got shape {tuple(sigmas.shape)}")
-    if isinstance(corrector_steps, bool) or not isinstance(corrector_steps, int) or corrector_steps < 0:
-        raise ValueError(f"corrector_steps must be an int >= 0, got {corrector_steps!r}")
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0)
     if not 0.0 < step_size < 2.0:
         raise ValueError(f"step_size must be in (0, 2) (BAOAB is unstable from 2 on), got {step_size}")
     if friction < 0:

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ..checks import check_int
+
 __all__ = ["MASK_PRESETS", "repaint_mask", "check_noise_mask"]
 
 MASK_PRESETS = ("thin", "thick", "every_second_line", "super_resolve_2x", "expand", "half")
@@ -66,14 +68,13 @@ def repaint_mask(preset: str, height: int, width: int, batch_size: int = 1, seed
         float32 ``[batch_size, height, width]`` with values in {0, 1}.
 
     Raises:
-        ValueError: unknown preset, or a size or batch out of range.
+        ValueError: unknown preset, or a size or batch out of range. TypeError: a size or batch that is
+        not an int.
     """
     if preset not in MASK_PRESETS:
         raise ValueError(f"preset must be one of {MASK_PRESETS}, got {preset!r}")
-    if height < 2 or width < 2:
-        raise ValueError(f"mask size must be at least 2x2 pixels, got {width}x{height}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    height, width = check_int("height (px)", height, 2), check_int("width (px)", width, 2)
+    batch_size = check_int("batch_size", batch_size, 1)
     mask = torch.zeros(batch_size, height, width)
     if preset == "every_second_line":
         mask[:, 1::2, :] = 1.0

@@ -9,6 +9,8 @@ generator's range, so a seed near the widget's maximum cannot raise "Overflow wh
 
 from __future__ import annotations
 
+from ..checks import check_int
+
 SEED_MODULUS = 2**64
 """Number of seeds: ComfyUI's seed widgets take ``0 .. 2**64 - 1``, as ``torch.Generator`` does."""
 
@@ -22,9 +24,6 @@ def derive_seed(seed: int, offset: int) -> int:
     Returns:
         an int in ``[0, 2**64)``, valid for ``torch.Generator.manual_seed``.
     Raises:
-        TypeError when ``seed`` or ``offset`` is not an int (bool included).
+        TypeError when ``seed`` or ``offset`` is not an int (Python or numpy; bool refused).
     """
-    for name, v in (("seed", seed), ("offset", offset)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
-    return (seed + offset) % SEED_MODULUS
+    return (check_int("seed", seed) + check_int("offset", offset)) % SEED_MODULUS

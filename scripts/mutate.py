@@ -110,6 +110,129 @@ MUTANTS = {
     ),
 }
 
+# The pose nodes, input by input (issue 12's second pass over tests/node_schema.json): each mutant makes
+# one node ignore one input (a fixed value in its place).
+_POSE_NODE_TESTS = ("tests/test_nodes_pose.py", "-k", "passes or reads_the_coordinates")
+_SHORT = {
+    "Pose Detect (MediaPipe)": "detect",
+    "Pose Complete Legs": "complete_legs",
+    "Pose Pad Image/Mask/Pose": "pad",
+    "Pose Render": "render",
+    "Pose Load JSON": "load_json",
+    "Pose Edit": "edit",
+}
+MUTANTS.update(
+    {
+        f"{_SHORT[node]}_node_ignores_{name}": Mutant(
+            "nodes/nodes_pose.py", ((old, new),), _POSE_NODE_TESTS, f"{node} ignores its input {name}"
+        )
+        for node, name, old, new in (
+            ("Pose Detect (MediaPipe)", "visibility", "visibility=visibility)", "visibility=0.5)"),
+            ("Pose Complete Legs", "stance", "stance=stance", 'stance="straight"'),
+            ("Pose Complete Legs", "symmetry", "symmetry=symmetry", "symmetry=True"),
+            ("Pose Complete Legs", "use_detector_guess", "use_prior=use_detector_guess", "use_prior=True"),
+            ("Pose Complete Legs", "feet", "feet=feet)", "feet=True)"),
+            ("Pose Pad Image/Mask/Pose", "padding", "padding=padding", 'padding="manual"'),
+            ("Pose Pad Image/Mask/Pose", "left", "            left,\n", "            8,\n"),
+            ("Pose Pad Image/Mask/Pose", "top", "            top,\n", "            8,\n"),
+            ("Pose Pad Image/Mask/Pose", "right", "            right,\n", "            8,\n"),
+            ("Pose Pad Image/Mask/Pose", "bottom", "            bottom,\n", "            16,\n"),
+            ("Pose Pad Image/Mask/Pose", "margin", "margin=int(margin)", "margin=8"),
+            ("Pose Pad Image/Mask/Pose", "multiple", "multiple=int(multiple)", "multiple=16"),
+            ("Pose Pad Image/Mask/Pose", "fill", "mode=fill", 'mode="edge"'),
+            ("Pose Pad Image/Mask/Pose", "grow", "grow=grow", "grow=0"),
+            ("Pose Pad Image/Mask/Pose", "feather", "feather=feather", "feather=0"),
+            ("Pose Pad Image/Mask/Pose", "mask", "            mask,\n", "            None,\n"),
+            ("Pose Render", "body", "draw_body=body", "draw_body=True"),
+            ("Pose Render", "feet", "draw_feet=feet", "draw_feet=True"),
+            ("Pose Render", "hands", "draw_hands=hands", "draw_hands=True"),
+            ("Pose Render", "face", "draw_face=face", "draw_face=True"),
+            ("Pose Load JSON", "coordinates", "coords=coordinates", 'coords="auto"'),
+            ("Pose Edit", "person", "set_point(f, person, point, x, y)", "set_point(f, 0, point, x, y)"),
+            (
+                "Pose Edit",
+                "point",
+                "set_point(f, person, point, x, y)",
+                'set_point(f, person, "left_ankle", x, y)',
+            ),
+            (
+                "Pose Edit",
+                "limb",
+                "move_limb(f, person, limb, x, y)",
+                'move_limb(f, person, "left_shank", x, y)',
+            ),
+            ("Pose Edit", "x", "move_limb(f, person, limb, x, y)", "move_limb(f, person, limb, 10.0, y)"),
+            ("Pose Edit", "y", "move_limb(f, person, limb, x, y)", "move_limb(f, person, limb, x, 20.0)"),
+            ("Pose Edit", "value", "scale_limb(f, person, limb, value)", "scale_limb(f, person, limb, 1.5)"),
+            ("Pose Edit", "operation", '"rotate_limb": lambda f', '"rotate_limb_": lambda f'),
+        )
+    }
+)
+
+_OUTPAINT_TILE_TESTS = ("tests/test_nodes_outpaint_modes.py", "-k", "reach_every_tile")
+MUTANTS.update(
+    {
+        "adm_loader_ignores_num_heads": Mutant(
+            "nodes/nodes_pixel.py",
+            (("num_head_channels, num_heads, class_label)", "num_head_channels, 4, class_label)"),),
+            ("tests/test_nodes_pixel.py", "-k", "num_heads"),
+            "Load ADM Pixel Model always uses 4 heads",
+        ),
+        "pose_controlnet_uses_the_inpaint_net_for_the_pose": Mutant(
+            "nodes/control_host.py",
+            (
+                (
+                    "negative, control_net, pose_image, strength",
+                    "negative, inpaint_control_net or control_net, pose_image, strength",
+                ),
+            ),
+            ("tests/test_nodes_control.py", "-k", "come_from"),
+            "Pose ControlNet Apply puts the pose hint on the inpaint ControlNet when one is given",
+        ),
+        "composite_ignores_color_match_band": Mutant(
+            "nodes/nodes_outpaint.py",
+            (("band=color_match_band)", "band=32)"),),
+            ("tests/test_nodes_extend.py", "-k", "composite_node"),
+            "Outpaint Composite matches colours to a 32 px band whatever the input says",
+        ),
+        "outpaint_ignores_cfg": Mutant(
+            "nodes/outpaint_host.py",
+            (("            self.cfg,\n", "            1.0,\n"),),
+            _OUTPAINT_TILE_TESTS,
+            "Outpaint (Tiled) samples at cfg 1",
+        ),
+        "outpaint_ignores_scheduler": Mutant(
+            "nodes/outpaint_host.py",
+            (("calculate_sigmas(ms, self.scheduler, total)", 'calculate_sigmas(ms, "normal", total)'),),
+            _OUTPAINT_TILE_TESTS,
+            "Outpaint (Tiled) always uses the normal scheduler",
+        ),
+        "outpaint_square_tiles": Mutant(
+            "nodes/nodes_outpaint.py",
+            (("(tile_height, tile_width),", "(tile_width, tile_width),"),),
+            _OUTPAINT_TILE_TESTS,
+            "Outpaint (Tiled) ignores tile_height (square tiles of tile_width)",
+        ),
+        "outpaint_ignores_control_window": Mutant(
+            "nodes/nodes_outpaint.py",
+            (
+                (
+                    "control_image, control_strength, control_start, control_end)",
+                    "control_image, 1.0, 0.0, 1.0)",
+                ),
+            ),
+            _OUTPAINT_TILE_TESTS,
+            "Outpaint (Tiled) applies its ControlNet at full strength over the whole schedule",
+        ),
+        "outpaint_negative_is_positive": Mutant(
+            "nodes/outpaint_host.py",
+            (("pos, neg = self.positive, self.negative", "pos, neg = self.positive, self.positive"),),
+            _OUTPAINT_TILE_TESTS,
+            "Outpaint (Tiled) samples every tile with the positive prompt as the negative one",
+        ),
+    }
+)
+
 
 def _copy_tree(destination: Path) -> None:
     """Copy the files git tracks or would track (the working tree as it is) into ``destination``, and

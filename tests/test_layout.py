@@ -57,3 +57,15 @@ def test_pyproject_dependencies_are_requirements_txt_plus_torch():
         line.split("#")[0] for line in (ROOT / "requirements-nodeps.txt").read_text().splitlines()
     )
     assert not nodeps & _names(project)  # mediapipe only with --no-deps
+
+
+def test_the_readme_layout_table_lists_every_top_level_entry():
+    """Every tracked top-level folder and file (besides LICENSE, README.md, .gitignore) has a row in the
+    README's "Layout" table, and every row names something that exists."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    top = {line.split("/")[0] + ("/" if "/" in line else "") for line in tracked.splitlines()}
+    top -= {"LICENSE", "README.md", ".gitignore"}
+    section = (ROOT / "README.md").read_text().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    listed = {name for cell in rows for name in re.findall(r"`([^`]+)`", cell)}
+    assert listed == top

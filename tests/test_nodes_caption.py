@@ -103,6 +103,26 @@ def test_missing_blip_weights_give_a_clear_error(comfy, blip_name):
     assert "broken" in message and "model.safetensors" in message and "tokenizer" in message
 
 
+def test_the_loaded_blip_is_kept_while_its_files_are_unchanged(comfy, blip_name):
+    import os
+
+    import folder_paths
+
+    import nodes
+
+    loader = nodes.NODE_CLASS_MAPPINGS["CaptionLoadBLIP"]
+    first = loader.execute(blip_name).result[0]
+    assert loader.execute(blip_name).result[0] is first  # reused, not loaded again
+    (config,) = (
+        os.path.join(base, blip_name, "config.json")
+        for base in folder_paths.get_folder_paths("blip")
+        if os.path.isdir(os.path.join(base, blip_name))
+    )
+    stat = os.stat(config)
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file changed: load it again
+    assert loader.execute(blip_name).result[0] is not first
+
+
 def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
     import graphs
     from comfy_execution.graph_utils import GraphBuilder

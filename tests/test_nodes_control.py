@@ -82,3 +82,24 @@ def test_bad_values_name_the_input(comfy, inputs, message):
     with pytest.raises(comfy.GraphError) as info:
         comfy.run_graph(_apply_graph(**inputs)[0])
     assert message in f"{info.value} {info.value.details}"
+
+
+def test_pose_and_inpaint_controlnets_each_come_from_their_input(comfy):
+    """Two different ControlNets: the pose hint goes to ``control_net``'s copy, the inpaint hint to
+    ``inpaint_control_net``'s (a ControlNet's copy shares its model)."""
+    import tiny_models
+
+    import nodes
+
+    pose_net, inpaint_net = tiny_models.build_controlnet("tiny", 3), tiny_models.build_controlnet("tiny", 4)
+    cond = [[torch.zeros(1, 77, 32), {}]]
+    image, pose_image, mask = torch.rand(1, 64, 64, 3), torch.zeros(1, 64, 64, 3), torch.ones(1, 64, 64)
+    node = nodes.NODE_CLASS_MAPPINGS["PoseControlNetApply"]
+    args = (cond, cond, pose_net, pose_image, 1.0, 0.0, 1.0, inpaint_net, image, mask, 1.0)
+    inpaint_cn = node.execute(*args).result[0][0][1]["control"]
+    pose_cn = inpaint_cn.previous_controlnet
+    assert (
+        pose_cn.control_model is pose_net.control_model
+        and pose_cn.control_model is not inpaint_net.control_model
+    )
+    assert inpaint_cn.control_model is inpaint_net.control_model

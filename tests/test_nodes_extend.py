@@ -144,6 +144,28 @@ def test_inpaint_preprocessor_node(comfy):
     assert hint[0, 2:4, 2:4].eq(-1).all() and hint[0, 5:, 5:].equal(image[0, 5:, 5:])
 
 
+def test_composite_node_uses_every_input(comfy):
+    """Known pixels from ``original``, the rest from ``generated`` (both quantised to 8 bits), split by
+    ``mask``; ``color_match_band`` > 0 first matches the generated colours to that band of known pixels."""
+    from repaint_extend.outpaint import composite_known, match_color_to_known, to_uint8
+
+    import nodes
+
+    g = torch.Generator().manual_seed(0)
+    original, generated = torch.rand(1, 64, 32, 3, generator=g), 0.5 * torch.rand(1, 64, 32, 3, generator=g)
+    mask = torch.zeros(1, 64, 32)
+    mask[:, 40:] = 1
+    node = nodes.NODE_CLASS_MAPPINGS["OutpaintComposite"]
+    plain = node.execute(original, generated, mask, 0).result[0]
+    known = mask[0] == 0
+    assert torch.equal(plain[0][known], to_uint8(original)[0][known].float() / 255.0)
+    assert torch.equal(plain[0][~known], to_uint8(generated)[0][~known].float() / 255.0)
+    matched = node.execute(original, generated, mask, 8).result[0]
+    assert not torch.equal(matched, plain)
+    expected = composite_known(to_uint8(original), match_color_to_known(generated, mask, band=8), mask)
+    assert torch.equal(matched, expected.float() / 255.0)
+
+
 def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
     """Pose ControlNet + inpaint ControlNet + InpaintModelConditioning + KSampler (RePaint) on a 9-channel
     inpaint UNet: runs, keeps the known latent exactly, and the ControlNets change the result."""

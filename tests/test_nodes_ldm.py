@@ -183,7 +183,7 @@ def test_conditioning_rejects_what_does_not_fit(ldm):
     image, mask = torch.rand(1, 64, 64, 3), torch.zeros(1, 64, 64)
     with pytest.raises(ValueError, match="pixels: 48x64 px.*multiples of 32"):
         node.execute(vae, image[:, :, :48], mask[:, :, :48])
-    with pytest.raises(ValueError, match="mask: "):
+    with pytest.raises(ValueError, match="mask is 64x32 pixels but the image is 64x64"):
         node.execute(vae, image, mask[:, :32])
     with pytest.raises(ValueError, match="vae: connect the VAE"):
         node.execute(object(), image, mask)

@@ -209,3 +209,41 @@ def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their
             run("joint", sigmas=bad)
     with pytest.raises(ValueError, match="no step"):  # a schedule that stops above the refinement's start
         run("coarse", sigmas=torch.tensor([float(sigmas[0]), start * 1.5]))
+
+
+def test_sampling_inputs_reach_every_tile(tiny, monkeypatch):
+    """cfg, scheduler and steps (the sigmas), both prompts, the tile's height and width (not square here)
+    and the ControlNet's strength and window reach each tile's sampler run."""
+    import comfy.sample as comfy_sample
+    import comfy.samplers
+    from repaint_extend.outpaint import plan_tiles
+
+    import nodes
+
+    model, clip, vae, net = tiny
+    calls = []
+
+    def fake_sample(model, noise, cfg, sampler, sigmas, positive, negative, latent, **kwargs):
+        calls.append(dict(cfg=cfg, sigmas=sigmas, positive=positive, negative=negative, latent=latent))
+        return latent
+
+    monkeypatch.setattr(comfy_sample, "sample_custom", fake_sample)
+    image, mask = _inputs(160, 96, known=(0, 64, 0, 96))
+    legs, blurry = (nodes.CLIPTextEncode().encode(clip, text)[0] for text in ("legs", "blurry"))
+    nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
+        model=model, vae=vae, positive=legs, negative=blurry, image=image, mask=mask, seed=0, steps=3,
+        cfg=3.5, scheduler="karras", tile_width=96, tile_height=64, overlap=16, feather=8,
+        sampler=nodes.NODE_CLASS_MAPPINGS["RePaintSampler"].execute(2, 2, 1.0, "fresh").result[0],
+        control_net=net, control_image=torch.rand(1, 160, 96, 3), control_strength=0.7, control_start=0.1,
+        control_end=0.8, mode="sequential",
+    )  # fmt: skip
+    plan = plan_tiles((160, 96), mask, (64, 96), 16)
+    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), "karras", 3).cpu()
+    assert len(calls) == len(plan) >= 2
+    for call, t in zip(calls, plan, strict=True):
+        assert call["cfg"] == 3.5 and torch.equal(call["sigmas"], sigmas)
+        assert call["latent"].shape[-2:] == (t.h // 8, t.w // 8) == (8, 12)
+        ((pos, options),), ((neg, _),) = call["positive"], call["negative"]
+        assert torch.equal(pos, legs[0][0]) and torch.equal(neg, blurry[0][0])
+        assert options["control"].strength == 0.7
+        assert options["control"].timestep_percent_range == (0.1, 0.8)

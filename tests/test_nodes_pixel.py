@@ -170,3 +170,20 @@ def test_published_layout_with_other_head_width_is_an_error(comfy, pixel_folder)
     check_published_heads(tiny.state_dict(), 16, 4)
     loaded = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("tiny_heads.pt", 16, 4).result[0]
     assert loaded.model.diffusion_model.unet.config["num_head_channels"] == 16
+
+
+def test_num_heads_sets_the_heads_when_num_head_channels_is_minus_1(comfy, pixel_folder):
+    """``num_heads`` is read only with ``num_head_channels = -1``: then it sets the attention heads, which
+    change the UNet's output (same weights, another split of the attention channels)."""
+    import nodes
+
+    _tiny_adm(pixel_folder, "tiny_by_count.pt")
+    loader = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"]
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    outputs = []
+    for heads in (1, 4):
+        unet = loader.execute("tiny_by_count.pt", -1, heads).result[0].model.diffusion_model.unet
+        assert (unet.config["num_heads"], unet.config["num_head_channels"]) == (heads, -1)
+        with torch.no_grad():
+            outputs.append(unet(x, torch.tensor([500.0])))
+    assert not torch.equal(*outputs)

@@ -93,7 +93,7 @@ def test_save_then_load_json_round_trip(comfy, camera_png, tmp_path):
 def test_load_json_refuses_paths_outside_input(comfy):
     import nodes
 
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="file: .* not inside ComfyUI's input folder"):
         nodes.NODE_CLASS_MAPPINGS["PoseLoadJSON"].execute("../../etc/passwd", "auto")
 
 
@@ -164,7 +164,7 @@ def test_save_json_creates_nothing_outside_output_through_a_symlink(comfy, tmp_p
     link.symlink_to(outside, target_is_directory=True)
     try:
         prompt, _ = _load_save_graph(_put_input_json("small_pose.json", _small_pose()), "link_out/sub/pose")
-        with pytest.raises(comfy.GraphError, match="filename_prefix.*outside"):
+        with pytest.raises(comfy.GraphError, match="filename_prefix.*not inside ComfyUI's output folder"):
             comfy.run_graph(prompt)
         assert list(outside.iterdir()) == []  # no folder made through the link
     finally:
@@ -249,3 +249,184 @@ def test_lying_person_padded_on_the_side_the_legs_point_to(comfy):
     hips_x = max(body[3 * 8], body[3 * 11])  # COCO-18 right / left hip
     assert min(feet[3 * i] for i in range(6)) > hips_x  # every foot right of the hips, along the body
     assert max(feet[3 * i] for i in range(6)) > 512  # and beyond the photo's right edge
+
+
+# --- every input changes the output: the pose nodes called directly, one input changed at a time ---------
+
+
+def _node(name):
+    import nodes
+
+    return nodes.NODE_CLASS_MAPPINGS[name]
+
+
+def _same(a, b):
+    """Node outputs (tuples of tensors, frames and ints) equal, tensors bit for bit."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _sweep(node, base, changes):
+    """Run ``node`` on ``base`` and on ``base`` with each change; every change must change the output.
+    Returns {name: output}."""
+    reference = node.execute(**base).result
+    outputs = {}
+    for name, value in changes:
+        out = node.execute(**{**base, name: value}).result
+        assert not _same(out, reference), f"{node.__name__} ignores {name}"
+        outputs[name] = out
+    return outputs
+
+
+def _person(points, **extra):
+    """A person from ``{keypoint name: (x, y)}`` (px), every other point missing."""
+    import numpy as np
+    from repaint_extend.pose.keypoints import KP, person_from_points
+
+    pts = np.zeros((24, 3))
+    for name, (x, y) in points.items():
+        pts[KP[name]] = (x, y, 1.0)
+    return {**person_from_points(pts), **extra}
+
+
+TORSO = {"neck": (32, 10), "right_shoulder": (26, 10), "left_shoulder": (38, 10)}
+HIPS = {"right_hip": (28, 30), "left_hip": (36, 30)}
+LEGS = {"right_knee": (28, 45), "left_knee": (36, 45), "right_ankle": (28, 60), "left_ankle": (36, 60)}
+
+
+def test_complete_legs_node_passes_every_option(comfy):
+    from repaint_extend.pose import complete_legs
+    from repaint_extend.pose.keypoints import KP
+
+    w, h = 64, 48
+    angled = _person({**TORSO, **HIPS, "right_knee": (28, 42), "left_knee": (44, 42)})  # stance decides
+    one_ankle = _person(
+        {**TORSO, **HIPS, "right_knee": (28, 42), "left_knee": (36, 42), "right_ankle": (24, 47)}
+    )
+    prior = [0.0] * 72
+    prior[3 * KP["left_knee"] : 3 * KP["left_knee"] + 3] = (40, 42, 0.3)  # a plausible detector guess
+    prior[3 * KP["left_hip"] : 3 * KP["left_hip"] + 3] = (36, 30, 0.9)
+    guessed = _person({**TORSO, **HIPS}, prior_keypoints_2d=prior)
+    frames = [{"people": [p], "canvas_width": w, "canvas_height": h} for p in (angled, one_ankle, guessed)]
+    base = dict(pose=frames, stance="straight", symmetry=True, use_detector_guess=True, feet=True)
+    changes = [
+        ("stance", "follow_thighs"),
+        ("symmetry", False),
+        ("use_detector_guess", False),
+        ("feet", False),
+    ]
+    outputs = _sweep(_node("PoseCompleteLegs"), base, changes)
+    core = {"stance": "stance", "symmetry": "symmetry", "use_detector_guess": "use_prior", "feet": "feet"}
+    for name, value in changes:
+        options = {core[k]: v for k, v in base.items() if k != "pose"} | {core[name]: value}
+        assert outputs[name][0] == [complete_legs(f, **options) for f in frames]
+
+
+def test_pad_node_passes_every_option(comfy):
+    from repaint_extend.pose import pad_all
+
+    w, h = 48, 64
+    frame = {
+        "people": [_person({**TORSO, **HIPS, "right_ankle": (24, 70)})],
+        "canvas_width": w,
+        "canvas_height": h,
+    }
+    image = torch.rand(1, h, w, 3, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, h, w)
+    mask[:, 20:30, 20:30] = 1
+    base = dict(
+        image=image, pose=[frame], padding="manual", left=8, top=8, right=8, bottom=16,
+        margin=8, multiple=16, fill="edge", grow=0, feather=0,
+    )  # fmt: skip
+    manual = [
+        ("padding", "auto"),
+        ("left", 16),
+        ("top", 16),
+        ("right", 16),
+        ("bottom", 24),
+        ("fill", "constant"),
+    ]
+    manual += [("fill", "reflect"), ("grow", 4), ("feather", 4), ("mask", mask)]
+    node = _node("PosePadImageMaskPose")
+    _sweep(node, base, manual)
+    auto = _sweep(node, {**base, "padding": "auto"}, [("margin", 40), ("multiple", 32)])
+    for name, value in (("margin", 40), ("multiple", 32)):
+        options = {"margin": 8, "multiple": 16, name: value}
+        pads = pad_all(image, None, [frame], padding="auto", **options)[3]
+        assert tuple(auto[name][3:]) == pads
+
+
+def test_render_node_passes_every_part(comfy):
+    from repaint_extend.pose import render
+
+    hand = [v for i in range(21) for v in (20 + i % 5, 30 + i // 5, 1.0)]
+    face = [v for i in range(70) for v in (28 + i % 10, 4 + i // 10, 1.0)]
+    feet = {"left_big_toe": (40, 62), "left_heel": (34, 61), "left_small_toe": (42, 60)}
+    person = _person({**TORSO, **HIPS, **LEGS, **feet, "nose": (32, 6)})
+    person.update(hand_left_keypoints_2d=hand, hand_right_keypoints_2d=hand, face_keypoints_2d=face)
+    frame = {"people": [person], "canvas_width": 64, "canvas_height": 64}
+    base = dict(pose=[frame], body=True, feet=True, hands=True, face=True)
+    changes = [("body", False), ("feet", False), ("hands", False), ("face", False)]
+    outputs = _sweep(_node("PoseRender"), base, changes)
+    for name, _ in changes:
+        flags = {f"draw_{k}": k != name for k in ("body", "feet", "hands", "face")}
+        expected = torch.from_numpy(render(frame, **flags)).float()[None] / 255.0
+        assert torch.equal(outputs[name][0], expected)
+
+
+def test_load_json_node_reads_the_coordinates_it_is_told(comfy):
+    import folder_paths
+
+    normalised = {"people": [_person({"neck": (0.5, 0.25)})], "canvas_width": 64, "canvas_height": 48}
+    pixels = {"people": [_person({"neck": (32, 12)})], "canvas_width": 64, "canvas_height": 48}
+    for name, frame in (("coords_normalised.json", normalised), ("coords_pixels.json", pixels)):
+        (Path(folder_paths.get_input_directory()) / name).write_text(json.dumps([frame]))
+    node = _node("PoseLoadJSON")
+
+    def neck(file, coordinates):
+        return node.execute(file, coordinates).result[0][0]["people"][0]["pose_keypoints_2d"][3:5]
+
+    assert neck("coords_normalised.json", "auto") == neck("coords_normalised.json", "normalized") == [32, 12]
+    assert neck("coords_normalised.json", "pixels") == [0.5, 0.25]
+    assert neck("coords_pixels.json", "auto") == neck("coords_pixels.json", "pixels") == [32, 12]
+    assert neck("coords_pixels.json", "normalized") == [32 * 64, 12 * 48]
+
+
+def test_edit_node_passes_every_input(comfy):
+    from repaint_extend.pose import move_limb, rotate_limb, scale_limb, set_point
+
+    people = [_person({**TORSO, **HIPS, **LEGS}), _person({**TORSO, **HIPS, **LEGS})]
+    frames = [{"people": people, "canvas_width": 64, "canvas_height": 64}]
+    base = dict(
+        pose=frames, operation="set_point", person=0, point="left_ankle", limb="left_shank", x=10.0, y=20.0
+    )
+    base["value"] = 1.5
+    node = _node("PoseEdit")
+    point = _sweep(node, base, [("person", 1), ("point", "right_ankle"), ("x", 11.0), ("y", 21.0)])
+    assert point["person"][0] == [set_point(frames[0], 1, "left_ankle", 10.0, 20.0)]
+    moved = _sweep(
+        node, {**base, "operation": "move_limb"}, [("limb", "right_shank"), ("x", 11.0), ("y", 21.0)]
+    )
+    assert moved["limb"][0] == [move_limb(frames[0], 0, "right_shank", 10.0, 20.0)]
+    scaled = _sweep(node, {**base, "operation": "scale_limb"}, [("value", 2.0)])
+    assert scaled["value"][0] == [scale_limb(frames[0], 0, "left_shank", 2.0)]
+    rotated = _sweep(node, {**base, "operation": "rotate_limb"}, [("value", 30.0)])
+    assert rotated["value"][0] == [rotate_limb(frames[0], 0, "left_shank", 30.0)]
+    operations = _sweep(node, base, [("operation", op) for op in ("move_limb", "scale_limb", "rotate_limb")])
+    assert operations["operation"][0] == [rotate_limb(frames[0], 0, "left_shank", 1.5)]  # the last one run
+
+
+def test_detect_node_passes_visibility(comfy):
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+    from repaint_extend.pose import detect
+
+    camera = np.asarray(Image.fromarray(skimage.data.camera()).convert("RGB").resize((128, 128)))
+    image = torch.from_numpy(camera)[None].float() / 255.0
+    base = dict(image=image, max_people=1, visibility=0.5)
+    outputs = _sweep(_node("PoseDetectMediaPipe"), base, [("visibility", 0.9)])
+    assert outputs["visibility"][0] == [detect(camera, num_poses=1, visibility=0.9)]

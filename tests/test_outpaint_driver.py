@@ -12,7 +12,7 @@ from repaint_extend.samplers import KnownRegionDenoiser, sample_repaint
 from torch_memory import TorchAllocations
 
 TILE = dict(tile=64, overlap=16, feather=8)
-CANVASES = {1: (96, 64), 2: (160, 64), 4: (160, 112)}  # tiles -> (H, W), known rows 0-63
+CANVASES = {1: (96, 64), 2: (160, 64), 4: (160, 112), 12: (256, 160)}  # tiles -> (H, W), known rows 0-63
 
 
 def canvas_and_mask(n_tiles, seed=0):
@@ -105,12 +105,18 @@ def peak_memory(n_tiles):
 
 
 def test_peak_memory_is_set_by_the_tile_not_the_canvas():
-    for n in (1, 2, 4):
+    sizes = (1, 2, 4, 12)
+    for n in sizes:
         peak_memory(n)  # warm-up: first-call imports and caches
-    torch_extra, largest, numpy_peak = zip(*(peak_memory(n) for n in (1, 2, 4)), strict=True)
-    # beyond the returned canvas, the driver holds one tile's tensors whatever the canvas size
+    torch_extra, largest, numpy_peak = zip(*(peak_memory(n) for n in sizes), strict=True)
+    # beyond the returned canvas, the driver holds one tile's tensors whatever the canvas size: a tile
+    # with generated neighbours on two sides (4 and 12 tiles: its seam's distance transform spans the
+    # tile) needs the same on a canvas 2.3 times larger; plans without such a tile need no more
     total = [a + b for a, b in zip(torch_extra, numpy_peak, strict=True)]
-    assert max(total) <= 1.1 * min(total), (torch_extra, numpy_peak)
+    assert max(total[2:]) <= 1.1 * min(total[2:]) and max(total[:2]) <= max(total[2:]), (
+        torch_extra,
+        numpy_peak,
+    )
     assert max(torch_extra) < 64 * 64 * 3 * 4 * 6  # a few tiles' worth, no canvas-sized scratch
     assert len(set(largest)) == 1
 
@@ -196,7 +202,7 @@ def test_repaint_per_tile_in_pixel_space():
 @pytest.mark.parametrize(
     "change,match",
     [
-        (dict(feather=32), "feather must be an int in"),
+        (dict(feather=32), r"feather \(px, at most the overlap\) must be in \[0, 16\]"),
         (dict(mask=torch.zeros(1, 96, 72)), "mask is 72x96 pixels but the image is 64x96"),
         (dict(mask=torch.zeros(1, 96, 64)), "nothing to outpaint"),
         (dict(sample_tile=lambda image, nm, t: image[:, :32]), "tile_result must be"),

@@ -157,3 +157,5 @@ def test_bad_arguments():
         complete_legs(frame, stance="kneeling")
     with pytest.raises(ValueError, match="people"):
         complete_legs(frame, people=[3])
+    with pytest.raises(TypeError, match="people"):
+        complete_legs(frame, people=[True])  # a bool is not an index

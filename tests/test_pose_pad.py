@@ -28,9 +28,11 @@ def test_pad_rebases_present_points_only():
     assert out["people"][0]["prior_keypoints_2d"][:2] == [4.0, 9.0]
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
-def test_pad_rejects_bad_offsets(bad):
-    with pytest.raises(ValueError, match="left"):
+@pytest.mark.parametrize(
+    "bad,error", [(-1, ValueError), (1.5, TypeError), ("3", TypeError), (True, TypeError)]
+)
+def test_pad_rejects_bad_offsets(bad, error):
+    with pytest.raises(error, match="left"):
         pad(frame_with({0: (1, 1)}), bad, 0, 0, 0)
 
 
@@ -113,7 +115,7 @@ def test_pad_all_mode_argument_and_the_old_auto_spelling():
     assert pad_all(img, None, frame, 3, 0, 0, 5, padding="auto", margin=8)[3] == (0, 0, 0, 128)
     with pytest.raises(ValueError, match="padding"):
         pad_all(img, None, frame, padding="fit")
-    with pytest.raises(ValueError, match="left"):
+    with pytest.raises(TypeError, match="left"):
         pad_all(img, None, frame, "auto", padding="manual")
 
 
