@@ -26,6 +26,7 @@ import torch
 
 import nodes as comfy_nodes
 
+from ..checks import check_int
 from ..outpaint import (
     Tile,
     check_image,
@@ -416,8 +417,7 @@ def outpaint_tiled(
     plan_tiles(
         tuple(image.shape[1:3]), check_mask(mask, image), tile, overlap
     )  # sizes checked before any work
-    if not 0 <= feather <= overlap:
-        raise ValueError(f"feather must be an int in [0, overlap={overlap}] px, got {feather!r}")
+    check_int("feather (px, at most the overlap)", feather, 0, overlap)
     given = None if sigmas is None else torch.tensor(check_sigmas(sigmas.flatten().tolist(), "sigmas"))
     run = _Run(
         model, vae, positive, negative, seed, steps, cfg, scheduler,
