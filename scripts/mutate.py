@@ -230,6 +230,29 @@ MUTANTS.update(
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) samples every tile with the positive prompt as the negative one",
         ),
+        "outpaint_ignores_sigmas": Mutant(
+            "nodes/nodes_outpaint.py",
+            (("            sigmas=sigmas,\n", "            sigmas=None,\n"),),
+            ("tests/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
+            "Outpaint (Tiled) ignores a given schedule (steps and scheduler instead)",
+        ),
+        "outpaint_refines_on_every_given_sigma": Mutant(
+            "nodes/outpaint_host.py",
+            (
+                (
+                    "return self.given_sigmas[partial_start(self.given_sigmas.tolist(), start) :]",
+                    "return self.given_sigmas",
+                ),
+            ),
+            ("tests/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
+            "the coarse refinement re-noises to the top of a given schedule instead of denoise 0.6",
+        ),
+        "demo_correctors_not_set": Mutant(
+            "scripts/run_workflow.py",
+            (('"cfg": 1.0, "corrector_steps": 2}', '"cfg": 1.0}'),),
+            ("tests/test_run_workflow.py", "-k", "demo_fallback"),
+            "demo mode leaves the workflow's 4 corrector steps (34 model calls a window, not 19)",
+        ),
     }
 )
 
