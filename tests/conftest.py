@@ -3,10 +3,25 @@
 The repository root is the package that ComfyUI imports, so it is never put on ``sys.path`` (its
 ``nodes/`` would shadow ComfyUI's ``nodes``). Instead the root is registered here as the package
 ``repaint_extend``: core tests write ``from repaint_extend.samplers import ...``.
+
+The whole suite (``pytest -q``, no test paths) runs on two pytest-xdist workers, one module per worker at a
+time (``-n auto --dist loadfile`` in pyproject.toml; :func:`pytest_xdist_auto_num_workers`); named tests
+(``pytest tests/test_x.py``, ``scripts/mutate.py``) and ``-n 0`` run in this one process. Each worker boots
+its own ComfyUI in its own temporary folder, and its torch, and the servers and runners it starts, use one
+thread (:data:`WORKER`).
 """
 
+import copy
+import os
 import sys
 from pathlib import Path
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+"""The xdist worker this process is (``gw0``, ``gw1``), None outside xdist. Two workers that each spin
+torch's default thread per core on 2 cores slow each other down several times over (README,
+bench_batch.py), so a worker and its children (OMP_NUM_THREADS is inherited) use one thread each."""
+if WORKER:
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,9 +32,35 @@ import pack  # noqa: E402
 
 pack.load()
 
+if WORKER:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+# --- scheduling ---------------------------------------------------------------------------------------
+import pytest  # noqa: E402
+
+FIRST = ("test_browser_editor.py", "test_batch.py", "test_run_workflow.py")
+"""The slowest modules (browser, ComfyUI servers, runner subprocesses: about 80 of the suite's 130 s
+alone), collected first, in this order, so that xdist hands them out first and the small modules fill in around them."""
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: two workers for the whole suite on a machine with 2 or more usable cores (the measured
+    setting, bench/bench_suite.py); none (this process) on one core or when test paths are named."""
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return 0
+    cores = len(os.sched_getaffinity(0))
+    return min(2, cores) if cores > 1 else 0
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable within a module
+
 
 # --- the real host -----------------------------------------------------------------------------------
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +70,28 @@ def comfy(tmp_path_factory):
     import comfy_host
 
     comfy_host.boot(tmp_path_factory.mktemp("comfyui"))
+    import folder_paths
+
+    _BOOTED_MODEL_FOLDERS.update(copy.deepcopy(folder_paths.folder_names_and_paths))
     return comfy_host
+
+
+_BOOTED_MODEL_FOLDERS: dict = {}
+"""ComfyUI's model folders (``folder_paths.folder_names_and_paths``) as the boot left them."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _model_folders_per_module():
+    """Model folders that a module registers (``folder_paths.add_model_folder_path``: empty checkpoints,
+    tiny models, the runner's ``--checkpoint`` paths) go when the module ends, so that no module sees
+    another's models, whatever the order and whichever worker runs it."""
+    yield
+    if _BOOTED_MODEL_FOLDERS:
+        import folder_paths
+
+        folder_paths.folder_names_and_paths.clear()
+        folder_paths.folder_names_and_paths.update(copy.deepcopy(_BOOTED_MODEL_FOLDERS))
+        folder_paths.filename_list_cache.clear()
 
 
 @pytest.fixture(scope="session")

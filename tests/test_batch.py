@@ -1,5 +1,9 @@
 """scripts/run_workflow.py on many photos: in-process batches, resume, and ComfyUI servers on loopback
-(dispatch, a server killed mid-prompt, a server without the pack)."""
+(a graph as the UI sends it, dispatch, a server killed mid-prompt, a server without the pack).
+
+The runner runs in this process (``run_workflow.main``, on the ComfyUI of the ``comfy`` fixture) except
+where a server must be killed while it works; tests/test_run_workflow.py holds the one subprocess run of
+the command."""
 
 import csv
 import http.server
@@ -19,6 +23,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "run_workflow.py"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import run_workflow  # noqa: E402
+
 STEPS = "5"  # the demo model's jump_length is 4: 5 steps, 9 model calls a tile
 GOOD = {  # camera.png crops whose completed legs fit a 128 x 128 canvas: 4 demo tiles each
     "a_man.png": (128, 0, 384, 256),
@@ -26,10 +34,12 @@ GOOD = {  # camera.png crops whose completed legs fit a 128 x 128 canvas: 4 demo
 }
 
 
-def _run(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, str(RUNNER), *args], capture_output=True, text=True, timeout=timeout
-    )
+def _main(*args) -> int:
+    """``run_workflow.main(args)``: its exit status, a ``SystemExit``'s code included."""
+    try:
+        return run_workflow.main([str(a) for a in args])
+    except SystemExit as stop:
+        return stop.code
 
 
 def _pixels(path) -> np.ndarray:
@@ -49,8 +59,9 @@ def _good_photos(folder: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """One in-process batch of 4 photos: 2 good, 1 corrupt, 1 without a person (scikit-image's rocket)."""
+def batch(comfy, tmp_path_factory):
+    """One in-process batch of 4 photos: 2 good, 1 corrupt, 1 without a person (scikit-image's rocket);
+    ``(photos, out, exit status)``."""
     import skimage
 
     photos = tmp_path_factory.mktemp("photos")
@@ -58,13 +69,13 @@ def batch(tmp_path_factory):
     Image.fromarray(skimage.data.rocket()).resize((128, 96)).save(photos / "c_rocket.png")
     (photos / "d_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image" * 8)
     out = tmp_path_factory.mktemp("batch")
-    done = _run("extend_legs", "--image", str(photos), "--out", str(out), "--steps", STEPS)
-    return photos, out, done
+    status = _main("extend_legs", "--image", photos, "--out", out, "--steps", STEPS)
+    return photos, out, status
 
 
 def test_a_batch_records_failures_and_resumes(batch):
-    photos, out, done = batch
-    assert done.returncode == 1, done.stderr[-3000:]
+    photos, out, status = batch
+    assert status == 1
     summary = json.loads((out / "summary.json").read_text())
     rows = {Path(row["input"]).name: row for row in summary["photos"]}
     assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 2, "pending": 0}
@@ -81,9 +92,6 @@ def test_a_batch_records_failures_and_resumes(batch):
     with open(out / "summary.csv") as handle:
         assert [r["status"] for r in csv.DictReader(handle)] == ["done", "done", "failed", "failed"]
     # seeds: the workflow's seed plus the CRC-32 of the file name
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import run_workflow
-
     workflow_seed = next(
         n["widgets_values"][0]
         for n in json.loads((ROOT / "workflows" / "extend_legs.json").read_text())["nodes"]
@@ -92,8 +100,7 @@ def test_a_batch_records_failures_and_resumes(batch):
     assert rows["a_man.png"]["seed"] == run_workflow.photo_seed(workflow_seed, "a_man.png")
 
     mtimes = {name: Path(rows[name]["output"]).stat().st_mtime_ns for name in GOOD}
-    again = _run("extend_legs", "--image", str(photos), "--out", str(out), "--steps", STEPS)
-    assert again.returncode == 1, again.stderr[-3000:]
+    assert _main("extend_legs", "--image", photos, "--out", out, "--steps", STEPS) == 1
     counts = json.loads((out / "summary.json").read_text())["counts"]
     assert counts == {"done": 0, "skipped": 2, "failed": 2, "pending": 0}
     assert {name: Path(rows[name]["output"]).stat().st_mtime_ns for name in GOOD} == mtimes
@@ -125,6 +132,28 @@ def servers(tmp_path_factory):
     yield started
     for proc, _, log in started:
         comfy_host.stop_server(proc, log)
+
+
+def test_repaint_graph_runs_on_a_loopback_server(servers, graphs, comfy):
+    """A RePaint graph through a real ComfyUI server (``main.py --cpu``), as the UI would send it."""
+    _, base, log = servers[1]
+    work_dir = Path(log.name).parent
+    info = comfy.request_json(f"{base}/object_info/KSamplerRePaint")["KSamplerRePaint"]
+    assert "jump_length" in info["input"]["required"]
+    prompt, ids = graphs.repaint_inpaint(
+        kind="flow", steps=6, jump_length=2, jump_n_sample=2, save_prefix="server"
+    )
+    prompt_id = comfy.request_json(f"{base}/prompt", {"prompt": prompt})["prompt_id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        history = comfy.request_json(f"{base}/history/{prompt_id}")
+        if prompt_id in history and history[prompt_id]["status"].get("completed") is not None:
+            break
+        time.sleep(0.5)
+    entry = history[prompt_id]
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    images = entry["outputs"][ids["output"]]["images"]
+    assert len(images) == 1 and (work_dir / "output" / images[0]["filename"]).is_file()
 
 
 def test_a_killed_server_loses_no_photo(servers, batch, tmp_path):
@@ -159,7 +188,7 @@ def test_a_killed_server_loses_no_photo(servers, batch, tmp_path):
         assert report["known_max_abs_diff"] == 0 and report["padding"] == [32, 0, 0, 32]
 
 
-def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path):
+def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path, capsys):
     """A stand-in ComfyUI without the pack: a loopback server answering a real server's /object_info
     less the pack's nodes."""
     import comfy_client
@@ -182,10 +211,11 @@ def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path):
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
         photo = _good_photos(tmp_path)[0]
-        done = _run("extend_legs", "--image", str(photo), "--out", str(tmp_path / "out"), "--server", url)
+        status = _main("extend_legs", "--image", photo, "--out", tmp_path / "out", "--server", url)
     finally:
         httpd.shutdown()
-    assert done.returncode == 2
-    assert f"server {url} lacks node PoseDetectMediaPipe: install comfyui-repaint-extend there" in done.stderr
+    assert status == 2
+    message = f"server {url} lacks node PoseDetectMediaPipe: install comfyui-repaint-extend there"
+    assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "report.json").exists()
     shutil.rmtree(tmp_path / "out", ignore_errors=True)

@@ -138,18 +138,30 @@ class Driver:
               app.canvas.setDirty(true, true);
             }"""
         )
-        for _ in range(3):  # line the widget up by its real position on screen (Nodes 2.0 lays out in DOM)
-            self.page.wait_for_timeout(300)
-            self.page.evaluate(
-                """() => {
-                  const app = window.app;
-                  const r = document.querySelector('.re-pose-editor').getBoundingClientRect();
-                  app.canvas.ds.offset[0] += (140 - r.left) / app.canvas.ds.scale;
-                  app.canvas.ds.offset[1] += (180 - r.top) / app.canvas.ds.scale;
-                  app.canvas.setDirty(true, true);
-                }"""
-            )
-        self.page.wait_for_timeout(300)
+        # line the widget up by its real position on screen (Nodes 2.0 lays out in DOM): shift the view until
+        # the widget sits at (140, 180) in two checks in a row, each after two drawn frames
+        self.page.wait_for_function(
+            """async () => {
+              const app = window.app;
+              const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+              for (let still = 0, i = 0; i < 40; i++) {
+                await frames();
+                const el = document.querySelector('.re-pose-editor');
+                if (!el) continue;
+                const r = el.getBoundingClientRect();
+                if (Math.abs(140 - r.left) < 0.5 && Math.abs(180 - r.top) < 0.5) {
+                  if (++still === 2) return true;
+                  continue;
+                }
+                still = 0;
+                app.canvas.ds.offset[0] += (140 - r.left) / app.canvas.ds.scale;
+                app.canvas.ds.offset[1] += (180 - r.top) / app.canvas.ds.scale;
+                app.canvas.setDirty(true, true);
+              }
+              return false;
+            }""",
+            timeout=30000,
+        )
 
     def editor(self, expression):
         return self.page.evaluate(
@@ -162,8 +174,13 @@ class Driver:
     def value(self):
         return self.editor("ed.widget.value")
 
+    EDITOR = "window.app.graph.nodes.find(n => n.type === 'PoseEditor').widgets.find(w => w.type === 'POSE_EDITS').editor"
+
     def queue(self):
+        """Queue the workflow as the UI does; wait for its history entry and for the editor to get the run's
+        ``executed`` message (a new input object: ComfyUI sends one for a cached node too)."""
         before = set(self.comfy.request_json(f"{self.base}/history"))
+        self.page.evaluate(f"() => {{ window.__reInputBefore = {self.EDITOR}.input; }}")
         self.page.evaluate("window.app.queuePrompt(0, 1)")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -174,9 +191,12 @@ class Driver:
             if done:
                 entry = done[0]
                 assert entry["status"]["status_str"] == "success", entry["status"]
-                self.page.wait_for_timeout(300)  # the "executed" message reaches the widget
+                self.page.wait_for_function(
+                    f"() => {{ const ed = {self.EDITOR}; return ed.input && ed.input !== window.__reInputBefore; }}",
+                    timeout=30000,
+                )
                 return entry
-            time.sleep(0.3)
+            time.sleep(0.1)
         raise TimeoutError("the prompt did not finish")
 
     @staticmethod
