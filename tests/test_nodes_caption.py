@@ -259,6 +259,6 @@ def test_saved_workflows_without_the_new_inputs_still_load(comfy):
 
     cls = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
     optional = cls.INPUT_TYPES()["optional"]
-    assert list(optional)[-4:] == ["clip", "tile_prompt", "caption_model", "mode"]
+    assert list(optional)[-5:] == ["clip", "tile_prompt", "caption_model", "mode", "sigmas"]
     assert list(cls.RETURN_NAMES) == ["image", "tiles", "nfe", "prompts"]
     assert optional["tile_prompt"][1]["dynamicPrompts"] is False  # the front end keeps {caption} as typed

@@ -142,14 +142,20 @@ def test_not_a_workflow_is_a_clear_error(comfy):
         workflow_format.ui_to_api({"nodes": [{"id": 1, "type": "NoSuchNode"}], "links": []})
 
 
-def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host):
-    """extend_legs.json as shipped before Outpaint (Tiled) gained ``mode``: it validates, and runs (the
-    missing input takes the default) with every known pixel kept."""
+@pytest.mark.parametrize(
+    "saved, missing, widgets",
+    [("extend_legs_before_mode.json", "mode", 13), ("extend_legs_before_sigmas.json", "sigmas", 14)],
+)
+def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host, saved, missing, widgets):
+    """extend_legs.json as shipped before Outpaint (Tiled) gained ``mode`` (and before ``sigmas``, with
+    RePaint Sampler): it validates, and runs (the missing input takes the default, or is left out) with
+    every known pixel kept."""
     import workflow_format
 
-    workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_mode.json").read_text())
+    workflow = json.loads((ROOT / "tests" / "data" / saved).read_text())
     tiled = next(n for n in workflow["nodes"] if n["type"] == "OutpaintTiled")
-    assert "mode" not in {i["name"] for i in tiled.get("inputs", [])} and len(tiled["widgets_values"]) == 13
+    assert missing not in {i["name"] for i in tiled.get("inputs", [])}
+    assert len(tiled["widgets_values"]) == widgets
     prompt = workflow_format.ui_to_api(workflow)
     ok, error, outputs, node_errors = host.validate(prompt)
     assert ok and not node_errors and outputs, (error, node_errors)
