@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import run_workflow  # noqa: E402
 
-STEPS = "5"  # the demo model's jump_length is 4: 5 steps, 9 model calls a tile
+STEPS = "3"  # demo mode: 3 Power Scheduler levels with 2 corrector steps, 7 model calls a tile
 GOOD = {  # camera.png crops whose completed legs fit a 128 x 128 canvas: 4 demo tiles each
     "a_man.png": (128, 0, 384, 256),
     "b_man.png": (160, 0, 416, 320),

@@ -91,7 +91,7 @@ def test_extend_legs_end_to_end_on_a_rotated_odd_sized_jpeg(tmp_path):
             "--out",
             str(out),
             "--steps",
-            "5",
+            "3",  # 3 Power Scheduler levels, 2 corrector steps: 7 model calls a window
         ],
         capture_output=True,
         text=True,
