@@ -431,15 +431,15 @@ def ldm_inpaint(
     mask_seed: int = 0,
     seed: int = 0,
     steps: int = 50,
-    repaint: bool | str = False,
+    sampler: str = "ddim",
     jump_length: int = 10,
     jump_n_sample: int = 5,
     save_prefix: str = "ldm_inpaint",
 ):
     """latent-diffusion's inpainting model: Load LDM Inpainting Checkpoint -> image scaled to ``size`` ->
     RePaint Mask (``preset``) -> LDM Inpaint Conditioning -> KSampler (``ddim`` with ``ddim_uniform``, cfg 1,
-    as ``scripts/inpaint.py``'s 50-step DDIM, eta 0), or with ``repaint`` KSampler (RePaint) (``"langevin"``:
-    SamplerCustom with the Langevin Inpaint Sampler, :func:`inpaint_sampler`) -> VAE decode ->
+    as ``scripts/inpaint.py``'s 50-step DDIM, eta 0: ``sampler="ddim"``), or ``sampler`` "ksampler_repaint" /
+    "langevin" (:func:`inpaint_sampler`) -> VAE decode ->
     known pixels pasted back -> save.
 
     Returns:
@@ -462,10 +462,10 @@ def ldm_inpaint(
         size_from=pixels.out(0),
     )
     cond = g.node("LDMInpaintConditioning", vae=load.out(1), pixels=pixels.out(0), mask=mask.out(0))
-    if repaint:
+    if sampler != "ddim":
         sampler = inpaint_sampler(
             g,
-            "langevin" if repaint == "langevin" else "ksampler_repaint",
+            sampler,
             load.out(0),
             cond.out(0),
             cond.out(1),

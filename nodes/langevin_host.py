@@ -7,6 +7,7 @@ is what the corrector needs (see :mod:`samplers.langevin`).
 from __future__ import annotations
 
 from ..samplers import (
+    check_langevin_options,
     langevin_nfe,
     sample_langevin_pc,
     scales_from_noise_scaling,
@@ -40,21 +41,15 @@ def _langevin_function(model, noise, sigmas, extra_args=None, callback=None, dis
 class LangevinKSampler(NFECountingKSampler):
     """ComfyUI SAMPLER running :func:`samplers.sample_langevin_pc`; its progress bar counts NFE.
 
-    Raises ``ValueError`` naming the input for bad corrector parameters (at construction) and for a
+    Raises ``ValueError`` (``TypeError``) naming the input for bad corrector options (at construction,
+    :func:`samplers.check_langevin_options`) and for a
     missing, empty, all-ones or mis-sized noise mask (at sampling time, before any model call).
     """
 
     def __init__(
         self, corrector_steps: int = 4, step_size: float = 1.5, friction: float = 0.02, eta: float = 1.0
     ):
-        if corrector_steps < 0:
-            raise ValueError(f"corrector_steps must be >= 0, got {corrector_steps}")
-        if not 0.0 < step_size < 2.0:
-            raise ValueError(
-                f"step_size must be in (0, 2) (the corrector is unstable from 2 on), got {step_size}"
-            )
-        if friction < 0:
-            raise ValueError(f"friction must be >= 0, got {friction}")
+        check_langevin_options(corrector_steps, step_size, friction, eta)  # before any sampling
         options = {
             "corrector_steps": corrector_steps,
             "step_size": step_size,

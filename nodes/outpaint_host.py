@@ -18,7 +18,6 @@ import time
 
 import comfy.model_management
 import comfy.sample
-import comfy.samplers
 import comfy.utils
 import latent_preview
 import node_helpers
@@ -41,7 +40,7 @@ from ..outpaint import (
     working_box,
 )
 from ..samplers import check_sigmas, partial_start
-from .sampler_host import NFECountingKSampler, RePaintKSampler
+from .sampler_host import NFECountingKSampler, RePaintKSampler, ksampler_sigmas
 
 CAPTION = "{caption}"
 """Placeholder in a tile prompt for the BLIP caption of the tile's context (known + generated pixels)."""
@@ -135,15 +134,12 @@ class _Run:
         the last ``denoise`` fraction of a ``steps / denoise``-step schedule (so RePaint's jumps fit).
         With ``given_sigmas`` (the node's ``sigmas`` input): those, or at ``denoise`` < 1 their steps at
         or below KSampler's starting sigma (:func:`samplers.partial_start`)."""
-        ms = self.model.get_model_object("model_sampling")
-        if self.given_sigmas is not None:
-            if denoise >= 1.0:
-                return self.given_sigmas
-            start = float(ms.percent_to_sigma(1.0 - denoise))
-            return self.given_sigmas[partial_start(self.given_sigmas.tolist(), start) :]
-        total = self.steps if denoise >= 1.0 else int(self.steps / denoise)
-        sigmas = comfy.samplers.calculate_sigmas(ms, self.scheduler, total).cpu()
-        return sigmas[-(self.steps + 1) :]
+        if self.given_sigmas is None:
+            return ksampler_sigmas(self.model, self.scheduler, self.steps, denoise)
+        if denoise >= 1.0:
+            return self.given_sigmas
+        start = float(self.model.get_model_object("model_sampling").percent_to_sigma(1.0 - denoise))
+        return self.given_sigmas[partial_start(self.given_sigmas.tolist(), start) :]
 
     def conditioning(self, index: int, image, context_mask, hint, tile: Tile):
         """(positive, negative) of tile / window ``index``: its prompt line (``{caption}`` = BLIP's

@@ -210,6 +210,14 @@ def known_region(denoise_mask: torch.Tensor, latent_shape) -> torch.Tensor:
     return comfy.sampler_helpers.prepare_mask(denoise_mask, latent_shape, "cpu") == 0
 
 
+def ksampler_sigmas(model, scheduler: str, steps: int, denoise: float = 1.0) -> torch.Tensor:
+    """The sigmas (CPU, ``[steps + 1]``) KSampler runs at ``denoise`` (0 < denoise <= 1): ``steps`` steps
+    over the last ``denoise`` fraction of a ``steps / denoise``-step ``scheduler`` schedule of ``model``."""
+    total = steps if denoise >= 1.0 else int(steps / denoise)
+    sigmas = comfy.samplers.calculate_sigmas(model.get_model_object("model_sampling"), scheduler, total)
+    return sigmas.cpu()[-(steps + 1) :]
+
+
 def repaint_ksampler(
     model, seed, steps, cfg, scheduler, positive, negative, latent_image, denoise, **options
 ) -> dict:
@@ -228,16 +236,12 @@ def repaint_ksampler(
     mask = latent_image["noise_mask"]
     latent = comfy.sample.fix_empty_latent_channels(model, latent)
     noise = comfy.sample.prepare_noise(latent, seed, latent_image.get("batch_index"))
-    total_steps = steps if denoise >= 1.0 else int(steps / denoise)
-    sigmas = comfy.samplers.calculate_sigmas(
-        model.get_model_object("model_sampling"), scheduler, total_steps
-    ).cpu()
     samples = comfy.sample.sample_custom(
         model,
         noise,
         cfg,
         sampler,
-        sigmas[-(steps + 1) :],
+        ksampler_sigmas(model, scheduler, steps, denoise),
         positive,
         negative,
         latent,

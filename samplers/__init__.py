@@ -12,7 +12,7 @@ Public API:
 """
 
 from .inpaint import KnownRegionDenoiser
-from .langevin import kinetic_langevin_step, langevin_nfe, sample_langevin_pc
+from .langevin import check_langevin_options, kinetic_langevin_step, langevin_nfe, sample_langevin_pc
 from .masks import MASK_PRESETS, check_noise_mask, repaint_mask
 from .repaint import (
     denoise_step,
@@ -41,6 +41,7 @@ __all__ = [
     "power_timesteps",
     "power_sigmas",
     "check_sigmas",
+    "check_langevin_options",
     "partial_start",
     "sample_repaint",
     "denoise_step",

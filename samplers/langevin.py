@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from ..checks import check_int
 from .repaint import ScaleFn, denoise_step, seeded_noise_sampler, ve_scales
 
-__all__ = ["kinetic_langevin_step", "langevin_nfe", "sample_langevin_pc"]
+__all__ = ["kinetic_langevin_step", "langevin_nfe", "sample_langevin_pc", "check_langevin_options"]
 
 
 def kinetic_langevin_step(
@@ -95,6 +95,25 @@ def langevin_nfe(sigmas: torch.Tensor, corrector_steps: int, scales: ScaleFn | N
     return sum(1 + (corrector_steps if float(b[k + 1]) > 0 and float(a[k]) > 0 else 0) for k in range(steps))
 
 
+def check_langevin_options(corrector_steps: int, step_size: float, friction: float, eta: float) -> int:
+    """Check :func:`sample_langevin_pc`'s corrector options (its Args give their meaning) and return
+    ``corrector_steps`` as an int.
+
+    Raises:
+        TypeError: ``corrector_steps`` is not an int.
+        ValueError: ``corrector_steps < 0``, ``step_size`` outside (0, 2) (BAOAB is unstable from 2
+            on), ``friction < 0`` or ``eta < 0``; each message names the option.
+    """
+    corrector_steps = check_int("corrector_steps", corrector_steps, 0)
+    if not 0.0 < step_size < 2.0:
+        raise ValueError(f"step_size must be in (0, 2) (BAOAB is unstable from 2 on), got {step_size}")
+    if friction < 0:
+        raise ValueError(f"friction must be >= 0, got {friction}")
+    if eta < 0:
+        raise ValueError(f"eta must be >= 0, got {eta}")
+    return corrector_steps
+
+
 @torch.no_grad()
 def sample_langevin_pc(
     model: Callable,
@@ -146,13 +165,7 @@ def sample_langevin_pc(
     """
     if sigmas.ndim != 1:
         raise ValueError(f"sigmas must be 1-D, got shape {tuple(sigmas.shape)}")
-    corrector_steps = check_int("corrector_steps", corrector_steps, 0)
-    if not 0.0 < step_size < 2.0:
-        raise ValueError(f"step_size must be in (0, 2) (BAOAB is unstable from 2 on), got {step_size}")
-    if friction < 0:
-        raise ValueError(f"friction must be >= 0, got {friction}")
-    if eta < 0:
-        raise ValueError(f"eta must be >= 0, got {eta}")
+    corrector_steps = check_langevin_options(corrector_steps, step_size, friction, eta)
     extra_args = {} if extra_args is None else extra_args
     steps = len(sigmas) - 1
     if steps < 1:

@@ -63,7 +63,7 @@ WORKFLOWS = {
     "ldm_inpaint_big_repaint": (
         "latent-diffusion inpainting with the pack's sampler (Langevin Inpaint Sampler, Power Scheduler)",
         lambda graphs: graphs.ldm_inpaint(
-            repaint="langevin", steps=LANGEVIN_STEPS, save_prefix="ldm_inpaint_repaint"
+            sampler="langevin", steps=LANGEVIN_STEPS, save_prefix="ldm_inpaint_repaint"
         ),
     ),
     "repaint_pixel_demo": (

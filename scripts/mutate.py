@@ -203,7 +203,7 @@ MUTANTS.update(
         ),
         "outpaint_ignores_scheduler": Mutant(
             "nodes/outpaint_host.py",
-            (("calculate_sigmas(ms, self.scheduler, total)", 'calculate_sigmas(ms, "normal", total)'),),
+            (("ksampler_sigmas(self.model, self.scheduler,", 'ksampler_sigmas(self.model, "normal",'),),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) always uses the normal scheduler",
         ),

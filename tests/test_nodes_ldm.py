@@ -124,7 +124,8 @@ def test_conditioning_follows_scripts_inpaint(ldm):
 
 @pytest.mark.parametrize("repaint", [False, True], ids=["ddim", "repaint"])
 def test_inpaints_through_the_executor_keeping_known_pixels(comfy, graphs, ldm, repaint):
-    prompt, ids = graphs.ldm_inpaint(image="ldm_camera.png", size=32, steps=3, repaint=repaint)
+    sampler = "ksampler_repaint" if repaint else "ddim"
+    prompt, ids = graphs.ldm_inpaint(image="ldm_camera.png", size=32, steps=3, sampler=sampler)
     if repaint:
         prompt[ids["sampler"]]["inputs"].update(jump_length=2, jump_n_sample=2)
     result = comfy.run_graph(prompt)
