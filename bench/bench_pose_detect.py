@@ -11,7 +11,6 @@ Goal (issue 3): <= 50 ms per 512^2 image on CPU.
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,13 +26,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    sys.path.insert(0, str(ROOT / "harness"))
-    import pack
 
-    pack.load()
     import numpy as np
     import skimage.data
     from PIL import Image
+
     from repaint_extend.pose import detect
 
     images = {

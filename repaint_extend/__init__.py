@@ -1,15 +1,14 @@
 """comfyui-repaint-extend: RePaint resampling, OpenPose with feet, pose-conditioned inpainting and
-tiled outpainting for ComfyUI.
+tiled outpainting for ComfyUI, as one package.
 
-ComfyUI imports this folder as a package from ``custom_nodes/<any name>`` and calls
-:func:`comfy_entrypoint`. Nothing here imports ComfyUI at import time, so the host-independent core
-packages (``samplers``, ...) can be imported by scripts and tests without a running host.
+The core packages (:mod:`.samplers`, :mod:`.pose`, :mod:`.outpaint`, :mod:`.pixel`, :mod:`.caption`,
+:mod:`.checks`) are pure torch / numpy and import no ComfyUI; :mod:`.adapters` turns ComfyUI objects into
+what the core takes and back; :mod:`.nodes` holds the V3 node classes. Nothing here imports ComfyUI at
+import time, so scripts and tests import the core without a running host. ComfyUI loads the pack from the
+repository root's ``__init__.py``, which re-exports :func:`comfy_entrypoint`.
 """
 
-__all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]
-
-WEB_DIRECTORY = "./web"
-"""The front end (the pose editor widget), served by ComfyUI; every ``.js`` in it is loaded as an extension."""
+__all__ = ["comfy_entrypoint"]
 
 
 async def comfy_entrypoint():

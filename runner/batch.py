@@ -8,10 +8,10 @@
   --controlnet, --seed, --steps and the photo file's bytes) and whose output exists is skipped, with a
   line saying where its output is; ``--force`` redoes it.
 - Seeds: each photo runs with ``--seed`` (else each seed input's own value) plus the CRC-32 of its file
-  name, so a photo keeps its seed whatever else is in the batch (``run_workflow.photo_seed``).
+  name, so a photo keeps its seed whatever else is in the batch (``prompts.photo_seed``).
 - In-process: the host starts once, after every photo file has been read (bad files and photos without a
   person fail first); its temporary folder is removed however the run ends.
-- One photo: its one-line summary (``run_workflow.summary_line``) is printed, and a failure ends the
+- One photo: its one-line summary (``report.summary_line``) is printed, and a failure ends the
   command with ``error: <one line>`` (exit status 1) as before batches existed.
 - Servers (``--server URL``, repeatable): each server's ``/object_info`` is checked for the workflow's
   nodes and models before anything is sent; at most ``--per-server`` prompts in flight on each; a photo
@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import hashlib
 import json
@@ -33,13 +34,14 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import comfy_client
-import intake
 import numpy as np
-import run_workflow
 from PIL import Image
-from run_workflow import RunError
 from tqdm import tqdm
+
+from . import client as comfy_client
+from . import demo, intake, local, prompts
+from .report import summary_line
+from .workflow import RunError, Workflow, options_of, to_prompt
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 SUMMARY_FIELDS = ("input", "name", "status", "output", "seconds", "seed", "server", "error")
@@ -167,7 +169,7 @@ class Batch:
                     f"(report {job.folder / 'report.json'}); --force redoes it"
                 )
             if self.flat and report is not None:
-                message = run_workflow.summary_line(report) + (f" on {job.server}" if job.server else "")
+                message = summary_line(report) + (f" on {job.server}" if job.server else "")
                 message += f"\noutputs in {job.folder}: "
                 message += ", ".join(Path(p).name for p in report["saved"]) + ", report.json"
             if not (self.flat and status == "failed"):  # one photo: close() ends with the error
@@ -197,8 +199,8 @@ class Batch:
         return 1 if failed else 0
 
 
-def run_batch(workflow: run_workflow.Workflow, photos: list[Path], args) -> int:
-    """Run ``workflow`` on ``photos`` with ``run_workflow.main``'s options (``out``, ``server``, ...);
+def run_batch(workflow: Workflow, photos: list[Path], args) -> int:
+    """Run ``workflow`` on ``photos`` with ``cli.main``'s options (``out``, ``server``, ...);
     the exit status."""
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +215,7 @@ def run_batch(workflow: run_workflow.Workflow, photos: list[Path], args) -> int:
             batch.finish(job, "skipped")
             continue
         try:
-            run_workflow.check_people(run_workflow.read_photo(job.path), workflow)
+            local.check_people(local.read_photo(job.path), workflow)
         except (RunError, intake.PhotoError) as error:
             batch.finish(job, "failed", comfy_client.first_line(error))
             continue
@@ -241,7 +243,7 @@ def _run_in_process(workflow, jobs, args, batch) -> None:
     import shutil
     import tempfile
 
-    work = Path(tempfile.mkdtemp(prefix=run_workflow.TEMP_PREFIX))
+    work = Path(tempfile.mkdtemp(prefix=prompts.TEMP_PREFIX))
     try:
         _run_jobs_in_process(work, workflow, jobs, args, batch)
     finally:
@@ -249,16 +251,16 @@ def _run_in_process(workflow, jobs, args, batch) -> None:
 
 
 def _run_jobs_in_process(work, workflow, jobs, args, batch) -> None:
-    run_workflow.boot(work, batch.out)
-    options = run_workflow.options_of(args)
+    local.boot(work, batch.out)
+    options = options_of(args)
     try:
-        template = run_workflow.local_template(workflow, options)
+        template = prompts.local_template(workflow, options)
     except RunError as error:
         _fail_setup(str(error))
     for job in jobs:
         try:
-            photo = run_workflow.read_photo(job.path)
-            report = run_workflow.run_one(workflow, photo, job.folder, options, template)
+            photo = local.read_photo(job.path)
+            report = local.run_one(workflow, photo, job.folder, options, template)
         except (RunError, intake.PhotoError) as error:
             batch.finish(job, "failed", str(error))
             continue
@@ -286,16 +288,16 @@ def _run_on_servers(workflow, jobs, args, batch) -> None:
     if problems:
         _fail_setup("\n".join(problems))
     built = {}
-    options = run_workflow.options_of(args)
-    options = run_workflow.dataclasses.replace(
+    options = options_of(args)
+    options = dataclasses.replace(
         options, checkpoint=_model_name(args.checkpoint), controlnet=_model_name(args.controlnet)
     )
     for server in servers:
         info = infos[server.url]
         try:
-            built[server.url] = run_workflow.build_prompt(
-                run_workflow.to_prompt(workflow, info),
-                run_workflow.server_input_spec(info),
+            built[server.url] = prompts.build_prompt(
+                to_prompt(workflow, info),
+                prompts.server_input_spec(info),
                 options,
                 where=f"server {server.url}",
             )
@@ -397,11 +399,11 @@ class Dispatcher:
             self.lock.notify_all()
 
     def _run(self, server, job: Job) -> dict:
-        photo = original = run_workflow.read_photo(job.path)
+        photo = original = local.read_photo(job.path)
         if isinstance(self.models, str):  # demo mode: the in-process run's working copy
-            photo = run_workflow.demo_working_photo(photo)
-        name, data = run_workflow.photo_png(photo)
-        prompt = run_workflow.photo_prompt(self.template, name, job.path.name, self.args.seed)
+            photo = demo.demo_working_photo(photo)
+        name, data = prompts.photo_png(photo)
+        prompt = prompts.photo_prompt(self.template, name, job.path.name, self.args.seed)
         started = time.perf_counter()
         uploaded = server.upload(name, data)
         sent = json.loads(json.dumps(prompt))
@@ -460,7 +462,7 @@ def server_report(prompt: dict, saved, photo: intake.Photo, seconds: float, mode
         "seconds": round(seconds, 2),
         "known_max_abs_diff": diff,
         "models": models,
-        "seed": run_workflow.prompt_seed(prompt),
+        "seed": prompts.prompt_seed(prompt),
     }
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import requests
 import websocket
 
-PACK_ROOT = Path(__file__).resolve().parent.parent
+PACK_NODES = Path(__file__).resolve().parent.parent / "repaint_extend" / "nodes"
 PACK_NAME = "comfyui-repaint-extend"
 
 
@@ -40,10 +40,10 @@ class PromptFailed(RuntimeError):
 
 
 def pack_node_ids() -> set[str]:
-    """This pack's node IDs, read from its ``nodes/nodes_*.py`` sources (no host needed)."""
+    """This pack's node IDs, read from its ``repaint_extend/nodes/*.py`` sources (no host needed)."""
     return {
         node_id
-        for path in (PACK_ROOT / "nodes").glob("nodes_*.py")
+        for path in PACK_NODES.glob("*.py")
         for node_id in re.findall(r'node_id="(\w+)"', path.read_text())
     }
 

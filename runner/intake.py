@@ -132,7 +132,7 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
 
 def has_person(photo: Photo) -> bool:
     """Whether the pack's MediaPipe detector (``pose.detect``, the Pose Detect node's) finds a person in
-    the photo: the fast check before ComfyUI starts. Needs ``harness/pack.py``'s package loaded."""
+    the photo: the fast check before ComfyUI starts."""
     from repaint_extend.pose.detect import detect
 
     return bool(detect(photo.rgb, num_poses=1)["people"])

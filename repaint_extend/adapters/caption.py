@@ -14,7 +14,7 @@ import torch
 
 from ..caption import INSTALL_HINT, BlipCaptioner, caption_images, check_blip_folder, load_blip
 from ..checks import confined_path
-from .pixel_host import cache_one
+from .cache import cache_one
 
 FOLDER = "blip"
 """ComfyUI models folder of BLIP captioning models, one sub-folder each: ``ComfyUI/models/blip/<name>/``."""
@@ -76,7 +76,7 @@ class BlipModel:
 
 def load_blip_model(name: str) -> BlipModel:
     """Load (or reuse) the BLIP model in ``ComfyUI/models/blip/<name>/``: float16 where the compute device
-    supports it, float32 on the CPU. One model is kept (:func:`pixel_host.cache_one`), while its files are
+    supports it, float32 on the CPU. One model is kept (:func:`adapters.cache.cache_one`), while its files are
     unchanged.
 
     Raises:

@@ -13,10 +13,10 @@ from ..samplers import (
     scales_from_noise_scaling,
     seeded_noise_sampler,
 )
-from .sampler_host import _STEP_NOISE_SEED_OFFSET, NFECountingKSampler, _stream_seed
+from .sampler import _STEP_NOISE_SEED_OFFSET, NFECountingKSampler, _stream_seed
 
 # seed itself makes the initial noise (comfy.sample.prepare_noise); the sampler's own noise is stream 2,
-# (seed + 2) mod 2**64 (samplers.derive_seed), as for RePaint (nodes/sampler_host.py): no overflow at
+# (seed + 2) mod 2**64 (samplers.derive_seed), as for RePaint (adapters/sampler.py): no overflow at
 # the seed widget's maximum 2**64 - 1.
 
 

@@ -43,7 +43,8 @@ from ..pixel.ldm_inpaint import (
     split_checkpoint,
     vq_config_from_state_dict,
 )
-from .pixel_host import ADMModel, adm_model_patcher, cache_one
+from .cache import cache_one
+from .pixel import ADMModel, adm_model_patcher
 
 MULTIPLE = 32
 """Image sides must be multiples of this: VQ-f4 halves twice, the UNet three more times (channel_mult of

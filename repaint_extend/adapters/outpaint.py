@@ -40,7 +40,7 @@ from ..outpaint import (
     working_box,
 )
 from ..samplers import check_sigmas, partial_start
-from .sampler_host import NFECountingKSampler, RePaintKSampler, ksampler_sigmas
+from .sampler import NFECountingKSampler, RePaintKSampler, ksampler_sigmas
 
 CAPTION = "{caption}"
 """Placeholder in a tile prompt for the BLIP caption of the tile's context (known + generated pixels)."""

@@ -22,6 +22,7 @@ import comfy.supported_models_base
 import torch
 
 from ..pixel import ADMUNet, check_published_heads, class_labels, load_adm, load_state_dict
+from .cache import cache_one
 
 
 class PixelLatent(comfy.latent_formats.LatentFormat):
@@ -131,15 +132,6 @@ class IdentityVAE:
 
     def throw_exception_if_invalid(self) -> None:
         return None
-
-
-def cache_one(cache: dict, key, build):
-    """``cache[key]``, built by ``build()`` on a miss; the cache keeps one entry (a checkpoint in memory)."""
-    if key not in cache:
-        value = build()
-        cache.clear()
-        cache[key] = value
-    return cache[key]
 
 
 _ADM_CACHE: dict = {}

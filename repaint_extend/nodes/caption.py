@@ -2,7 +2,7 @@
 from ``ComfyUI/models/blip/<name>/``; Caption Image (BLIP) captions each image of a batch. Outpaint (Tiled)
 takes the same BLIP_MODEL for per-tile prompts.
 
-Thin wrappers over ``caption/`` (host-independent) and ``caption_host.py``. Node IDs and inputs are frozen.
+Thin wrappers over ``caption/`` (host-independent) and ``adapters/caption.py``. Node IDs and inputs are frozen.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import comfy.model_management
 import comfy.utils
 from comfy_api.latest import io
 
-from .caption_host import blip_model_names, load_blip_model
+from ..adapters.caption import blip_model_names, load_blip_model
 
 _CATEGORY = "image/caption"
 BlipModelType = io.Custom("BLIP_MODEL")

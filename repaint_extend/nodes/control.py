@@ -3,15 +3,15 @@ rendered pose as its hint, optionally chained with SD1.5's inpaint ControlNet) a
 ControlNet's preprocessor.
 
 Built on ComfyUI's own CONTROL_NET objects: load them with ControlNetLoader; the checks and the chaining
-are ``control_host.py``. Node IDs and inputs are frozen.
+are ``adapters/control.py``. Node IDs and inputs are frozen.
 """
 
 from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..adapters.control import apply_pose_controlnets
 from ..outpaint import inpaint_control_hint
-from .control_host import apply_pose_controlnets
 
 _CATEGORY = "conditioning/controlnet"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from .langevin_host import LangevinKSampler
+from ..adapters.langevin import LangevinKSampler
 
 
 class LangevinInpaintSampler(io.ComfyNode):

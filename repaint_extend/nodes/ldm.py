@@ -12,7 +12,7 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
-from .ldm_host import MULTIPLE, ldm_inpaint_conditioning, load_ldm_inpaint
+from ..adapters.ldm import MULTIPLE, ldm_inpaint_conditioning, load_ldm_inpaint
 
 FOLDER = "ldm_inpainting"
 """ComfyUI models folder of latent-diffusion inpainting checkpoints: ``ComfyUI/models/ldm_inpainting/``."""

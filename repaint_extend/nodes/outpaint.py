@@ -1,7 +1,7 @@
 """Outpainting nodes: Outpaint (Tiled) samples the unknown area tile by tile at the model's native size,
 outward from the known pixels; Outpaint Composite puts the known pixels back bit-exact, optionally after
 matching the generated colours to the known band. The tiling is ``outpaint/`` (pure torch); the
-per-tile sampling is ``outpaint_host.py``. Node IDs and inputs are frozen.
+per-tile sampling is ``adapters/outpaint.py``. Node IDs and inputs are frozen.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import comfy.samplers
 from comfy_api.latest import io
 
+from ..adapters.outpaint import MODES, outpaint_tiled
 from ..outpaint import composite_known, match_color_to_known, to_uint8
-from .nodes_caption import BlipModelType
-from .outpaint_host import MODES, outpaint_tiled
+from .caption import BlipModelType
 
 _CATEGORY = "image/outpaint"
 

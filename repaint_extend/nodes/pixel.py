@@ -11,8 +11,8 @@ import os
 import folder_paths
 from comfy_api.latest import io
 
+from ..adapters.pixel import IdentityVAE, empty_conditioning, load_adm_model
 from ..pixel import RANDOM_CLASS
-from .pixel_host import IdentityVAE, empty_conditioning, load_adm_model
 
 FOLDER = "pixel_diffusion"
 """ComfyUI models folder of pixel-space checkpoints: ``ComfyUI/models/pixel_diffusion/``."""

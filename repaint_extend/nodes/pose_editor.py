@@ -11,7 +11,7 @@ import logging
 from comfy_api.latest import io, ui
 
 from ..pose import apply_edits, blank_frames, input_key
-from .nodes_pose import PoseKeypoint, _frames
+from .pose import PoseKeypoint, _frames
 
 PoseEdits = io.Custom("POSE_EDITS")
 """The editor widget's type: a JSON string (see :mod:`pose.editor`), drawn by ``web/pose_editor.js``."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 import comfy.samplers
 from comfy_api.latest import io
 
+from ..adapters.sampler import KNOWN_NOISE, RePaintKSampler, power_scheduler_sigmas, repaint_ksampler
 from ..samplers import MASK_PRESETS, repaint_mask
-from .sampler_host import KNOWN_NOISE, RePaintKSampler, power_scheduler_sigmas, repaint_ksampler
 
 _CATEGORY = "sampling/repaint"
 

@@ -19,7 +19,7 @@ from PIL import Image
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LEFT_ANKLE, LEFT_KNEE = 13, 12
 
 
@@ -111,7 +111,8 @@ class Driver:
 
     def load(self, pose_file="pose_a.json"):
         from comfy_execution.graph_utils import GraphBuilder
-        from workflow_format import api_to_ui
+
+        from runner.workflow_format import api_to_ui
 
         g = GraphBuilder(prefix="")
         photo = g.node("LoadImage", image="camera.png")

@@ -1,11 +1,12 @@
 """scripts/run_workflow.py on many photos: in-process batches, resume, and ComfyUI servers on loopback
 (a graph as the UI sends it, dispatch, a server killed mid-prompt, a server without the pack).
 
-The runner runs in this process (``run_workflow.main``, on the ComfyUI of the ``comfy`` fixture) except
+The runner runs in this process (``cli.main``, on the ComfyUI of the ``comfy`` fixture) except
 where a server must be killed while it works; tests/test_run_workflow.py holds the one subprocess run of
 the command."""
 
 import csv
+import functools
 import http.server
 import json
 import shutil
@@ -19,13 +20,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+import support
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-RUNNER = ROOT / "scripts" / "run_workflow.py"
-sys.path.insert(0, str(ROOT / "scripts"))
+from runner import cli, prompts
 
-import run_workflow  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "scripts" / "run_workflow.py"
+
+pytestmark = pytest.mark.slow
 
 STEPS = "3"  # demo mode: 3 Power Scheduler levels with 2 corrector steps, 7 model calls a tile
 GOOD = {  # camera.png crops whose completed legs fit a 128 x 128 canvas: 4 demo tiles each
@@ -35,9 +38,9 @@ GOOD = {  # camera.png crops whose completed legs fit a 128 x 128 canvas: 4 demo
 
 
 def _main(*args) -> int:
-    """``run_workflow.main(args)``: its exit status, a ``SystemExit``'s code included."""
+    """``cli.main(args)``: its exit status, a ``SystemExit``'s code included."""
     try:
-        return run_workflow.main([str(a) for a in args])
+        return cli.main([str(a) for a in args])
     except SystemExit as stop:
         return stop.code
 
@@ -97,7 +100,7 @@ def test_a_batch_records_failures_and_resumes(batch):
         for n in json.loads((ROOT / "workflows" / "extend_legs.json").read_text())["nodes"]
         if n["type"] == "OutpaintTiled"
     )
-    assert rows["a_man.png"]["seed"] == run_workflow.photo_seed(workflow_seed, "a_man.png")
+    assert rows["a_man.png"]["seed"] == prompts.photo_seed(workflow_seed, "a_man.png")
 
     mtimes = {name: Path(rows[name]["output"]).stat().st_mtime_ns for name in GOOD}
     assert _main("extend_legs", "--image", photos, "--out", out, "--steps", STEPS) == 1
@@ -107,8 +110,7 @@ def test_a_batch_records_failures_and_resumes(batch):
 
 
 def test_inputs_are_files_folders_and_globs(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import batch_runner
+    from runner import batch as batch_runner
 
     a, b = _good_photos(tmp_path / "x")
     (tmp_path / "x" / "notes.txt").write_text("not a photo")
@@ -124,11 +126,13 @@ def test_inputs_are_files_folders_and_globs(tmp_path):
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """Two ComfyUI servers (``main.py --cpu``) on loopback with the pack, started in parallel."""
-    import comfy_host
+    from runner import host as comfy_host
 
     dirs = [tmp_path_factory.mktemp(f"server{i}") for i in range(2)]
     with ThreadPoolExecutor(2) as pool:
-        started = list(pool.map(comfy_host.start_server, dirs))
+        started = list(
+            pool.map(functools.partial(comfy_host.start_server, extra_nodes=support.CUSTOM_NODES), dirs)
+        )
     yield started
     for proc, _, log in started:
         comfy_host.stop_server(proc, log)
@@ -191,7 +195,7 @@ def test_a_killed_server_loses_no_photo(servers, batch, tmp_path):
 def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path, capsys):
     """A stand-in ComfyUI without the pack: a loopback server answering a real server's /object_info
     less the pack's nodes."""
-    import comfy_client
+    from runner import client as comfy_client
 
     info = requests.get(f"{servers[1][1]}/object_info", timeout=30).json()
     bare = json.dumps({k: v for k, v in info.items() if k not in comfy_client.pack_node_ids()}).encode()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = ["__init__.py", "nodes", "samplers", "pose", "outpaint", "pixel", "caption"]
 """What ComfyUI loads: the root's __init__.py imports nodes/, which imports the core packages."""
 
@@ -33,7 +33,7 @@ def test_comfyui_loads_no_training_module(comfy):
 
 
 def test_the_training_script_runs_from_the_repository_root():
-    """``python training/train_ddpm.py`` runs as ``repaint_extend.training.train_ddpm`` (relative imports),
+    """``python training/train_ddpm.py`` runs as ``training.train_ddpm`` (relative imports),
     without the repository root on sys.path."""
     done = subprocess.run(
         [sys.executable, "training/train_ddpm.py", "--help"], cwd=ROOT, capture_output=True, text=True

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-PINNED = Path(__file__).with_name("node_schema.json")
+PINNED = Path(__file__).resolve().parents[1] / "node_schema.json"
 # Combos whose options are not the pack's to pin: files in ComfyUI's folders, the host's schedulers.
 DYNAMIC_OPTIONS = {
     ("PoseLoadJSON", "file"),

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-import tiny_blip
 import torch
+from support import tiny_blip
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = set(tiny_blip.WORDS)
 PAD = 96  # px added below a 64 px photo: 3 tiles of 64 px, overlap 32
 
@@ -124,8 +124,9 @@ def test_the_loaded_blip_is_kept_while_its_files_are_unchanged(comfy, blip_name)
 
 
 def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     g = GraphBuilder(prefix="")
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
@@ -201,7 +202,7 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
     """What the sampler receives per tile: the user's conditioning (with the ControlNet already applied to it)
     followed by the tile's text, then the tile's ControlNet hint on top."""
     import comfy.sample as comfy_sample
-    import tiny_models
+    from support import tiny_models
 
     import nodes
 
@@ -245,7 +246,7 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
 def test_saved_workflows_without_the_new_inputs_still_load(comfy):
     """A file saved before tile_prompt existed (tests/data: extend_legs.json as shipped then) gets its
     default (test_workflows.py runs it through ComfyUI's validation)."""
-    import workflow_format
+    from runner import workflow_format
 
     workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_tile_prompt.json").read_text())
     node = next(n for n in workflow["nodes"] if n["type"] == "OutpaintTiled")

@@ -11,7 +11,7 @@ def camera_name(camera_input):
 
 
 def _extend_graph(image_name, *, control=True, bottom=None):
-    import graphs
+    from runner import graphs
 
     prompt, ids = graphs.extend_legs(
         image=image_name,
@@ -69,7 +69,7 @@ def test_control_net_changes_the_result(comfy, camera_name):
 
 
 def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
-    import tiny_models
+    from support import tiny_models
 
     import nodes
 
@@ -96,7 +96,7 @@ def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
 
 
 def test_outpaint_bad_input(comfy, camera_name):
-    import tiny_models
+    from support import tiny_models
 
     import nodes
 
@@ -147,9 +147,8 @@ def test_inpaint_preprocessor_node(comfy):
 def test_composite_node_uses_every_input(comfy):
     """Known pixels from ``original``, the rest from ``generated`` (both quantised to 8 bits), split by
     ``mask``; ``color_match_band`` > 0 first matches the generated colours to that band of known pixels."""
-    from repaint_extend.outpaint import composite_known, match_color_to_known, to_uint8
-
     import nodes
+    from repaint_extend.outpaint import composite_known, match_color_to_known, to_uint8
 
     g = torch.Generator().manual_seed(0)
     original, generated = torch.rand(1, 64, 32, 3, generator=g), 0.5 * torch.rand(1, 64, 32, 3, generator=g)
@@ -169,8 +168,9 @@ def test_composite_node_uses_every_input(comfy):
 def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
     """Pose ControlNet + inpaint ControlNet + InpaintModelConditioning + KSampler (RePaint) on a 9-channel
     inpaint UNet: runs, keeps the known latent exactly, and the ControlNets change the result."""
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     def graph(control: bool):
         g = GraphBuilder(prefix="")

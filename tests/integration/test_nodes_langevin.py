@@ -75,7 +75,7 @@ def test_every_input_changes_the_output_and_a_seed_repeats(comfy, base):
 
 
 def test_bad_step_size_is_refused_naming_the_input():
-    from repaint_extend.nodes.langevin_host import LangevinKSampler
+    from repaint_extend.adapters.langevin import LangevinKSampler
 
     with pytest.raises(ValueError, match="step_size"):
         LangevinKSampler(step_size=2.5)

@@ -12,7 +12,8 @@ def ldm(comfy, tmp_path_factory, camera_input):
     """A folder registered as ``ldm_inpainting`` with ``last.ckpt`` (EMA), ``no_ema.ckpt``, ``junk.ckpt``
     and an ADM checkpoint (``adm.ckpt``); returns ``(folder, state_dict of last.ckpt)``."""
     import folder_paths
-    import tiny_models
+    from support import tiny_models
+
     from repaint_extend.pixel import ADMUNet
 
     folder = tmp_path_factory.mktemp("ldm_inpainting")

@@ -7,7 +7,7 @@ import torch
 
 @pytest.fixture(scope="module")
 def tiny(comfy):
-    import tiny_models
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     net = tiny_models.build_controlnet("tiny", 3)
@@ -39,7 +39,7 @@ def _run(tiny, image, mask, mode, seed=0, feather=8, overlap=16, sampler=None, *
 
 
 def test_modes_keep_known_pixels_and_count_model_calls(tiny):
-    from repaint_extend.nodes.sampler_host import count_nfe
+    from repaint_extend.adapters.sampler import count_nfe
     from repaint_extend.outpaint import plan_tiles, plan_windows
 
     image, mask = _inputs()
@@ -59,7 +59,7 @@ def test_modes_keep_known_pixels_and_count_model_calls(tiny):
     )
     # auto: 160 / 64 = 2.5 tiles on a side -> coarse
     assert torch.equal(_run(tiny, image, mask, "auto")[0], outs["coarse"])
-    from repaint_extend.nodes.outpaint_host import pick_mode
+    from repaint_extend.adapters.outpaint import pick_mode
 
     assert (
         pick_mode("auto", (96, 64), (64, 64)) == "joint"
@@ -73,9 +73,8 @@ def test_modes_keep_known_pixels_and_count_model_calls(tiny):
 def test_langevin_sampler_model_calls_are_counted_exactly(tiny):
     """The Langevin sampler makes steps + corrector_steps * (steps - 1) model calls a run (its node's
     documented count), and Outpaint (Tiled) reports exactly that per tile / window, not one per step."""
-    from repaint_extend.outpaint import plan_tiles, plan_windows
-
     import nodes
+    from repaint_extend.outpaint import plan_tiles, plan_windows
 
     sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
     image, mask = _inputs()
@@ -89,6 +88,7 @@ def test_langevin_sampler_model_calls_are_counted_exactly(tiny):
 
 def test_every_tile_gets_its_own_noise_stream_and_any_64_bit_seed_works(tiny, monkeypatch):
     import comfy.sample as comfy_sample
+
     from repaint_extend.outpaint import stream_seed
 
     seeds = []
@@ -131,9 +131,9 @@ def test_a_left_and_top_pad_wider_than_a_tile_runs(tiny, mode):
 
 def test_joint_windows_carry_their_area_weight_hint_and_prompt(tiny, monkeypatch):
     import comfy.sample as comfy_sample
-    from repaint_extend.outpaint import plan_windows, window_weight
 
     import nodes
+    from repaint_extend.outpaint import plan_windows, window_weight
 
     model, clip, vae, net = tiny
     seen = {}
@@ -175,10 +175,9 @@ def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their
     """``sigmas`` (Power Scheduler (RePaint) with Langevin Inpaint Sampler, the shipped workflows' pair):
     every window runs on them (steps and scheduler no longer matter); the coarse refinement keeps the steps
     at or below KSampler's denoise-0.6 start; the model calls are counted exactly."""
-    from repaint_extend.nodes.outpaint_host import REFINE_DENOISE
-    from repaint_extend.outpaint import plan_windows
-
     import nodes
+    from repaint_extend.adapters.outpaint import REFINE_DENOISE
+    from repaint_extend.outpaint import plan_windows
 
     model, clip, vae, _ = tiny
     sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
@@ -218,9 +217,9 @@ def test_sampling_inputs_reach_every_tile(tiny, monkeypatch):
     and the ControlNet's strength and window reach each tile's sampler run."""
     import comfy.sample as comfy_sample
     import comfy.samplers
-    from repaint_extend.outpaint import plan_tiles
 
     import nodes
+    from repaint_extend.outpaint import plan_tiles
 
     model, clip, vae, net = tiny
     calls = []

@@ -8,7 +8,8 @@ import torch
 def _digit_png(comfy, name="digit.png"):
     import folder_paths
     from PIL import Image
-    from repaint_extend.training.digits import load_digits_split, upsample_digits
+
+    from training.digits import load_digits_split, upsample_digits
 
     split = load_digits_split()
     image = upsample_digits(split["x_test"][:1], size=16, channels=3)[0]  # [3, 16, 16] in [-1, 1]
@@ -18,8 +19,9 @@ def _digit_png(comfy, name="digit.png"):
 
 
 def _pixel_graph(ckpt_name, image_name, size=16, seed=3, **loader):
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     g = GraphBuilder(prefix="")
     load = g.node(
@@ -151,10 +153,9 @@ def test_random_class_labels_follow_the_seed():
 def test_published_layout_with_other_head_width_is_an_error(comfy, pixel_folder):
     """Heads change no weight shape: a file with the published 256 px layout loaded with another head width
     would load and give wrong outputs. The loader refuses it, naming the published value."""
+    import nodes
     from repaint_extend.pixel import ADMCheckpointError, check_published_heads, published_config
     from repaint_extend.pixel.adm_unet import ADMUNet
-
-    import nodes
 
     with torch.device("meta"):
         published = ADMUNet(**published_config("imagenet256")).state_dict()

@@ -14,8 +14,9 @@ def camera_png(camera_input):
 
 
 def _pose_graph(image_name):
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
@@ -198,8 +199,9 @@ def collage_png(comfy):
 
 
 def _people_graph(image_name, max_people):
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
@@ -284,6 +286,7 @@ def _sweep(node, base, changes):
 def _person(points, **extra):
     """A person from ``{keypoint name: (x, y)}`` (px), every other point missing."""
     import numpy as np
+
     from repaint_extend.pose.keypoints import KP, person_from_points
 
     pts = np.zeros((24, 3))
@@ -423,6 +426,7 @@ def test_detect_node_passes_visibility(comfy):
     import numpy as np
     import skimage.data
     from PIL import Image
+
     from repaint_extend.pose import detect
 
     camera = np.asarray(Image.fromarray(skimage.data.camera()).convert("RGB").resize((128, 128)))

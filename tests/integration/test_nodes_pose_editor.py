@@ -24,6 +24,7 @@ def _graph(edits="", pose=True, image=True, width=512, height=512):
 def pose_file(comfy):
     import folder_paths
     import numpy as np
+
     from repaint_extend.pose import dump_pose_keypoint_json, new_frame, person_from_points
 
     pts = np.zeros((24, 3))

@@ -66,7 +66,7 @@ def test_seed_at_the_widgets_maximum_samples(comfy, graphs, known_noise):
 
 
 def test_random_known_noise_is_comfys_draw_without_overflow():
-    from repaint_extend.nodes.sampler_host import random_known_noise
+    from repaint_extend.adapters.sampler import random_known_noise
     from repaint_extend.samplers import derive_seed
 
     noise = torch.zeros(1, 4, 8, 8, dtype=torch.float16)
@@ -109,8 +109,9 @@ def _sampler_graph(
 
     Returns ``(prompt, ids)`` with ids ``latent`` (SetLatentNoiseMask), ``out`` (the sampler node),
     ``model`` (the MODEL output the sampler gets)."""
-    import graphs
     from comfy_execution.graph_utils import GraphBuilder
+
+    from runner import graphs
 
     g = GraphBuilder(prefix="")
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=model_seed)
@@ -269,7 +270,7 @@ def _node(name):
 
 @pytest.fixture(scope="module")
 def tiny_eps(comfy):
-    import tiny_models
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     tokens = clip.tokenize("a photo")

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from repaint_extend.pixel import (
     DiscreteSchedule,
     alphas_cumprod_from_betas,
@@ -93,9 +94,9 @@ def test_schedule_and_denoiser_agree_with_the_hosts_model_sampling(comfy):
     ComfyUI runs the pixel models with: ModelSamplingDiscrete, ``sqrt_linear`` (linear in beta, 1e-4 ..
     2e-2, T = 1000), EPS. Checked against the MODEL that Load ADM Pixel Model returns."""
     from comfy.model_sampling import EPS, ModelSamplingDiscrete
-    from repaint_extend.pixel import ADMDenoiser
 
     import nodes
+    from repaint_extend.pixel import ADMDenoiser
 
     loader = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"]
     model = loader.execute("[embedded] digits 16x16", 64, 4).result[0]

@@ -17,12 +17,13 @@ import pytest
 import skimage
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-RUNNER = ROOT / "scripts" / "run_workflow.py"
-sys.path.insert(0, str(ROOT / "scripts"))
+from runner import cli, demo, intake, local, prompts
+from runner.workflow import load_workflow
 
-import intake  # noqa: E402  (harness/, on sys.path from conftest)
-import run_workflow  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "scripts" / "run_workflow.py"
+
+pytestmark = pytest.mark.slow
 
 REPORT_FIELDS = {
     "output_image",
@@ -53,13 +54,13 @@ def _rotated_jpeg(path, upright: Image.Image, quality=92) -> Path:
 
 
 def _temp_folders(root: Path) -> list:
-    return sorted(p.name for p in root.glob(f"{run_workflow.TEMP_PREFIX}*"))
+    return sorted(p.name for p in root.glob(f"{prompts.TEMP_PREFIX}*"))
 
 
 @pytest.fixture
 def no_boot(monkeypatch, tmp_path):
     """The runner's ComfyUI start fails the test; temporary folders go to ``tmp_path / "tmp"``."""
-    monkeypatch.setattr(run_workflow, "boot", lambda *a: pytest.fail("ComfyUI was started"))
+    monkeypatch.setattr(local, "boot", lambda *a: pytest.fail("ComfyUI was started"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
 
@@ -67,7 +68,7 @@ def no_boot(monkeypatch, tmp_path):
 def _error_of(argv) -> tuple[str, float]:
     started = time.perf_counter()
     with pytest.raises(SystemExit) as caught:
-        run_workflow.main(argv)
+        cli.main(argv)
     return str(caught.value.code), time.perf_counter() - started
 
 
@@ -238,7 +239,7 @@ def test_workflow_files_are_checked_before_comfyui_starts(no_boot, tmp_path):
     assert "is not JSON" in _error_of([str(tmp_path / "broken.json")])[0]
     message, _ = _error_of(["no_such_workflow"])
     assert "extend_legs" in message  # lists the shipped ones
-    assert not run_workflow.load_workflow("extend_legs").api
+    assert not load_workflow("extend_legs").api
 
 
 def test_an_api_prompt_runs_and_reports(comfy, graphs, tmp_path, monkeypatch):
@@ -250,12 +251,12 @@ def test_an_api_prompt_runs_and_reports(comfy, graphs, tmp_path, monkeypatch):
     )
     path = tmp_path / "demo_api.json"
     path.write_text(json.dumps(prompt))
-    assert run_workflow.load_workflow(path).api
+    assert load_workflow(path).api
     photo = tmp_path / "sixteen.png"
     Image.fromarray(np.asarray(_camera(96, 80).convert("L")).astype(np.uint16) * 257).save(photo)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     output_dir = folder_paths.get_output_directory()
-    assert run_workflow.main([str(path), "--image", str(photo), "--out", str(tmp_path / "out")]) == 0
+    assert cli.main([str(path), "--image", str(photo), "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert REPORT_FIELDS <= set(report)
     assert (
@@ -291,53 +292,52 @@ def test_failed_and_interrupted_runs_leave_no_temporary_folder(comfy, tmp_path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(comfy, "run_graph", interrupted)
-    assert run_workflow.main(argv) == 130
+    assert cli.main(argv) == 130
     assert _temp_folders(tmp_path) == [] and _temp_folders(Path(folder_paths.get_input_directory())) == []
 
 
 def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
-    import workflow_format
+    from runner import workflow_format
 
     prompt = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs.json").read_text()))
-    demo = run_workflow.use_demo_model(prompt, "[embedded] digits 16x16", 16)
-    kinds = {node["class_type"] for node in demo.values()}
+    rewired = demo.use_demo_model(prompt, "[embedded] digits 16x16", 16)
+    kinds = {node["class_type"] for node in rewired.values()}
     assert "LoadADMPixelModel" in kinds and not kinds & {
         "CheckpointLoaderSimple",
         "CLIPTextEncode",
         "ControlNetLoader",
     }
-    tiled = next(n for n in demo.values() if n["class_type"] == "OutpaintTiled")
+    tiled = next(n for n in rewired.values() if n["class_type"] == "OutpaintTiled")
     assert tiled["inputs"]["tile_width"] == 16 and "control_net" not in tiled["inputs"]
     # the shipped workflow samples with Langevin Inpaint Sampler on Power Scheduler (RePaint)'s sigmas; the
     # demo budget is about 20 model calls a window: 7 levels + 2 corrector steps at 6 of them = 19
-    (langevin,) = [n["inputs"] for n in demo.values() if n["class_type"] == "LangevinInpaintSampler"]
-    (power,) = [n["inputs"] for n in demo.values() if n["class_type"] == "RePaintPowerScheduler"]
+    (langevin,) = [n["inputs"] for n in rewired.values() if n["class_type"] == "LangevinInpaintSampler"]
+    (power,) = [n["inputs"] for n in rewired.values() if n["class_type"] == "RePaintPowerScheduler"]
     assert tiled["inputs"]["sigmas"][0] in {
-        k for k, n in demo.items() if n["class_type"] == "RePaintPowerScheduler"
+        k for k, n in rewired.items() if n["class_type"] == "RePaintPowerScheduler"
     }
     assert power["steps"] + langevin["corrector_steps"] * (power["steps"] - 1) == 19
-    for node in demo.values():
+    for node in rewired.values():
         if node["class_type"] == "LoadImage":
             node["inputs"]["image"] = "example.png"
     import folder_paths
 
     Image.new("RGB", (64, 64)).save(Path(folder_paths.get_input_directory()) / "example.png")
-    ok, error, _, node_errors = comfy.validate(demo)
+    ok, error, _, node_errors = comfy.validate(rewired)
     assert ok and not node_errors, (error, node_errors)
-    assert prompt != demo and "CheckpointLoaderSimple" in {
+    assert prompt != rewired and "CheckpointLoaderSimple" in {
         n["class_type"] for n in prompt.values()
     }  # input kept
 
 
 def test_the_runner_looks_for_the_models_the_workflow_names(comfy):
-    import graphs
-    import workflow_format
+    from runner import graphs, workflow_format
 
     for name, checkpoint, controlnet in (
         ("extend_legs", graphs.DEFAULT_CHECKPOINT, graphs.DEFAULT_OPENPOSE),
         ("extend_legs_sdxl", graphs.SDXL_CHECKPOINT, graphs.SDXL_OPENPOSE),
     ):
         prompt = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / f"{name}.json").read_text()))
-        assert run_workflow._widget(prompt, "CheckpointLoaderSimple", "ckpt_name", "x") == checkpoint
-        assert run_workflow._widget(prompt, "ControlNetLoader", "control_net_name", "x") == controlnet
-    assert run_workflow._widget({}, "ControlNetLoader", "control_net_name", "x") == "x"
+        assert prompts._widget(prompt, "CheckpointLoaderSimple", "ckpt_name", "x") == checkpoint
+        assert prompts._widget(prompt, "ControlNetLoader", "control_net_name", "x") == controlnet
+    assert prompts._widget({}, "ControlNetLoader", "control_net_name", "x") == "x"

@@ -21,7 +21,7 @@ def _known(mask, latent):
 
 
 def _ksampler(g, model, positive, negative, latent, seed=1):
-    import graphs
+    from runner import graphs
 
     return graphs.ksampler_repaint(
         g,
@@ -42,7 +42,7 @@ def _ksampler(g, model, positive, negative, latent, seed=1):
 def test_tiny_sdxl_models_have_sdxl_shapes(comfy):
     import comfy.model_base
     import comfy.supported_models
-    import tiny_models
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("inpaint", "tiny", 0, family="sdxl")
     assert type(model.model) is comfy.model_base.SDXL
@@ -106,7 +106,7 @@ def _eps_graph(*, size: int | None = None, strength: float | None = None):
     (else CLIPTextEncode, whose ADM size defaults to 768). ``strength``: apply Pose ControlNet Apply with
     the SDXL ControlNet as both pose and inpaint ControlNet at this strength (else no ControlNet).
     Returns ``(prompt, ids)`` with ids ``latent``, ``sampler``, ``applied``."""
-    import graphs
+    from runner import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")
@@ -161,7 +161,7 @@ def _inpaint_graph(latent_color: int, cond_color: int, control: bool = False, st
     """Tiny SDXL inpaint model; the sampler's latent comes from InpaintModelConditioning on an image of
     ``latent_color``, its conditioning (concat latent + mask) from one on an image of ``cond_color``;
     optionally Pose ControlNet Apply (SDXL ControlNet) before InpaintModelConditioning."""
-    import graphs
+    from runner import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="inpaint", size="tiny", seed=0, family="sdxl")
@@ -256,7 +256,7 @@ def photo_name(camera_input):
 
 
 def _outpaint_graph(photo_name, control=True):
-    import graphs
+    from runner import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")

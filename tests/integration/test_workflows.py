@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 EXPECTED = {
     "extend_legs",
@@ -25,8 +25,9 @@ def host(comfy, camera_input, tmp_path_factory):
     checkpoint is a tiny random one in the real layout, read by the workflow's own loader) and so does
     example.png."""
     import folder_paths
-    import graphs
-    import tiny_models
+    from support import tiny_models
+
+    from runner import graphs
 
     models = tmp_path_factory.mktemp("models")
     names = {
@@ -51,9 +52,8 @@ def test_the_workflows_ship():
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_loads_and_validates(host, path):
-    import workflow_format
-
     import nodes
+    from runner import workflow_format
 
     workflow = json.loads(path.read_text())
     assert workflow["version"] == 0.4 and workflow["nodes"] and workflow["links"]
@@ -70,7 +70,7 @@ def test_workflow_loads_and_validates(host, path):
 def test_a_workflow_saved_by_an_older_version_validates(host):
     """extend_legs.json as shipped before Outpaint (Tiled) gained tile_prompt / clip / caption_model and its
     prompts output: the missing widget gets its default and ComfyUI validates the graph."""
-    import workflow_format
+    from runner import workflow_format
 
     workflow = json.loads((ROOT / "tests" / "data" / "extend_legs_before_tile_prompt.json").read_text())
     ok, error, outputs, node_errors = host.validate(workflow_format.ui_to_api(workflow))
@@ -80,7 +80,7 @@ def test_a_workflow_saved_by_an_older_version_validates(host):
 def _with_tiny_models(prompt: dict) -> dict:
     """Swap real loaders for the harness's tiny stand-ins of the checkpoint's family (SD1.5 or SDXL) and
     shrink the work, keeping the graph."""
-    import graphs
+    from runner import graphs
 
     fast = {
         "steps": 3,
@@ -120,7 +120,7 @@ def _with_tiny_models(prompt: dict) -> dict:
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_runs_with_tiny_models(host, path):
-    import workflow_format
+    from runner import workflow_format
 
     prompt = _with_tiny_models(workflow_format.ui_to_api(json.loads(path.read_text())))
     result = host.run_graph(prompt)
@@ -134,7 +134,7 @@ def test_workflow_runs_with_tiny_models(host, path):
 
 
 def test_not_a_workflow_is_a_clear_error(comfy):
-    import workflow_format
+    from runner import workflow_format
 
     with pytest.raises(workflow_format.WorkflowError, match="not a ComfyUI workflow"):
         workflow_format.ui_to_api({"prompt": {}})
@@ -150,7 +150,7 @@ def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host, saved, missi
     """extend_legs.json as shipped before Outpaint (Tiled) gained ``mode`` (and before ``sigmas``, with
     RePaint Sampler): it validates, and runs (the missing input takes the default, or is left out) with
     every known pixel kept."""
-    import workflow_format
+    from runner import workflow_format
 
     workflow = json.loads((ROOT / "tests" / "data" / saved).read_text())
     tiled = next(n for n in workflow["nodes"] if n["type"] == "OutpaintTiled")

@@ -300,10 +300,8 @@ def ldm_inpaint_state_dict(seed: int = 0, ema: bool = True, n_embed: int = 64) -
     ``quantize.embedding.weight`` ``[n_embed, 3]``); the same tensors again as ``cond_stage_model.*``;
     the 12 schedule buffers of the linear schedule 0.0015 .. 0.0205.
     """
-    import pack
-
-    pack.load()
     from comfy.ldm.modules.diffusionmodules.model import Decoder, Encoder
+
     from repaint_extend.pixel import ADMUNet
     from repaint_extend.pixel.ldm_inpaint import SCHEDULE_BUFFERS, UNET_CONFIG, ema_key, linear_betas
 

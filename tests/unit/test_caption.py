@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import tiny_blip
 import torch
+from support import tiny_blip
+
 from repaint_extend.caption import caption_images, check_blip_folder, load_blip
 
 WORDS = set(tiny_blip.WORDS)
@@ -124,7 +125,7 @@ def test_missing_folder_or_files_are_named(blip_folder, tmp_path):
 
 
 def test_core_package_never_imports_the_host():
-    root = Path(__file__).resolve().parent.parent / "caption"
+    root = Path(__file__).resolve().parents[2] / "repaint_extend" / "caption"
     pat = re.compile(r"^\s*(import|from)\s+(comfy\w*|nodes|folder_paths|server|execution)\b", re.M)
     offenders = [str(p) for p in root.rglob("*.py") if pat.search(p.read_text())]
     assert root.is_dir() and offenders == []

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from repaint_extend.checks import check_image, check_int, check_mask, check_mask_size, confined_path
 
 

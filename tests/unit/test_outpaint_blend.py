@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from repaint_extend.outpaint import blend_tile, feather_weight, plan_tiles, tile_inputs
 
 

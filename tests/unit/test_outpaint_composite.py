@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from repaint_extend.outpaint import composite_known, known_band, match_color, match_color_to_known, to_uint8
 from repaint_extend.outpaint.composite import _to_lab
 

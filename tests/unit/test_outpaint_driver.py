@@ -6,10 +6,11 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+
+from bench.memory import TorchAllocations
 from repaint_extend.outpaint import composite_known, outpaint, plan_tiles
 from repaint_extend.pose import pad_image_mask
 from repaint_extend.samplers import KnownRegionDenoiser, sample_repaint
-from torch_memory import TorchAllocations
 
 TILE = dict(tile=64, overlap=16, feather=8)
 CANVASES = {1: (96, 64), 2: (160, 64), 4: (160, 112), 12: (256, 160)}  # tiles -> (H, W), known rows 0-63

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+
 from repaint_extend.outpaint import (
     SEED_RANGE,
     blend_windows,

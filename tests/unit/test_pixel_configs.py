@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from repaint_extend.pixel import (
     PUBLISHED_FLAGS,
     ADMCheckpointError,

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from repaint_extend.pixel import ADMDenoiser, ADMUNet, DiscreteSchedule, published_config, space_timesteps
 
 torch.set_num_threads(1)

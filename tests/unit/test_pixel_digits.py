@@ -5,16 +5,19 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from repaint_extend.pixel import ADMDenoiser, load_adm
 
 torch.set_num_threads(1)
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "pixel" / "weights" / "digits_ddpm.safetensors"
+WEIGHTS = (
+    Path(__file__).resolve().parents[2] / "repaint_extend" / "pixel" / "weights" / "digits_ddpm.safetensors"
+)
 
 
 def test_fixed_split_and_exact_upsampling():
     pytest.importorskip("sklearn")
-    from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits
+    from training.digits import load_digits_split, to_8x8, upsample_digits
 
     s = load_digits_split()
     assert s["x_train"].shape == (1347, 8, 8) and s["x_test"].shape == (450, 8, 8)
@@ -49,7 +52,7 @@ def test_committed_weights_load_without_arguments():
 def test_committed_model_denoises_held_out_digits():
     """At moderate noise the trained denoiser must beat the noisy input by a wide margin."""
     pytest.importorskip("sklearn")
-    from repaint_extend.training.digits import load_digits_split, upsample_digits
+    from training.digits import load_digits_split, upsample_digits
 
     model, cfg = load_adm(WEIGHTS)
     den = ADMDenoiser(model)

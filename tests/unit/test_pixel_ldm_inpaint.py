@@ -3,6 +3,7 @@ read from shapes, and scripts/inpaint.py's conditioning maths."""
 
 import pytest
 import torch
+
 from repaint_extend.pixel.ldm_inpaint import (
     SCHEDULE_BUFFERS,
     LDMCheckpointError,

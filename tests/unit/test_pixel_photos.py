@@ -5,11 +5,14 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from repaint_extend.pixel import load_adm
 
 torch.set_num_threads(1)
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "pixel" / "weights" / "photos64_ddpm.safetensors"
+WEIGHTS = (
+    Path(__file__).resolve().parents[2] / "repaint_extend" / "pixel" / "weights" / "photos64_ddpm.safetensors"
+)
 
 # The documented images (pixel/weights/DATA.md): (package, file) -> licence as the package states it.
 DOCUMENTED = {
@@ -30,7 +33,7 @@ DOCUMENTED = {
 def photos():
     pytest.importorskip("skimage")
     pytest.importorskip("matplotlib")
-    from repaint_extend.training import photos
+    from training import photos
 
     return photos
 
@@ -59,7 +62,7 @@ def test_crops_shape_range_determinism_and_files(photos, monkeypatch):
 
 
 def test_committed_weights_config_and_forward():
-    from repaint_extend.training.train_ddpm import PHOTOS_CONFIG
+    from training.train_ddpm import PHOTOS_CONFIG
 
     assert WEIGHTS.is_file(), "run training/train_ddpm.py --dataset photos (see pixel/weights/DATA.md)"
     assert WEIGHTS.stat().st_size < 20_000_000

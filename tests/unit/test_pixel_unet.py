@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from repaint_extend.pixel import ADMUNet, published_config, timestep_embedding
 from repaint_extend.pixel.adm_unet import AttentionBlock
 
@@ -222,7 +223,7 @@ def test_zero_initialised_output_and_residual_convs():
 
 
 def test_pixel_never_imports_comfyui():
-    root = Path(__file__).resolve().parent.parent / "pixel"
+    root = Path(__file__).resolve().parents[2] / "repaint_extend" / "pixel"
     banned = {"comfy", "comfy_api", "nodes", "folder_paths", "comfy_extras", "server"}
     for path in root.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from repaint_extend.pose import detect, detect_dwpose, detect_openpose
 from repaint_extend.pose.detect import DEFAULT_TASK, MP_FROM_OURS, import_controlnet_aux, landmarks_to_person
 from repaint_extend.pose.keypoints import INFERRED_KEY, KP, PRIOR_KEY, person_points
@@ -78,6 +79,7 @@ def test_controlnet_aux_imports_next_to_numpy2_mediapipe_without_touching_shared
     import threading
 
     import mediapipe
+
     from repaint_extend.pose.detect import PRIVATE_CONTROLNET_AUX
 
     for name in [n for n in sys.modules if n.startswith(PRIVATE_CONTROLNET_AUX + ".")]:
@@ -111,7 +113,7 @@ def test_core_package_never_imports_the_host():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "pose"
+    root = Path(__file__).resolve().parents[2] / "repaint_extend" / "pose"
     pat = re.compile(r"^\s*(import|from)\s+(comfy\w*|nodes|folder_paths|server|execution)\b", re.M)
     offenders = [str(p) for p in root.rglob("*.py") if pat.search(p.read_text())]
     assert offenders == []

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+
 from repaint_extend.pose import (
     INFERRED_KEY,
     move_limb,

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+
 from repaint_extend.pose import (
     INFERRED_KEY,
     apply_edits,

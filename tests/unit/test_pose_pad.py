@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+
 from repaint_extend.pose import auto_padding, pad, pad_all, pad_image_mask, person_from_points, person_points
 
 

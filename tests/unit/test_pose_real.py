@@ -8,6 +8,7 @@ contact sheet (photo + skeleton before and after completion) to pytest's tempora
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
 from repaint_extend.pose import (
     auto_padding,
     complete_legs,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from repaint_extend.pose import person_from_points, render
 from repaint_extend.pose.detect import import_controlnet_aux
 from repaint_extend.pose.keypoints import KP

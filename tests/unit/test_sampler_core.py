@@ -3,7 +3,8 @@ and inpainting quality on a Gaussian prior whose true conditional is known."""
 
 import pytest
 import torch
-from analytic import COV, RHO, flow_sigmas, gaussian_denoiser, start_noise, ve_sigmas  # noqa: F401
+from support.analytic import COV, RHO, flow_sigmas, gaussian_denoiser, start_noise, ve_sigmas  # noqa: F401
+
 from repaint_extend.samplers import (
     KnownRegionDenoiser,
     denoise_step,

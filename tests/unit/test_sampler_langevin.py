@@ -4,7 +4,8 @@ count, determinism and bad input."""
 
 import pytest
 import torch
-from analytic import RHO, flow_sigmas, gaussian_denoiser, start_noise, ve_sigmas
+from support.analytic import RHO, flow_sigmas, gaussian_denoiser, start_noise, ve_sigmas
+
 from repaint_extend.samplers import (
     KnownRegionDenoiser,
     flow_scales,

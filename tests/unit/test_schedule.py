@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from repaint_extend.samplers import jump_schedule, schedule_moves, schedule_nfe
 
 

@@ -2,14 +2,7 @@
 models, so that graphs can run through the real executor with no checkpoint on disk, and a recorder of
 the inputs a MODEL is called with."""
 
-import sys
-from pathlib import Path
-
-_HARNESS = str(Path(__file__).resolve().parents[2])
-if _HARNESS not in sys.path:
-    sys.path.append(_HARNESS)
-
-import tiny_models  # noqa: E402
+from support import tiny_models
 
 _CACHE: dict = {}
 
