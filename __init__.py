@@ -2,7 +2,7 @@
 
 Everything the pack runs is the package ``repaint_extend`` beside this file. It is imported under that one
 name, whichever name ComfyUI gives this folder, so that the runner, the tests and ComfyUI share one copy of
-every class (``pip install -e .`` provides the same name; nothing edits ``sys.path``).
+every class (``pip install -e .`` provides the same name; nothing edits the import path).
 """
 
 import importlib.util

@@ -1,11 +1,8 @@
 """Benchmark: MediaPipe pose detection, ms per 512x512 image once the model is loaded.
 
-Run from anywhere (the repository root is never put on sys.path; it is loaded as the package
-``repaint_extend``):
+    .venv/bin/python -m bench.bench_pose_detect [--repeat 20] [--threads N]
 
-    python bench/bench_pose_detect.py [--repeat 20] [--threads N]
-
-Goal (issue 3): <= 50 ms per 512^2 image on CPU.
+Goal: <= 50 ms per 512^2 image on CPU.
 """
 
 import argparse

@@ -9,7 +9,7 @@ Facts this relies on (ComfyUI 0.3.75):
 - ``comfy.cli_args`` parses no argv unless ``comfy.options.enable_args_parsing()`` was called, so
   ``args.cpu`` is set here before ``comfy.model_management`` is imported.
 - ``utils.extra_config`` must be imported before ``nodes``: ``nodes`` puts ``comfy/`` first on
-  ``sys.path``, after which ``utils`` would resolve to ``comfy/utils.py``.
+  the import path, after which ``utils`` would resolve to ``comfy/utils.py``.
 - custom nodes load from every folder registered as ``custom_nodes`` in ``folder_paths``.
 """
 

@@ -25,7 +25,6 @@ import torch
 
 import nodes as comfy_nodes
 
-from ..checks import check_int
 from ..outpaint import (
     Tile,
     check_image,
@@ -39,22 +38,12 @@ from ..outpaint import (
     window_weight,
     working_box,
 )
+from ..outpaint.settings import DEFAULTS, OutpaintSettings, pick_mode
 from ..samplers import check_sigmas, partial_start
 from .sampler import NFECountingKSampler, RePaintKSampler, ksampler_sigmas
 
 CAPTION = "{caption}"
 """Placeholder in a tile prompt for the BLIP caption of the tile's context (known + generated pixels)."""
-
-MODES = ("auto", "sequential", "joint", "coarse")
-"""``sequential``: one tile after another, each sampled with the known and already generated pixels as
-context (the behaviour before ``mode`` existed); ``joint``: one sampler run over the canvas, the model
-called per window and the predictions blended (Mixture of Diffusers / MultiDiffusion); ``coarse``: the
-whole canvas first at the model's size, upscaled, then refined jointly at partial denoise; ``auto``:
-``coarse`` when the canvas is more than :data:`COARSE_RATIO` tiles on a side, else ``joint``."""
-
-COARSE_RATIO = 2.0
-"""``auto`` picks ``coarse`` above this canvas / tile side ratio: a figure spanning more than two tiles
-is drawn whole first (as DemoFusion and Krita AI Diffusion's upscaling do)."""
 
 REFINE_DENOISE = 0.6
 """The coarse pass's refinement re-noises to 60 % of the schedule (KSampler's ``denoise``): enough to redraw detail at full size, little enough to keep the coarse layout (DemoFusion's
@@ -84,21 +73,6 @@ def tile_prompt_lines(tile_prompt: str | None, caption_model=None) -> list[str] 
     return lines
 
 
-def pick_mode(mode: str, canvas_hw, tile_hw) -> str:
-    """The mode to run: ``mode`` itself, or for ``auto`` ``coarse`` when the canvas is more than
-    :data:`COARSE_RATIO` tiles on a side, else ``joint``.
-
-    Raises:
-        ValueError: a mode not in :data:`MODES`.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if mode != "auto":
-        return mode
-    ratio = max(canvas_hw[0] / tile_hw[0], canvas_hw[1] / tile_hw[1])
-    return "coarse" if ratio > COARSE_RATIO else "joint"
-
-
 @dataclasses.dataclass
 class _Run:
     """What every tile or window is sampled with; counts model calls and collects the prompts."""
@@ -107,10 +81,7 @@ class _Run:
     vae: object
     positive: list
     negative: list
-    seed: int
-    steps: int
-    cfg: float
-    scheduler: str
+    settings: OutpaintSettings
     sampler: object
     control: tuple | None
     clip: object
@@ -135,7 +106,7 @@ class _Run:
         With ``given_sigmas`` (the node's ``sigmas`` input): those, or at ``denoise`` < 1 their steps at
         or below KSampler's starting sigma (:func:`samplers.partial_start`)."""
         if self.given_sigmas is None:
-            return ksampler_sigmas(self.model, self.scheduler, self.steps, denoise)
+            return ksampler_sigmas(self.model, self.settings.scheduler, self.settings.steps, denoise)
         if denoise >= 1.0:
             return self.given_sigmas
         start = float(self.model.get_model_object("model_sampling").percent_to_sigma(1.0 - denoise))
@@ -169,7 +140,7 @@ class _Run:
         return comfy.sample.sample_custom(
             model,
             noise,
-            self.cfg,
+            self.settings.cfg,
             self.sampler,
             sigmas,
             pos,
@@ -215,7 +186,7 @@ def _sequential(run: _Run, image, mask, tile, overlap, feather):
         pos, neg = run.conditioning(t.index, tile_image, tile_mask, hint, t)
         latent = run.vae.encode(tile_image[..., :3])
         samples = run.sample(
-            run.model, latent, tile_mask, pos, neg, sigmas, stream_seed(run.seed, t.index), per_tile
+            run.model, latent, tile_mask, pos, neg, sigmas, stream_seed(run.settings.seed, t.index), per_tile
         )
         run.nfe += per_tile
         run.tiles += 1
@@ -309,7 +280,7 @@ def _joint(run: _Run, image, mask, tile, overlap, denoise=1.0, seed_index=0, lab
         f"{x1 - x0}x{y1 - y0} px, {per_window} model calls each ({per_window * len(windows):,} window calls)"
     )
     samples = run.sample(
-        model, latent, crop_mask, pos, neg, sigmas, stream_seed(run.seed, seed_index), per_window
+        model, latent, crop_mask, pos, neg, sigmas, stream_seed(run.settings.seed, seed_index), per_window
     )
     run.nfe += per_window * len(windows)
     run.tiles += len(windows)
@@ -358,33 +329,29 @@ def outpaint_tiled(
     negative,
     image,
     mask,
-    seed,
-    steps,
-    cfg,
-    scheduler,
-    tile,
-    overlap,
-    feather,
+    settings: OutpaintSettings = DEFAULTS,
+    *,
     sampler=None,
-    control=None,
+    control_net=None,
+    control_image=None,
     clip=None,
-    tile_prompt="",
     caption_model=None,
-    mode="sequential",
     sigmas=None,
 ):
-    """Outpaint ``image`` where ``mask`` > 0 with tiles / windows of size ``tile`` (h, w px).
+    """Outpaint ``image`` (IMAGE ``[B, H, W, C]``) where ``mask`` (``[B, H, W]``) > 0 with tiles / windows of
+    ``settings.tile`` (h, w px); every number and string is in ``settings`` (:class:`OutpaintSettings`,
+    checked when built).
 
-    ``mode`` (:data:`MODES`): ``sequential`` samples tile after tile (:func:`outpaint.outpaint`: each
+    ``settings.mode`` (:data:`MODES`): ``sequential`` samples tile after tile (:func:`outpaint.outpaint`: each
     tile VAE-encoded, sampled under its noise_mask, decoded and blended back with a ``feather``-px
     ramp); ``joint`` runs one sampler over the canvas latent with the model called per window;
     ``coarse`` samples the canvas scaled down to one tile first, then refines jointly; ``auto`` picks
     (:func:`pick_mode`). The sampler is ``sampler`` (default: RePaint, jump_length 10, jump_n_sample 10);
     tile i's noise (or the joint run's) is seeded with :func:`outpaint.stream_seed` ``(seed, i)``, so any
-    64-bit seed works and no two streams repeat each other. With ``control`` = ``(control_net,
-    control_image, strength, start, end)`` the hint is cropped to each tile / window.
+    64-bit seed works and no two streams repeat each other. With ``control_net`` the hint ``control_image``
+    (IMAGE on the image's canvas) is cropped to each tile / window and applied with ``settings.control``.
 
-    Per-tile prompts (optional): the tile's line of ``tile_prompt`` (see :func:`tile_prompt_lines`), with
+    Per-tile prompts (optional): the tile's line of ``settings.tile_prompt`` (see :func:`tile_prompt_lines`), with
     ``{caption}`` replaced by ``caption_model``'s caption of the tile's context (its known and, in
     sequential mode, already generated pixels; of the first image of a batch), is encoded with ``clip``
     and concatenated to ``positive`` as ComfyUI's ConditioningConcat does; the tile's ControlNet hint is
@@ -407,22 +374,19 @@ def outpaint_tiled(
             the refinement no step, or any error of :func:`outpaint.plan_tiles` (sizes, nothing to
             outpaint, ...).
     """
-    lines = tile_prompt_lines(tile_prompt, caption_model)
+    lines = tile_prompt_lines(settings.tile_prompt, caption_model)
+    control = None if control_net is None else (control_net, control_image, *settings.control)
     _check_inputs(image, mask, control, lines, clip)
-    mode = pick_mode(mode, tuple(image.shape[1:3]), tuple(tile))
-    plan_tiles(
-        tuple(image.shape[1:3]), check_mask(mask, image), tile, overlap
-    )  # sizes checked before any work
-    check_int("feather (px, at most the overlap)", feather, 0, overlap)
+    tile, overlap = settings.tile, settings.overlap
+    mode = pick_mode(settings.mode, tuple(image.shape[1:3]), tile)
+    plan_tiles(tuple(image.shape[1:3]), check_mask(mask, image), tile, overlap)  # sizes, before any work
     given = None if sigmas is None else torch.tensor(check_sigmas(sigmas.flatten().tolist(), "sigmas"))
-    run = _Run(
-        model, vae, positive, negative, seed, steps, cfg, scheduler,
-        sampler if sampler is not None else RePaintKSampler(), control, clip, lines, caption_model, given,
-    )  # fmt: skip
+    sampler = sampler if sampler is not None else RePaintKSampler()
+    run = _Run(model, vae, positive, negative, settings, sampler, control, clip, lines, caption_model, given)
     if given is not None and mode == "coarse":
         run.sigmas(REFINE_DENOISE)  # the refinement's steps, checked before any work
     if mode == "sequential":
-        result = _sequential(run, image, mask, tile, overlap, feather)
+        result = _sequential(run, image, mask, tile, overlap, settings.feather)
     elif mode == "joint":
         result = _joint(run, image, mask, tile, overlap)
     else:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import comfy.samplers
 from comfy_api.latest import io
 
-from ..adapters.outpaint import MODES, outpaint_tiled
+from ..adapters.outpaint import outpaint_tiled
 from ..outpaint import composite_known, match_color_to_known, to_uint8
+from ..outpaint.settings import DEFAULTS as D
+from ..outpaint.settings import MODES, OutpaintSettings
 from .caption import BlipModelType
 
 _CATEGORY = "image/outpaint"
@@ -38,18 +40,25 @@ class OutpaintTiled(io.ComfyNode):
                 io.Conditioning.Input("negative"),
                 io.Image.Input("image", tooltip="The padded photo."),
                 io.Mask.Input("mask", tooltip="1 = generate (e.g. from Pose Pad Image/Mask/Pose)."),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-                io.Int.Input("steps", default=50, min=1, max=10000),
-                io.Float.Input("cfg", default=7.0, min=0.0, max=100.0, step=0.1, round=0.01),
-                io.Combo.Input("scheduler", options=comfy.samplers.SCHEDULER_NAMES, default="normal"),
                 io.Int.Input(
-                    "tile_width", default=512, min=16, max=4096, step=8, tooltip="The model's native width."
+                    "seed", default=D.seed, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True
                 ),
-                io.Int.Input("tile_height", default=512, min=16, max=4096, step=8),
-                io.Int.Input("overlap", default=64, min=8, max=1024, step=8),
+                io.Int.Input("steps", default=D.steps, min=1, max=10000),
+                io.Float.Input("cfg", default=D.cfg, min=0.0, max=100.0, step=0.1, round=0.01),
+                io.Combo.Input("scheduler", options=comfy.samplers.SCHEDULER_NAMES, default=D.scheduler),
+                io.Int.Input(
+                    "tile_width",
+                    default=D.tile_width,
+                    min=16,
+                    max=4096,
+                    step=8,
+                    tooltip="The model's native width.",
+                ),
+                io.Int.Input("tile_height", default=D.tile_height, min=16, max=4096, step=8),
+                io.Int.Input("overlap", default=D.overlap, min=8, max=1024, step=8),
                 io.Int.Input(
                     "feather",
-                    default=32,
+                    default=D.feather,
                     min=0,
                     max=1024,
                     tooltip="sequential mode: px of each tile's ramp into the tiles before it (regenerated in part); "
@@ -60,13 +69,24 @@ class OutpaintTiled(io.ComfyNode):
                 io.Image.Input(
                     "control_image", optional=True, tooltip="The pose hint on the image's canvas."
                 ),
-                io.Float.Input("control_strength", default=1.0, min=0.0, max=10.0, step=0.01, optional=True),
-                io.Float.Input("control_start", default=0.0, min=0.0, max=1.0, step=0.001, optional=True),
-                io.Float.Input("control_end", default=1.0, min=0.0, max=1.0, step=0.001, optional=True),
+                io.Float.Input(
+                    "control_strength",
+                    default=D.control_strength,
+                    min=0.0,
+                    max=10.0,
+                    step=0.01,
+                    optional=True,
+                ),
+                io.Float.Input(
+                    "control_start", default=D.control_start, min=0.0, max=1.0, step=0.001, optional=True
+                ),
+                io.Float.Input(
+                    "control_end", default=D.control_end, min=0.0, max=1.0, step=0.001, optional=True
+                ),
                 io.Clip.Input("clip", optional=True, tooltip="Encodes the per-tile prompts."),
                 io.String.Input(
                     "tile_prompt",
-                    default="",
+                    default=D.tile_prompt,
                     multiline=True,
                     dynamic_prompts=False,  # the front end would turn {caption} into "caption"
                     optional=True,
@@ -80,7 +100,7 @@ class OutpaintTiled(io.ComfyNode):
                 io.Combo.Input(
                     "mode",
                     options=list(MODES),
-                    default="auto",
+                    default=D.mode,
                     optional=True,
                     tooltip="sequential: tile after tile (feather blends them); joint: one sampling run, the model "
                     "called per window and the predictions blended (no seams); coarse: the whole canvas at the "
@@ -111,29 +131,15 @@ class OutpaintTiled(io.ComfyNode):
         negative,
         image,
         mask,
-        seed,
-        steps,
-        cfg,
-        scheduler,
-        tile_width,
-        tile_height,
-        overlap,
-        feather,
         sampler=None,
         control_net=None,
         control_image=None,
-        control_strength=1.0,
-        control_start=0.0,
-        control_end=1.0,
         clip=None,
-        tile_prompt="",
         caption_model=None,
-        mode="auto",
         sigmas=None,
+        **settings,
     ) -> io.NodeOutput:
-        control = None
-        if control_net is not None:
-            control = (control_net, control_image, control_strength, control_start, control_end)
+        """The objects go as they are; every widget goes into one :class:`OutpaintSettings` (checked once)."""
         image_out, tiles, nfe, prompts = outpaint_tiled(
             model,
             vae,
@@ -141,19 +147,12 @@ class OutpaintTiled(io.ComfyNode):
             negative,
             image,
             mask,
-            seed,
-            steps,
-            cfg,
-            scheduler,
-            (tile_height, tile_width),
-            overlap,
-            feather,
+            OutpaintSettings(**settings),
             sampler=sampler,
-            control=control,
+            control_net=control_net,
+            control_image=control_image,
             clip=clip,
-            tile_prompt=tile_prompt,
             caption_model=caption_model,
-            mode=mode,
             sigmas=sigmas,
         )
         return io.NodeOutput(image_out, tiles, nfe, prompts)

@@ -223,8 +223,7 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
     image = torch.rand(1, 160, 64, 3)
     mask = torch.zeros(1, 160, 64)
     mask[:, 64:] = 1
-    out = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
-        model, vae, user, user, image, mask, 0, 12, 1.0, "normal", 64, 64, 32, 16,
+    out = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(model=model, vae=vae, positive=user, negative=user, image=image, mask=mask, seed=0, steps=12, cfg=1.0, scheduler="normal", tile_width=64, tile_height=64, overlap=32, feather=16,
         control_net=net, control_image=torch.ones(1, 160, 64, 3),
         clip=clip, tile_prompt="legs\nfeet", mode="sequential",
     ).result  # fmt: skip

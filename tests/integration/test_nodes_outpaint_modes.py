@@ -32,8 +32,7 @@ def _run(tiny, image, mask, mode, seed=0, feather=8, overlap=16, sampler=None, *
     # the node's own class (ComfyUI loads the pack under its own module name)
     if sampler is None:
         sampler = nodes.NODE_CLASS_MAPPINGS["RePaintSampler"].execute(2, 2, 1.0, "fresh").result[0]
-    return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
-        model, vae, cond, cond, image, mask, seed, 3, 2.0, "normal", 64, 64, overlap, feather,
+    return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(model=model, vae=vae, positive=cond, negative=cond, image=image, mask=mask, seed=seed, steps=3, cfg=2.0, scheduler="normal", tile_width=64, tile_height=64, overlap=overlap, feather=feather,
         sampler=sampler, mode=mode, **extra,
     ).result  # fmt: skip
 
@@ -59,7 +58,7 @@ def test_modes_keep_known_pixels_and_count_model_calls(tiny):
     )
     # auto: 160 / 64 = 2.5 tiles on a side -> coarse
     assert torch.equal(_run(tiny, image, mask, "auto")[0], outs["coarse"])
-    from repaint_extend.adapters.outpaint import pick_mode
+    from repaint_extend.outpaint.settings import pick_mode
 
     assert (
         pick_mode("auto", (96, 64), (64, 64)) == "joint"
@@ -187,8 +186,7 @@ def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their
     cond = nodes.CLIPTextEncode().encode(clip, "legs")[0]
 
     def run(mode, steps=3, scheduler="normal", **extra):
-        return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(
-            model, vae, cond, cond, image, mask, 0, steps, 2.0, scheduler, 64, 64, 16, 8,
+        return nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"].execute(model=model, vae=vae, positive=cond, negative=cond, image=image, mask=mask, seed=0, steps=steps, cfg=2.0, scheduler=scheduler, tile_width=64, tile_height=64, overlap=16, feather=8,
             sampler=sampler, mode=mode, **extra,
         ).result  # fmt: skip
 
