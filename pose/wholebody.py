@@ -28,6 +28,7 @@ hand itself cannot be told apart and are kept where the model puts them.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import threading
@@ -91,6 +92,16 @@ MIN_CROP = 32
 
 _lock = threading.Lock()
 _landmarkers: dict[tuple[str, str], Any] = {}
+
+
+@atexit.register
+def _close_landmarkers() -> None:
+    """Close the cached landmarkers while the interpreter still runs (MediaPipe's own ``__del__`` at
+    shutdown prints a TypeError otherwise)."""
+    with _lock:
+        for lm in _landmarkers.values():
+            lm.close()
+        _landmarkers.clear()
 
 
 def _landmarker(kind: str, path: str):
