@@ -16,7 +16,8 @@ Each present point is ``[x px, y px, 1.0]`` (:data:`~pose.keypoints.PRESENT_CONF
 
 How a person gets its hands and face (:func:`add_hands_face`): the landmarkers run on a square crop around
 each present wrist and around the head, sized from the person's own body points, and only a hand whose
-wrist lands near the pose's wrist (a face whose nose lands near the pose's nose) is kept. So a hand always
+wrist lands near the pose's wrist, and nearer to it than to any other wrist in the image (a face whose nose
+lands near the pose's nose) is kept. So a hand always
 belongs to the person whose wrist it continues, with the side the body says (MediaPipe's handedness
 guess is not used), and a person without a detected wrist gets no hand.
 
@@ -94,14 +95,21 @@ _lock = threading.Lock()
 _landmarkers: dict[tuple[str, str], Any] = {}
 
 
-@atexit.register
 def _close_landmarkers() -> None:
-    """Close the cached landmarkers while the interpreter still runs (MediaPipe's own ``__del__`` at
-    shutdown prints a TypeError otherwise)."""
+    """Close the cached landmarkers while MediaPipe's dispatch threads still run (else the landmarkers'
+    ``__del__`` at interpreter exit prints a TypeError)."""
     with _lock:
         for lm in _landmarkers.values():
             lm.close()
         _landmarkers.clear()
+
+
+def _close_at_exit() -> None:
+    """Register :func:`_close_landmarkers` with threading's exit hooks. They run in reverse order of
+    registration and before atexit's, and each landmarker's dispatcher registers its own shutdown when it
+    is made, so this is called again after each new landmarker to run first. ``threading._register_atexit``
+    is private but present since Python 3.9."""
+    getattr(threading, "_register_atexit", atexit.register)(_close_landmarkers)
 
 
 def _landmarker(kind: str, path: str):
@@ -127,6 +135,7 @@ def _landmarker(kind: str, path: str):
                 opts = vision.FaceLandmarkerOptions(base_options=base, running_mode=mode, num_faces=2)
                 lm = vision.FaceLandmarker.create_from_options(opts)
             _landmarkers[key] = lm
+            _close_at_exit()
         return lm
 
 
@@ -187,12 +196,20 @@ def hand_search(points: np.ndarray, side: str) -> tuple[np.ndarray, float] | Non
     return None
 
 
-def match_hand(hands: Sequence[np.ndarray], wrist: np.ndarray, hand_length: float) -> np.ndarray | None:
+def match_hand(
+    hands: Sequence[np.ndarray],
+    wrist: np.ndarray,
+    hand_length: float,
+    other_wrists: Sequence[np.ndarray] = (),
+) -> np.ndarray | None:
     """The hand (``[21, >=2]`` image px) whose wrist point is nearest ``wrist`` [x, y], if within
-    :data:`HAND_MATCH` hand lengths; else None."""
+    :data:`HAND_MATCH` hand lengths and nearer to ``wrist`` than to any of ``other_wrists`` (every other
+    present wrist in the image, of this person and the others); else None."""
     best, best_d = None, HAND_MATCH * hand_length
     for hand in hands:
         d = float(np.hypot(*(hand[0, :2] - wrist[:2])))
+        if any(np.hypot(*(hand[0, :2] - o[:2])) < d for o in other_wrists):
+            continue  # another wrist is nearer: that hand is someone else's (or the other hand)
         if d <= best_d:
             best, best_d = hand, d
     return best
@@ -302,20 +319,33 @@ def face_from_mesh(mesh: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return out
 
 
-def _person_hands(image: np.ndarray, points: np.ndarray, hand_path: str) -> dict[str, list[float] | None]:
+def _present_wrists(points: Sequence[np.ndarray]) -> list[tuple[int, str, np.ndarray]]:
+    """``(person, side, [x, y])`` of every present wrist of every person's ``[24, 3]`` points."""
+    return [
+        (k, side, pts[KP[f"{side}_wrist"], :2])
+        for k, pts in enumerate(points)
+        for side in HAND_KEYS
+        if pts[KP[f"{side}_wrist"], 2] > 0
+    ]
+
+
+def _hands_of_all(image: np.ndarray, points: Sequence[np.ndarray], hand_path: str) -> list[dict]:
+    """``[{hand key: 63 floats or None}]`` per person: a crop around each present wrist, the hand matched to
+    it (:func:`match_hand`, against every other wrist in the image)."""
     h, w = image.shape[:2]
-    out: dict[str, list[float] | None] = {}
-    for side, key in HAND_KEYS.items():
-        out[key] = None
-        where = hand_search(points, side)
+    out: list[dict] = [dict.fromkeys(HAND_KEYS.values()) for _ in points]
+    wrists = _present_wrists(points)
+    for k, side, wrist in wrists:
+        where = hand_search(points[k], side)
         if where is None:
             continue
         centre, length = where
         crop, origin = crop_square(image, *centre, HAND_CROP * length)
         hands = [lms[:, :2] + origin for lms in _run("hand", hand_path, crop)]
-        hand = match_hand(hands, points[KP[f"{side}_wrist"], :2], length)
+        others = [xy for j, s, xy in wrists if (j, s) != (k, side)]
+        hand = match_hand(hands, wrist, length, others)
         if hand is not None:
-            out[key] = _triplets(hand, _inside(hand, w, h))
+            out[k][HAND_KEYS[side]] = _triplets(hand, _inside(hand, w, h))
     return out
 
 
@@ -359,14 +389,14 @@ def add_hands_face(
     Raises:
         FileNotFoundError when a bundle is missing; ImportError without mediapipe.
     """
+    points = [person_points(p) for p in people]
+    found = _hands_of_all(image, points, hand_path) if hands else [{} for _ in people]
     out = []
-    for person in people:
+    for person, pts, person_hands in zip(people, points, found):
         new = dict(person)
-        points = person_points(person)
-        if hands:
-            new.update(_person_hands(image, points, hand_path))
+        new.update(person_hands)
         if face:
-            new[FACE_KEY] = _person_face(image, points, face_path)
+            new[FACE_KEY] = _person_face(image, pts, face_path)
         out.append(new)
     return out
 

@@ -145,6 +145,8 @@ def test_hand_search_and_match_follow_the_wrist():
     far = np.zeros((21, 2)) + wrist + (0, 0.61 * length)
     assert wb.match_hand([far, near], wrist, length) is near
     assert wb.match_hand([far], wrist, length) is None
+    other = wrist + (6, 6)  # another wrist nearer to that hand: the hand is not this wrist's
+    assert wb.match_hand([far, near], wrist, length, [other]) is None
     body[KP["right_wrist"]] = 0.0
     assert wb.hand_search(body, "right") is None  # no wrist: no hand is looked for
 
@@ -317,3 +319,24 @@ def test_drawn_hand_at_the_wrist_is_found_and_assigned_to_that_wrist():
     errors = [np.hypot(*(hand[k, :2] - np.asarray(xy))) for k, xy in marks.items()]
     assert np.mean(errors) < 30, errors  # wrist and five tips, against the drawing's own points
     assert person["hand_left_keypoints_2d"] is None  # the gloved left hand is not found: never guessed
+
+
+def test_two_drawn_hands_go_to_the_two_wrists_they_continue():
+    from drawn_hand import BACKGROUND, paste_hand
+
+    canvas = np.zeros((320, 640, 3), np.uint8) + np.array(BACKGROUND, np.uint8)
+    image, marks_a = paste_hand(canvas, (160, 230), side=140)
+    image, marks_b = paste_hand(image, (470, 230), side=140)
+    people = []
+    for wrist in ((160, 230), (470, 230)):  # a pose of our own making: forearm straight down to the wrist
+        pts = np.zeros((N_POINTS, 3))
+        pts[KP["right_wrist"]] = (*wrist, 1.0)
+        pts[KP["right_elbow"]] = (wrist[0], wrist[1] + 125, 1.0)
+        people.append(person_from_points(pts))
+    out = wb.add_hands_face(image, people, hands=True, face=False)
+    for person, marks in zip(out, (marks_a, marks_b)):
+        hand = np.asarray(person["hand_right_keypoints_2d"]).reshape(-1, 3)
+        errors = [np.hypot(*(hand[k, :2] - np.asarray(xy))) for k, xy in marks.items()]
+        assert np.mean(errors) < 15, errors  # each person has its own hand, not the other one's
+        assert person["hand_left_keypoints_2d"] is None and person["face_keypoints_2d"] is None
+    assert people[0]["hand_right_keypoints_2d"] is None  # the input is not modified
