@@ -155,9 +155,9 @@ def detect_complete_pad(
     """Add Pose Detect (MediaPipe, ``max_people``; with hands and face when ``whole_body``) -> Pose
     Complete Legs (straight, symmetric, feet) -> Pose Pad Image/Mask/Pose on the IMAGE output ``image``:
     ``auto`` padding, or ``bottom`` px at the bottom. Returns the three nodes (the pad's outputs: image,
-    mask, pose). Pose Detect's ``hands`` / ``face`` inputs (default off) are only written when on, so the
-    shipped workflows stay as they were."""
-    extra = {"hands": True, "face": True} if whole_body else {}
+    mask, pose). Pose Detect's ``face`` (on by default) is written out; its ``hands`` (off by default)
+    only with ``whole_body``."""
+    extra = {"hands": True, "face": True} if whole_body else {"face": True}
     detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5, **extra)
     legs = g.node(
         "PoseCompleteLegs",

@@ -93,17 +93,18 @@ class PoseDetectMediaPipe(io.ComfyNode):
                 ),
                 io.Boolean.Input(
                     "face",
-                    default=False,
+                    default=True,
                     optional=True,
                     tooltip="Also detect each person's face (OpenPose's 70 points from MediaPipe's 478-point "
-                    "Face Mesh, shipped).",
+                    "Face Mesh, shipped). On by default: it adds about 10-30 % to the body's time; hands "
+                    "(off by default) add up to 100 %.",
                 ),
             ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
         )
 
     @classmethod
-    def execute(cls, image, max_people, visibility, hands=False, face=False) -> io.NodeOutput:
+    def execute(cls, image, max_people, visibility, hands=False, face=True) -> io.NodeOutput:
         return io.NodeOutput(
             [
                 detect(img, num_poses=max_people, visibility=visibility, hands=hands, face=face)
