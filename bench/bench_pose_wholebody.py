@@ -167,6 +167,49 @@ def hands_found() -> None:
         )
 
 
+def hands_with_known_pose() -> None:
+    """The hand stage alone (crop at the wrist, landmarker, matching), given a pose of our own making: the
+    drawn hand's wrist mark as the wrist, the elbow one forearm (hand length / 0.74) behind it."""
+    import numpy as np
+    import skimage.data
+    from drawn_hand import BACKGROUND, forearm_direction, paste_hand
+    from repaint_extend.pose import person_from_points, wholebody
+    from repaint_extend.pose.keypoints import KP, N_POINTS
+
+    backgrounds = {
+        "plain": np.zeros((512, 512, 3), np.uint8) + np.array(BACKGROUND, np.uint8),
+        "camera's grass": np.repeat(skimage.data.camera()[:, :, None], 3, axis=2),
+    }
+    print("\nHand stage with a known pose (wrist and elbow given), drawn hand at (400, 330) px")
+    for bg_name, bg in backgrounds.items():
+        found, errs, total = 0, [], 0
+        per_size = {}
+        for size in (96, 128, 160, 192):
+            for angle in (-45, -20, 0, 20, 45):
+                image, marks = paste_hand(bg, (400, 330), size, angle)
+                length = 0.67 * size
+                pts = np.zeros((N_POINTS, 3))
+                pts[KP["right_wrist"]] = (400, 330, 1.0)
+                pts[KP["right_elbow"]] = (
+                    *(np.array([400, 330]) + forearm_direction(angle) * length / 0.74),
+                    1.0,
+                )
+                person = wholebody.add_hands_face(image, [person_from_points(pts)], face=False)[0]
+                hand = person["hand_right_keypoints_2d"]
+                total += 1
+                if hand is not None:
+                    found += 1
+                    errs.append(_hand_error(hand, marks))
+                    per_size.setdefault(size, []).append(errs[-1])
+        sizes = ", ".join(
+            f"{k} px: {len(v)}/5, median {statistics.median(v):.1f}" for k, v in sorted(per_size.items())
+        )
+        print(
+            f"  {bg_name:15s} found {found} / {total} (sizes 96-192 px x turns -45..45 deg); mean distance to the "
+            f"6 marks: median {statistics.median(errs):.1f} px, worst {max(errs):.1f} px\n      {sizes}"
+        )
+
+
 def drawn_hand_alone() -> None:
     import numpy as np
     from drawn_hand import BACKGROUND, draw_hand
@@ -216,6 +259,7 @@ def main() -> None:
     print(_versions())
     timing(args.repeat)
     hands_found()
+    hands_with_known_pose()
     drawn_hand_alone()
     faces()
 

@@ -45,12 +45,34 @@ def draw_hand(size: int = 256, skin=SKIN, background=BACKGROUND) -> tuple[np.nda
     return image, {k: (x * s, y * s) for k, (x, y) in marks.items()}
 
 
-def paste_hand(base: np.ndarray, wrist_xy, side: int = 128) -> tuple[np.ndarray, dict[int, tuple]]:
+def paste_hand(
+    base: np.ndarray, wrist_xy, side: int = 128, angle: float = 0.0
+) -> tuple[np.ndarray, dict[int, tuple]]:
     """``base`` (uint8 RGB, not modified) with a ``side`` px :func:`draw_hand` pasted so that its wrist
-    mark lands on ``wrist_xy``; returns the new image and the marks in its pixels."""
+    mark lands on ``wrist_xy``, turned ``angle`` degrees clockwise about it; returns the new image and the
+    marks in its pixels. The forearm then points from the wrist along :func:`forearm_direction`."""
     hand, marks = draw_hand(side)
-    x0 = int(round(wrist_xy[0] - marks[0][0]))
-    y0 = int(round(wrist_xy[1] - marks[0][1]))
+    wx, wy = marks[0]
+    if angle:
+        # PIL turns counter-clockwise for positive angles (image y down): -angle turns clockwise on screen
+        hand = np.asarray(
+            Image.fromarray(hand).rotate(
+                -angle, resample=Image.BICUBIC, center=(wx, wy), fillcolor=BACKGROUND
+            )
+        )
+        c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+        marks = {
+            k: (wx + c * (x - wx) - s * (y - wy), wy + s * (x - wx) + c * (y - wy))
+            for k, (x, y) in marks.items()
+        }
+    x0 = int(round(wrist_xy[0] - wx))
+    y0 = int(round(wrist_xy[1] - wy))
     out = base.copy()
     out[y0 : y0 + side, x0 : x0 + side] = hand
     return out, {k: (x + x0, y + y0) for k, (x, y) in marks.items()}
+
+
+def forearm_direction(angle: float = 0.0) -> np.ndarray:
+    """Unit vector from the wrist towards the elbow of a hand pasted at ``angle`` (straight down at 0)."""
+    a = np.radians(angle)
+    return np.array([-np.sin(a), np.cos(a)])
