@@ -55,3 +55,32 @@ def test_face_input_adds_70_face_points(comfy, camera_input):
     assert with_face["hand_right_keypoints_2d"] is None
     white = (hint[0] > 0.99).all(dim=-1)  # controlnet_aux draws face points white
     assert white.any()
+
+
+@pytest.mark.parametrize("whole_body", [False, True])
+def test_extend_legs_can_send_an_openpose_full_hint(comfy, camera_input, whole_body):
+    import graphs
+
+    prompt, ids = graphs.extend_legs(
+        image=camera_input(128, 128),
+        ckpt_name=None,
+        controlnet_name=None,
+        seed=5,
+        steps=2,
+        jump_length=1,
+        jump_n_sample=1,
+        tile=64,
+        overlap=16,
+        feather=8,
+        margin=8,
+        multiple=8,
+        color_match_band=8,
+        save_prefix="extend_whole_body",
+        control=False,  # the hint is still drawn (for the saved overlay); the tiny ControlNet adds nothing here
+        whole_body=whole_body,
+    )
+    result = comfy.run_graph(prompt)
+    face = result.output(ids["pad"], 2)[0]["people"][0]["face_keypoints_2d"]
+    assert face is not None  # Pose Detect's face is on in both (its default)
+    white = (result.output(ids["hint"])[0] == 1.0).all(dim=-1)  # controlnet_aux's face dots are white
+    assert bool(white.any()) == whole_body
