@@ -86,6 +86,12 @@ SOURCES = {
 }
 """sha256 of each TFLite file under ``mediapipe/modules/`` of the 0.10.21 wheel."""
 
+BUNDLE_SHA256 = {
+    "hand_landmarker.task": "69d2f7376a06c7aec4e96507c19adef8ee248fe72fb3c82ed11e8fd90c21bc97",
+    "face_landmarker.task": "40f34427e35a8e50c609965db843b021ce9735dda20a4df03b9eb9657f4d9188",
+}
+"""sha256 of the bundles this script writes from mediapipe 0.10.21 (the shipped ones; see NOTICE)."""
+
 # bundle -> [(entry name, source file, model name, description, (mean, std) or None)]; None: the file
 # already carries its metadata (image input mean 0 / std 255) and is packed unchanged.
 BUNDLES = {
@@ -460,7 +466,8 @@ def main(argv: list[str] | None = None) -> int:
         _write_bundle(entries, out)
         with open(out, "rb") as fh:
             digest = _sha256(fh.read())
-        print(f"wrote {out} ({os.path.getsize(out)} bytes, sha256 {digest})")
+        same = "as shipped" if digest == BUNDLE_SHA256[bundle] else "DIFFERS from the shipped bundle"
+        print(f"wrote {out} ({os.path.getsize(out)} bytes, sha256 {digest}, {same})")
     if args.check:
         check(args.check, args.out_dir)
     return 0
