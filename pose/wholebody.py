@@ -15,11 +15,10 @@ Each present point is ``[x px, y px, 1.0]`` (:data:`~pose.keypoints.PRESENT_CONF
 ``[0, 0, 0]``. A person whose hand or face was not found has ``None`` there.
 
 How a person gets its hands and face (:func:`add_hands_face`): the landmarkers run on a square crop around
-each present wrist and around the head, sized from the person's own body points, and only a hand whose
-wrist lands near the pose's wrist, and nearer to it than to any other wrist in the image (a face whose nose
-lands near the pose's nose) is kept. So a hand always
-belongs to the person whose wrist it continues, with the side the body says (MediaPipe's handedness
-guess is not used), and a person without a detected wrist gets no hand.
+each present wrist and around the head, sized from the person's own body points. A hand is kept when its
+wrist lands near the pose's wrist and nearer to it than to any other wrist in the image; a face when its
+nose lands near the pose's nose. So a hand belongs to the person whose wrist it continues, on the side the
+body says (MediaPipe's handedness guess is not used), and a person without a detected wrist gets no hand.
 
 Visibility (nothing is guessed): MediaPipe's hand and face landmarks carry no per-point visibility; a point
 outside the image is missing, and a face point is missing when every mesh triangle around it faces away
@@ -50,9 +49,9 @@ FACE_KEY = "face_keypoints_2d"
 
 # OpenPose face point -> MediaPipe Face Mesh indices (the mean of two where two are given).
 # Correspondence from P. Yan, "Mediapipe_2_Dlib_Landmarks" (github.com/PeizhiYan/Mediapipe_2_Dlib_Landmarks,
-# mediapipe2dlib/mp2dlib.py, 2024), checked point by point against MediaPipe's canonical face mesh
-# (mediapipe/modules/face_geometry/data/canonical_face_model_uv_visualization.png) and on scikit-image's
-# astronaut; the pupils are MediaPipe's iris centres 468 (subject's right eye, around mesh 33) and 473.
+# mediapipe2dlib/mp2dlib.py, 2024), checked by drawing the 70 numbered points on scikit-image's astronaut
+# (frontal) and camera man (three-quarter view); the pupils are MediaPipe's iris centres 468 (subject's
+# right eye, around mesh 33) and 473.
 FACE_FROM_MESH: tuple[tuple[int, ...], ...] = (
     # 0-16 jaw, subject's right ear to left ear
     (127,), (234,), (93,), (132, 58), (58, 172), (136,), (150,), (176,), (152,),
@@ -78,6 +77,9 @@ HAND_PER_FOREARM = 0.74
 """Hand length (wrist to middle fingertip) over forearm length (elbow to wrist): 0.108 H / 0.146 H in
 Drillis & Contini's segment table (as in Winter, "Biomechanics and Motor Control of Human Movement",
 Fig. 4.1)."""
+HAND_PER_SHOULDERS = 0.108 / 0.259
+"""Hand length over shoulder width (0.259 H in the same table), when the elbow is missing; it is too short
+for a person seen in profile, whose shoulders look narrow."""
 HAND_CROP = 3.0
 """Side of the square searched for a hand, in hand lengths, centred half a hand beyond the wrist."""
 HAND_MATCH = 0.6
@@ -181,8 +183,8 @@ def _triplets(xy: np.ndarray, keep: np.ndarray) -> list[float]:
 def hand_search(points: np.ndarray, side: str) -> tuple[np.ndarray, float] | None:
     """``(centre [x, y] px, hand length px)`` where to look for the person's ``side`` hand, or None when
     its wrist is missing. ``points``: the person's ``[24, 3]`` body points. The hand length comes from the
-    forearm (:data:`HAND_PER_FOREARM`), else from the shoulder width (a forearm is about 0.85 of it in
-    the same table), and the centre lies half a hand beyond the wrist along the forearm."""
+    forearm (:data:`HAND_PER_FOREARM`), else from the shoulder width (:data:`HAND_PER_SHOULDERS`; the
+    crop is then centred on the wrist); the centre lies half a hand beyond the wrist along the forearm."""
     wrist, elbow = points[KP[f"{side}_wrist"]], points[KP[f"{side}_elbow"]]
     if wrist[2] <= 0:
         return None
@@ -192,7 +194,7 @@ def hand_search(points: np.ndarray, side: str) -> tuple[np.ndarray, float] | Non
         return wrist[:2] + 0.5 * length * forearm / np.hypot(*forearm), length
     rs, ls = points[KP["right_shoulder"]], points[KP["left_shoulder"]]
     if rs[2] > 0 and ls[2] > 0:
-        return wrist[:2].copy(), HAND_PER_FOREARM * 0.85 * float(np.hypot(*(rs[:2] - ls[:2])))
+        return wrist[:2].copy(), HAND_PER_SHOULDERS * float(np.hypot(*(rs[:2] - ls[:2])))
     return None
 
 
@@ -250,7 +252,8 @@ def mesh_triangles() -> np.ndarray:
 
 def orient_triangles(edges: set[tuple[int, int]]) -> np.ndarray:
     """The 3-cycles of an undirected edge set, as int ``[T, 3]`` triangles oriented consistently over each
-    connected patch (breadth-first from its lowest triangle, which keeps its sorted order)."""
+    connected patch (walked from its lowest triangle, which keeps its sorted order; each neighbour runs
+    the shared edge the other way)."""
     nbrs: dict[int, set[int]] = {}
     for a, b in edges:
         nbrs.setdefault(a, set()).add(b)

@@ -147,6 +147,10 @@ def test_hand_search_and_match_follow_the_wrist():
     assert wb.match_hand([far], wrist, length) is None
     other = wrist + (6, 6)  # another wrist nearer to that hand: the hand is not this wrist's
     assert wb.match_hand([far, near], wrist, length, [other]) is None
+    no_elbow = body.copy()
+    no_elbow[KP["right_elbow"]] = 0.0  # then the hand's size comes from the shoulders, centred on the wrist
+    centre, length = wb.hand_search(no_elbow, "right")
+    assert centre.tolist() == wrist.tolist() and length == pytest.approx(100 * 0.108 / 0.259)
     body[KP["right_wrist"]] = 0.0
     assert wb.hand_search(body, "right") is None  # no wrist: no hand is looked for
 
