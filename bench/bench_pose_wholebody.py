@@ -1,17 +1,15 @@
 """Benchmark: Pose Detect with hands and face (issue 23): CPU time per 512 x 512 image, hands found, and
 the distance between detected hand points and marked points.
 
-Run from anywhere (the repository root is loaded as the package ``repaint_extend``)::
-
-    python bench/bench_pose_wholebody.py [--repeat 10]
+    .venv/bin/python -m bench.bench_pose_wholebody [--repeat 20]
 
 Photos (registry packages, nothing downloaded): scikit-image's astronaut (her right hand, gloved, at the
 bottom edge) and camera man (two gloved hands on the camera), matplotlib's Grace Hopper (no hand in the
 frame). No shipped photo shows a bare hand, so the hand figures also use hands of our own making: the
-drawn hand of ``harness/drawn_hand.py`` pasted on the camera man's right glove, at 5 sizes x 3 wrist
+drawn hand of ``tests/support/drawn_hand.py`` pasted on the camera man's right glove, at 5 sizes x 3 wrist
 positions (15 composites), and a 1024 x 512 collage of two of them side by side (``max_people=2``).
 The marked points are the drawing's own construction points (wrist, 5 fingertips; see
-``harness/drawn_hand.py``), i.e. where a person clicking on the drawing would put them.
+``tests/support/drawn_hand.py``), i.e. where a person clicking on the drawing would put them.
 
 Nothing here was tuned on these images: the crop and matching constants of ``pose/wholebody.py`` come
 from a segment-length table. ``tests/test_pose_wholebody.py`` uses one composite (wrist (262, 225),
@@ -23,7 +21,6 @@ import hashlib
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -43,7 +40,7 @@ def _versions() -> str:
             cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
     bundles = []
     for name in ("pose_landmarker_full.task", "hand_landmarker.task", "face_landmarker.task"):
-        with open(ROOT / "pose" / "models" / name, "rb") as fh:
+        with open(ROOT / "repaint_extend" / "pose" / "models" / name, "rb") as fh:
             bundles.append(f"{name} {hashlib.sha256(fh.read()).hexdigest()[:12]}")
     return (
         f"python {platform.python_version()}, numpy {numpy.__version__}, mediapipe {mediapipe.__version__}, "
@@ -55,8 +52,8 @@ def _photos():
     import matplotlib.cbook
     import numpy as np
     import skimage.data
-    from drawn_hand import paste_hand
     from PIL import Image
+    from support.drawn_hand import paste_hand
 
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
         grace = np.asarray(Image.open(fh).convert("RGB"))
@@ -111,7 +108,8 @@ def _hand_error(hand, marks) -> float:
 def hands_found() -> None:
     import numpy as np
     import skimage.data
-    from drawn_hand import paste_hand
+    from support.drawn_hand import paste_hand
+
     from repaint_extend.pose import detect
 
     print("\nHands found / hands visible")
@@ -172,7 +170,8 @@ def hands_with_known_pose() -> None:
     drawn hand's wrist mark as the wrist, the elbow one forearm (hand length / 0.74) behind it."""
     import numpy as np
     import skimage.data
-    from drawn_hand import BACKGROUND, forearm_direction, paste_hand
+    from support.drawn_hand import BACKGROUND, forearm_direction, paste_hand
+
     from repaint_extend.pose import person_from_points, wholebody
     from repaint_extend.pose.keypoints import KP, N_POINTS
 
@@ -212,7 +211,8 @@ def hands_with_known_pose() -> None:
 
 def drawn_hand_alone() -> None:
     import numpy as np
-    from drawn_hand import BACKGROUND, draw_hand
+    from support.drawn_hand import BACKGROUND, draw_hand
+
     from repaint_extend.pose import wholebody
 
     print("\nHand landmarker alone on the drawn hand (centred on a canvas twice its size), per hand size")
@@ -234,6 +234,7 @@ def drawn_hand_alone() -> None:
 
 def faces() -> None:
     import numpy as np
+
     from repaint_extend.pose import detect
 
     print("\nFace points present (of 70) per photo")
@@ -252,10 +253,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "harness"))
-    import pack
-
-    pack.load()
     print(_versions())
     timing(args.repeat)
     hands_found()

@@ -15,9 +15,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(
-    0, str(ROOT / "harness")
-)  # harness/ has no `nodes` folder; the repository root stays off sys.path
 
 LANGEVIN_STEPS = 42
 """Power Scheduler steps of the workflows that sampled with RePaint (50 steps, jump_length 10,
@@ -74,9 +71,8 @@ WORKFLOWS = {
 
 
 def main() -> int:
-    import comfy_host
-    import graphs
-    import workflow_format
+    from runner import graphs, workflow_format
+    from runner import host as comfy_host
 
     comfy_host.boot(tempfile.mkdtemp(prefix="make-workflows-"))
     out_dir = ROOT / "workflows"
