@@ -122,7 +122,7 @@ def hands_found() -> None:
             for p in frame["people"]
             for k in ("hand_left_keypoints_2d", "hand_right_keypoints_2d")
         )
-        print(f"  {name:14s} {found} / {n} (real photo; its visible hands are gloved)")
+        print(f"  {name:14s} {found} / {n} (real photo" + ("; the hands are gloved)" if n else ")"))
 
     camera = np.repeat(skimage.data.camera()[:, :, None], 3, axis=2)
     rows = {"test case": [], "held out": []}
