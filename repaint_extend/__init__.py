@@ -12,7 +12,10 @@ __all__ = ["comfy_entrypoint"]
 
 
 async def comfy_entrypoint():
-    """V3 entry point: return the pack's :class:`comfy_api.latest.ComfyExtension`."""
+    """V3 entry point: return the pack's :class:`comfy_api.latest.ComfyExtension` (and, on a server, add
+    the runner's clean-up route: :mod:`.adapters.routes`)."""
+    from .adapters import routes
     from .nodes import RePaintExtendExtension
 
+    routes.register()
     return RePaintExtendExtension()

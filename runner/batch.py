@@ -17,7 +17,10 @@
   nodes and models before anything is sent; at most ``--per-server`` prompts in flight on each; a photo
   whose server stops answering or fails goes back to the queue for a server that has not tried it; a
   photo that failed on two servers (or on the only one left) is recorded as failed.
-- Exit status: 0 when every photo is done or skipped, 1 when any failed, 2 when nothing could start.
+- Stopping: Ctrl-C or SIGTERM records the photo in progress as ``interrupted`` (its partial outputs are
+  not kept), writes the summary and ends the command (exit status 130 / 143); a later run redoes it.
+- Exit status: 0 when every photo is done or skipped, 1 when any failed, 3 when nothing could start
+  (``runner.cli.EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import glob
 import hashlib
 import json
 import sys
+import tempfile
 import threading
 import time
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +44,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from . import client as comfy_client
-from . import demo, intake, local, prompts
+from . import demo, intake, local, prompts, stop
+from . import report as report_module
 from .report import summary_line
 from .workflow import RunError, Workflow, options_of, to_prompt
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 SUMMARY_FIELDS = ("input", "name", "status", "output", "seconds", "seed", "server", "error")
+STATUSES = ("done", "skipped", "failed", "interrupted", "pending")
+"""A photo's status in the summary: ``pending`` until it runs or the batch stops before it."""
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -113,13 +121,15 @@ def plan_jobs(photos: list[Path], out: Path, flat: bool) -> list[Job]:
 
 
 def batch_key(workflow_path: Path, args, photo_bytes: bytes) -> str:
-    """What makes a photo's result: the workflow file, the model and sampling options, the photo file."""
+    """What makes a photo's result: the workflow file, the model, sampling and pose options, the photo
+    file."""
     settings = {
         "workflow": hashlib.sha256(workflow_path.read_bytes()).hexdigest(),
         "checkpoint": args.checkpoint,
         "controlnet": args.controlnet,
         "seed": args.seed,
         "steps": args.steps,
+        "max_people": getattr(args, "max_people", None),
         "photo": hashlib.sha256(photo_bytes).hexdigest(),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
@@ -140,7 +150,8 @@ def is_done(job: Job) -> bool:
 def write_summary(jobs: list[Job], out: Path) -> None:
     """``summary.json`` and ``summary.csv`` in ``out``: one row per photo, in input order."""
     rows = [job.row() for job in jobs]
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "skipped", "failed", "pending")}
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps({"counts": counts, "photos": rows}, indent=2) + "\n")
     with open(out / "summary.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
@@ -196,14 +207,18 @@ class Batch:
             print(
                 f"{done} done, {skipped} skipped (already done), {failed} failed: {self.out / 'summary.json'}"
             )
-        return 1 if failed else 0
+        left = sum(job.status == "pending" for job in self.jobs)  # a worker that died: never silent
+        return 1 if failed or left else 0
 
 
 def run_batch(workflow: Workflow, photos: list[Path], args) -> int:
     """Run ``workflow`` on ``photos`` with ``cli.main``'s options (``out``, ``server``, ...);
-    the exit status."""
+    the exit status. ``out`` is created only once something is written to it.
+
+    Raises:
+        stop.Stopped: a signal stopped the batch (the photo in progress is recorded as ``interrupted``).
+    """
     out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     flat = len(photos) == 1
     jobs = plan_jobs(photos, out, flat)
     batch = Batch(jobs, out, flat)
@@ -215,7 +230,7 @@ def run_batch(workflow: Workflow, photos: list[Path], args) -> int:
             batch.finish(job, "skipped")
             continue
         try:
-            local.check_people(local.read_photo(job.path), workflow)
+            local.check_people(local.read_photo(job.path), workflow, getattr(args, "max_people", None))
         except (RunError, intake.PhotoError) as error:
             batch.finish(job, "failed", comfy_client.first_line(error))
             continue
@@ -227,9 +242,9 @@ def run_batch(workflow: Workflow, photos: list[Path], args) -> int:
 
 
 def _fail_setup(message: str):
-    """Nothing can run (a bad workflow, a server that lacks nodes or models): say why, exit status 2."""
+    """Nothing can run (a bad workflow, a missing model, no usable server): say why, exit status 3."""
     print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(3)
 
 
 def _finish_report(job: Job, report: dict, batch: Batch) -> None:
@@ -261,6 +276,9 @@ def _run_jobs_in_process(work, workflow, jobs, args, batch) -> None:
         try:
             photo = local.read_photo(job.path)
             report = local.run_one(workflow, photo, job.folder, options, template)
+        except (stop.Stopped, KeyboardInterrupt):
+            batch.finish(job, "interrupted")
+            raise
         except (RunError, intake.PhotoError) as error:
             batch.finish(job, "failed", str(error))
             continue
@@ -275,14 +293,17 @@ def _run_on_servers(workflow, jobs, args, batch) -> None:
         servers = [comfy_client.ComfyServer(url) for url in args.server]
     except ValueError as error:
         _fail_setup(str(error))
-    problems, infos = [], {}
+    infos, down = {}, []
     for server in servers:
         try:
             infos[server.url] = server.object_info()
         except (comfy_client.ServerDown, ValueError) as error:
-            problems.append(comfy_client.first_line(error))
-    if problems:
-        _fail_setup("\n".join(problems))
+            down.append(comfy_client.first_line(error))
+    if not infos:
+        _fail_setup("\n".join(down) + "\nno server answers")
+    for line in down:
+        print(f"{line}: skipped", file=sys.stderr)
+    servers = [server for server in servers if server.url in infos]
     kinds = workflow.class_types()
     problems = [line for s in servers for line in comfy_client.check_server(s, infos[s.url], kinds)]
     if problems:
@@ -319,7 +340,13 @@ def _run_on_servers(workflow, jobs, args, batch) -> None:
             )
     if note:
         print(note)
-    Dispatcher(servers, max(1, args.per_server), jobs, template, models, args, batch).run()
+    dispatcher = Dispatcher(servers, max(1, args.per_server), jobs, template, models, args, batch)
+    try:
+        dispatcher.run()
+    except (stop.Stopped, KeyboardInterrupt):
+        for job in list(dispatcher.running.values()):
+            batch.finish(job, "interrupted")
+        raise
 
 
 def _model_name(value: str | None) -> str | None:
@@ -339,6 +366,7 @@ class Dispatcher:
         self.servers, self.per_server = servers, per_server
         self.pending = list(jobs)
         self.in_flight = 0
+        self.running: dict[int, Job] = {}
         self.down: set[str] = set()
         self.template, self.models, self.args, self.batch = template, models, args, batch
         self.lock = batch.lock
@@ -352,7 +380,8 @@ class Dispatcher:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():  # a timed join: signals reach the main thread meanwhile
+                thread.join(0.2)
 
     def _next(self, server) -> Job | None:
         with self.lock:
@@ -363,6 +392,7 @@ class Dispatcher:
                 if job is not None:
                     self.pending.remove(job)
                     self.in_flight += 1
+                    self.running[job.index] = job
                     return job
                 if not self.pending and not self.in_flight:
                     return None
@@ -377,12 +407,14 @@ class Dispatcher:
                 continue
             with self.lock:
                 self.in_flight -= 1
+                self.running.pop(job.index, None)
             _finish_report(job, report, self.batch)
 
     def _failed(self, server, job: Job, error: Exception) -> None:
         message = comfy_client.first_line(error)
         with self.lock:
             self.in_flight -= 1
+            self.running.pop(job.index, None)
             job.tried.append(server.url)
             job.error = message
             if isinstance(error, comfy_client.ServerDown):
@@ -405,37 +437,90 @@ class Dispatcher:
         name, data = prompts.photo_png(photo)
         prompt = prompts.photo_prompt(self.template, name, job.path.name, self.args.seed)
         started = time.perf_counter()
-        uploaded = server.upload(name, data)
-        sent = json.loads(json.dumps(prompt))
-        for node in sent.values():  # the name the server gave the upload (the same unless it renamed it)
-            if node["class_type"] == "LoadImage":
-                node["inputs"]["image"] = uploaded
-        entry = server.run(sent)
-        job.folder.mkdir(parents=True, exist_ok=True)
-        saved = []
-        for node_id in entry["outputs"]:
-            for image in entry["outputs"][node_id].get("images", []):
-                if image.get("type") != "output":
-                    continue
-                target = job.folder / Path(image["filename"]).name
-                target.write_bytes(server.download(image))
-                saved.append((node_id, target))
+        folder = f"{prompts.TEMP_PREFIX}{uuid.uuid4().hex}"
+        sent = server_prompt(prompt, folder)
+        uploaded = None
+        try:
+            uploaded = server.upload(name, data)
+            for node in sent.values():  # the name the server gave the upload (the same unless it renamed it)
+                if node["class_type"] == "LoadImage":
+                    node["inputs"]["image"] = uploaded
+            entry = server.run(sent)
+            job.folder.mkdir(parents=True, exist_ok=True)
+            saved = self._fetch(server, entry, job.folder)
+        finally:
+            if not self.args.keep_on_server:
+                server.cleanup([uploaded] if uploaded else [], [folder])
         seconds = time.perf_counter() - started
         job.server = server.url
-        report = server_report(prompt, saved, photo, seconds, self.models)
+        report = server_report(prompt, saved, photo, seconds, self.models, entry["outputs"])
         report["input_size"] = list(original.size)  # the file's own size; working_size is what was sampled
         return report
 
+    @staticmethod
+    def _fetch(server, entry: dict, folder: Path) -> list[tuple[str, Path]]:
+        """The saved images of a history entry, downloaded into ``folder`` under the local SaveImage
+        counter (:func:`local.place_output`), as ``(node_id, path)``."""
+        saved = []
+        with tempfile.TemporaryDirectory(prefix=".partial-", dir=folder) as partial:
+            for node_id, outputs in entry["outputs"].items():
+                for image in outputs.get("images", []):
+                    if image.get("type") != "output":
+                        continue
+                    fetched = Path(partial) / Path(image["filename"]).name
+                    fetched.write_bytes(server.download(image))
+                    saved.append((node_id, fetched))
+            return [(node_id, local.place_output(path, folder)) for node_id, path in saved]
 
-def server_report(prompt: dict, saved, photo: intake.Photo, seconds: float, models) -> dict:
-    """``report.json`` for a photo run on a server: the fields of the in-process report that the API
-    gives. The photo's place in the output (``padding``) is found by matching its pixels (``photo.rgb``),
-    and ``known_max_abs_diff`` is taken there; ``tiles`` and ``nfe`` are not sent by the API (None)."""
+
+PREVIEWS = {"tiles": ("OutpaintTiled", 1), "nfe": ("OutpaintTiled", 2)}
+"""Values that a server's history does not hold, read through ComfyUI's Preview Any node: ``report
+field: (class_type, output index)``; the pose is read the same way (:func:`report.pose_node`)."""
+
+
+def server_prompt(prompt: dict, folder: str) -> dict:
+    """What a server runs for ``prompt``: its SaveImage outputs in the output subfolder ``folder`` (removed
+    afterwards unless ``--keep-on-server``), and Preview Any nodes (``runner-<field>``) that send back the
+    windows, the model calls and the pose (:data:`PREVIEWS`)."""
+    sent = json.loads(json.dumps(prompt))
+    for node in sent.values():
+        if node["class_type"] == "SaveImage":
+            node["inputs"]["filename_prefix"] = f"{folder}/{node['inputs'].get('filename_prefix', 'ComfyUI')}"
+    for name, (kind, index) in PREVIEWS.items():
+        node_id = next((k for k, n in prompt.items() if n["class_type"] == kind), None)
+        if node_id is not None:
+            sent[f"runner-{name}"] = {"class_type": "PreviewAny", "inputs": {"source": [node_id, index]}}
+    pose = report_module.pose_node(prompt)
+    if pose is not None:
+        sent["runner-pose"] = {"class_type": "PreviewAny", "inputs": {"source": [pose, 0]}}
+    return sent
+
+
+def _preview(outputs: dict, field: str):
+    """The value a ``runner-<field>`` Preview Any node sent back (parsed JSON), None if none."""
+    text = (outputs.get(f"runner-{field}") or {}).get("text")
+    if not text:
+        return None
+    try:
+        return json.loads(text[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def server_report(
+    prompt: dict, saved, photo: intake.Photo, seconds: float, models, outputs: dict | None = None
+) -> dict:
+    """``report.json`` for a photo run on a server: the in-process report's fields. The photo's place in
+    the output (``padding``) is found by matching its pixels (``photo.rgb``), and ``known_max_abs_diff`` is
+    taken there; ``tiles``, ``nfe``, ``people`` and ``legs`` come from the Preview Any nodes of
+    :func:`server_prompt` in the history entry's ``outputs`` (None where absent)."""
     save_ids = [k for k, n in prompt.items() if n["class_type"] == "SaveImage"]
     saved = sorted(saved, key=lambda item: save_ids.index(item[0]) if item[0] in save_ids else len(save_ids))
     if not saved:
         raise comfy_client.PromptFailed("the workflow saved no image")
     main_output = saved[0][1]
+    pose = _preview(outputs or {}, "pose")
+    legs = report_module.people_of(pose) if pose else None
     produced = np.asarray(Image.open(main_output).convert("RGB")).astype(int)
     offset, diff = locate_photo(produced, photo.rgb.astype(int))
     height, width = photo.rgb.shape[:2]
@@ -457,10 +542,12 @@ def server_report(prompt: dict, saved, photo: intake.Photo, seconds: float, mode
         "working_size": [int(width), int(height)],
         "output_size": [int(produced.shape[1]), int(produced.shape[0])],
         "padding": padding,
-        "tiles": None,
-        "nfe": None,
+        "tiles": _preview(outputs or {}, "tiles"),
+        "nfe": _preview(outputs or {}, "nfe"),
         "seconds": round(seconds, 2),
         "known_max_abs_diff": diff,
+        "people": None if legs is None else len(legs),
+        "legs": legs,
         "models": models,
         "seed": prompts.prompt_seed(prompt),
     }

@@ -27,6 +27,10 @@ from urllib.parse import urlsplit
 import requests
 import websocket
 
+from repaint_extend.adapters.routes import ROUTE as CLEANUP_ROUTE
+
+from .report import node_errors_line, one_line
+
 PACK_NODES = Path(__file__).resolve().parent.parent / "repaint_extend" / "nodes"
 PACK_NAME = "comfyui-repaint-extend"
 
@@ -123,12 +127,9 @@ class ComfyServer:
             response = self._request("POST", "/prompt", json={"prompt": prompt, "client_id": client_id})
             answer = response.json()
             if response.status_code != 200 or answer.get("node_errors"):
-                error = answer.get("error", {})
-                message = error.get("message", "") if isinstance(error, dict) else str(error)
-                details = json.dumps(answer.get("node_errors", {}), default=str)[:300]
                 if answer.get("prompt_id"):  # queued with some outputs invalid: take it back
                     self._request("POST", "/queue", json={"delete": [answer["prompt_id"]]})
-                raise PromptFailed(f"server {self.url} rejected the prompt: {message} {details}")
+                raise PromptFailed(f"server {self.url} rejected the prompt: {rejection_line(answer)}")
             prompt_id = answer["prompt_id"]
             self._wait(socket, prompt_id, on_progress)
         finally:
@@ -180,6 +181,15 @@ class ComfyServer:
             elif kind == "execution_success" or (kind == "executing" and data.get("node") is None):
                 return
 
+    def cleanup(self, inputs: list[str], outputs: list[str]) -> None:
+        """Delete the photos this runner uploaded (``inputs``) and the output subfolders its prompts saved
+        into (``outputs``) from the server's folders (the pack's route, ``adapters/routes.py``). Best
+        effort: a server that does not answer keeps them, and says nothing."""
+        try:
+            self._request("POST", CLEANUP_ROUTE, json={"input": inputs, "output": outputs})
+        except ServerDown:
+            pass
+
     def download(self, image: dict) -> bytes:
         """``GET /view``: the bytes of an output listed in a history entry (``filename``, ``subfolder``, ``type``)."""
         params = {k: image.get(k, "") for k in ("filename", "subfolder", "type")}
@@ -189,6 +199,14 @@ class ComfyServer:
                 f"server {self.url}: /view {params['filename']} -> HTTP {response.status_code}"
             )
         return response.content
+
+
+def rejection_line(answer: dict) -> str:
+    """One readable line from a ``POST /prompt`` refusal: ComfyUI's message and the first failing node."""
+    error = answer.get("error", {})
+    message = error.get("message", "") if isinstance(error, dict) else str(error)
+    node_errors = answer.get("node_errors") or {}
+    return one_line(f"{message}: {node_errors_line(node_errors)}" if node_errors else message or "invalid")
 
 
 def check_server(server: ComfyServer, object_info: dict, class_types: set[str]) -> list[str]:

@@ -25,7 +25,10 @@ Where this decode differs from LoadImage (both on purpose):
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,9 +133,31 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
         raise PhotoError(f"{path}: the image is {width}x{height} px, larger than {MAX_SIDE} px on a side")
 
 
-def has_person(photo: Photo) -> bool:
-    """Whether the pack's MediaPipe detector (``pose.detect``, the Pose Detect node's) finds a person in
-    the photo: the fast check before ComfyUI starts."""
+def has_person(photo: Photo, max_people: int = 1) -> bool:
+    """Whether the pack's MediaPipe detector (``pose.detect``, the Pose Detect node's, with its
+    ``max_people``) finds a person in the photo: the fast check before ComfyUI starts."""
     from repaint_extend.pose.detect import detect
 
-    return bool(detect(photo.rgb, num_poses=1)["people"])
+    with native_stderr_quiet():
+        return bool(detect(photo.rgb, num_poses=max_people)["people"])
+
+
+@contextlib.contextmanager
+def native_stderr_quiet():
+    """Hold back what native code (MediaPipe's C++ logging: ``inference_feedback_manager``, XNNPACK; its
+    log level cannot be set from the environment) writes to file descriptor 2 inside the block; it is
+    written out after all if the block raises."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -134,7 +134,8 @@ def build_prompt(
     prompt: dict, input_spec, options: Options = DEFAULT_OPTIONS, where: str = "ComfyUI"
 ) -> tuple[dict, dict | str, str | None]:
     """The API prompt every photo runs (:func:`photo_prompt` then sets the photo and its seed): models
-    chosen (:func:`choose_models`), ``options.steps`` set wherever a node has ``steps``.
+    chosen (:func:`choose_models`), ``options.steps`` set wherever a node has ``steps``, and
+    ``options.max_people`` on Pose Detect (MediaPipe).
 
     One function for both paths: in-process ``input_spec`` reads this process's nodes, with servers it
     reads ``GET /object_info``, so both send the same prompt. Returns ``(prompt, models, note)``.
@@ -143,10 +144,11 @@ def build_prompt(
         RunError: see :func:`choose_models`.
     """
     prompt, models, note = choose_models(prompt, options, input_spec, where)
-    if options.steps is not None:
-        for node in prompt.values():
-            if "steps" in node["inputs"]:
-                node["inputs"]["steps"] = options.steps
+    for node in prompt.values():
+        if options.steps is not None and "steps" in node["inputs"]:
+            node["inputs"]["steps"] = options.steps
+        if options.max_people is not None and node["class_type"] == "PoseDetectMediaPipe":
+            node["inputs"]["max_people"] = options.max_people
     return prompt, models, note
 
 

@@ -10,21 +10,64 @@ from PIL import Image
 
 from . import intake
 
+LEG_POINTS = ("right_knee", "right_ankle", "left_knee", "left_ankle")
+"""The points that make a person's legs (COCO-18 names)."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def node_errors_line(node_errors: dict) -> str:
+    """ComfyUI's validation report (``node_errors``: ``{id: {"class_type", "errors": [{"message",
+    "details"}]}}``) as one line: the first failing node, its type, the message and its details."""
+    node_id, entry = next(iter(node_errors.items()))
+    first = (entry.get("errors") or [{}])[0]
+    details = f": {first['details']}" if first.get("details") else ""
+    return one_line(f"node {node_id} ({entry.get('class_type')}): {first.get('message', 'invalid')}{details}")
+
 
 def graph_error_line(error) -> str:
-    """One line from a ``comfy_host.GraphError``: the failing node, its type and the cause."""
+    """One line from a ``runner.host.GraphError``: the failing node, its type and the cause."""
     details = error.details
-    where, text = "graph", str(error)
     if isinstance(details, list) and details and isinstance(details[0], dict):
         where = f"node {details[0].get('node_id')} ({details[0].get('node_type')})"
-        text = details[0].get("exception_message", text)
-    elif isinstance(details, dict) and details:
-        node_id, entry = next(iter(details.items()))
-        first = (entry.get("errors") or [{}])[0]
-        where = f"node {node_id} ({entry.get('class_type')})"
-        text = f"{first.get('message', '')}: {first.get('details', '')}"
-    line = " ".join(f"{where}: {text}".split())
-    return line if len(line) <= 300 else line[:297] + "..."
+        return one_line(f"{where}: {details[0].get('exception_message', str(error))}")
+    if isinstance(details, dict) and details:
+        return node_errors_line(details)
+    return one_line(f"graph: {error}")
+
+
+def people_of(frames) -> list[str]:
+    """For each person of a POSE_KEYPOINT's first frame, left to right: ``"detected"`` (knees and ankles
+    found in the photo), ``"completed"`` (some inferred: ``inferred_keypoints``), ``"partly missing"`` or
+    ``"missing"``."""
+    from repaint_extend.pose.keypoints import KP
+
+    legs = []
+    indices = [KP[name] for name in LEG_POINTS]
+    for person in (frames[0].get("people") or []) if frames else []:
+        points = person.get("pose_keypoints_2d") or []
+        inferred = set(person.get("inferred_keypoints") or [])
+        present = [i for i in indices if len(points) >= 3 * i + 3 and points[3 * i + 2] > 0]
+        if inferred & set(indices):
+            legs.append("completed")
+        elif len(present) == len(indices):
+            legs.append("detected")
+        else:
+            legs.append("partly missing" if present else "missing")
+    return legs
+
+
+def pose_node(prompt: dict) -> str | None:
+    """The node whose POSE_KEYPOINT the report describes: Pose Complete Legs, else Pose Detect."""
+    for class_type in ("PoseCompleteLegs", "PoseDetectMediaPipe"):
+        found = next((k for k, n in prompt.items() if n["class_type"] == class_type), None)
+        if found is not None:
+            return found
+    return None
 
 
 def make_report(prompt: dict, result, out: Path, photo: intake.Photo, seconds: float, models) -> dict:
@@ -32,7 +75,8 @@ def make_report(prompt: dict, result, out: Path, photo: intake.Photo, seconds: f
     ``input_size`` (the decoded file's [W, H], after EXIF orientation), ``padding`` ([left, top, right,
     bottom] px: input pixel (x, y) is output pixel (x + left, y + top); None for a workflow without
     Pose Pad Image/Mask/Pose), ``output_size``, ``tiles``, ``nfe``, ``seconds``, ``known_max_abs_diff``
-    (see :func:`known_pixels`) and ``models``."""
+    (see :func:`known_pixels`), ``people`` (how many were posed; None without a pose) and ``legs`` (per
+    person, :func:`people_of`) and ``models``."""
     saved = [
         out / image.get("subfolder", "") / image["filename"]
         for ui in result.ui.values()
@@ -52,6 +96,8 @@ def make_report(prompt: dict, result, out: Path, photo: intake.Photo, seconds: f
             nfe = max((total for _, total, _ in result.progress), default=0)
     produced = np.asarray(Image.open(main_output).convert("RGB"))
     padding, diff = known_pixels(prompt, result, produced, photo)
+    pose = pose_node(prompt)
+    legs = people_of(result.output(pose)) if pose is not None else None
     return {
         "output_image": str(main_output),
         "saved": [str(p) for p in saved],
@@ -64,6 +110,8 @@ def make_report(prompt: dict, result, out: Path, photo: intake.Photo, seconds: f
         "nfe": int(nfe),
         "seconds": round(seconds, 2),
         "known_max_abs_diff": diff,
+        "people": None if legs is None else len(legs),
+        "legs": legs,
         "models": models,
     }
 
@@ -119,9 +167,12 @@ def _uint8(image) -> np.ndarray:
 
 
 def summary_line(report: dict) -> str:
-    """One photo's result in one line: sizes, padding, tiles, NFE, seconds, known pixels' max |diff|."""
+    """One photo's result in one line: people posed, sizes, padding, windows, NFE, seconds, known
+    pixels' max |diff|."""
+    people = report.get("people")
+    posed = "" if people is None else f"{people} {'person' if people == 1 else 'people'} posed, "
     return (
-        f"{Path(report['output_image']).name}: {report['input_size']} -> {report['output_size']} px "
-        f"(padding {report['padding']}), {report['tiles']} tiles, {report['nfe']} model calls, "
+        f"{Path(report['output_image']).name}: {posed}{report['input_size']} -> {report['output_size']} px "
+        f"(padding {report['padding']}), {report['tiles']} windows, {report['nfe']} model calls, "
         f"{report['seconds']:.1f} s; known pixels max |diff| = {report['known_max_abs_diff']}"
     )

@@ -29,6 +29,19 @@ class Workflow:
     data: dict
     api: bool
 
+    def max_people(self) -> int | None:
+        """Pose Detect (MediaPipe)'s ``max_people`` in the workflow (None: it has no such node); in a UI
+        workflow the first widget value of the node, as ComfyUI saves it."""
+        for node in self.data.values() if self.api else self.data["nodes"]:
+            if (node.get("class_type") if self.api else node.get("type")) != "PoseDetectMediaPipe":
+                continue
+            if self.api:
+                value = node.get("inputs", {}).get("max_people", 1)
+            else:
+                value = (node.get("widgets_values") or [1])[0]
+            return value if isinstance(value, int) and not isinstance(value, bool) else 1
+        return None
+
     def class_types(self) -> set[str]:
         """The node types it runs (UI notes and muted or bypassed nodes left out)."""
         if self.api:
@@ -44,12 +57,14 @@ class Workflow:
 
 @dataclass(frozen=True)
 class Options:
-    """What the command line may change: models (names in ComfyUI's folders or paths), seed, steps."""
+    """What the command line may change: models (names in ComfyUI's folders or paths), seed, steps, and
+    the people Pose Detect poses."""
 
     checkpoint: str | None = None
     controlnet: str | None = None
     seed: int | None = None
     steps: int | None = None
+    max_people: int | None = None
 
 
 DEFAULT_OPTIONS = Options()
@@ -174,4 +189,10 @@ def to_prompt(workflow: Workflow, object_info: dict | None = None) -> dict:
 
 def options_of(args) -> Options:
     """The :class:`Options` of the command line."""
-    return Options(checkpoint=args.checkpoint, controlnet=args.controlnet, seed=args.seed, steps=args.steps)
+    return Options(
+        checkpoint=args.checkpoint,
+        controlnet=args.controlnet,
+        seed=args.seed,
+        steps=args.steps,
+        max_people=getattr(args, "max_people", None),
+    )

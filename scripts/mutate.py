@@ -56,7 +56,7 @@ MUTANTS = {
     ),
     "outpaint_same_seed_every_tile": Mutant(
         "repaint_extend/adapters/outpaint.py",
-        (("stream_seed(run.seed, t.index)", "stream_seed(run.seed, 0)"),),
+        (("stream_seed(run.settings.seed, t.index)", "stream_seed(run.settings.seed, 0)"),),
         ("tests/integration/test_nodes_outpaint_modes.py", "tests/integration/test_nodes_extend.py"),
         "every tile of Outpaint (Tiled) gets the same noise seed",
     ),

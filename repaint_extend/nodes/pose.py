@@ -19,6 +19,7 @@ from comfy_api.latest import io
 
 from ..checks import confined_path
 from ..outpaint import to_uint8
+from ..pose.detect import MAX_PEOPLE
 from ..pose import (
     KEYPOINT_NAMES,
     LIMBS,
@@ -72,7 +73,7 @@ class PoseDetectMediaPipe(io.ComfyNode):
                     "max_people",
                     default=1,
                     min=1,
-                    max=16,
+                    max=MAX_PEOPLE,
                     tooltip="Most people to find, ordered left to right. Above 1 the detector also scans square "
                     "windows of the image (slower: about 0.1 s per window).",
                 ),

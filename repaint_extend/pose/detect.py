@@ -33,6 +33,8 @@ from .keypoints import KP, N_POINTS, new_frame, person_from_points
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 DEFAULT_TASK = os.path.join(MODEL_DIR, "pose_landmarker_full.task")
+MAX_PEOPLE = 16
+"""Most people one detection returns (Pose Detect's ``max_people`` range)."""
 
 # our keypoint index -> MediaPipe landmark index (None: derived)
 MP_FROM_OURS = {

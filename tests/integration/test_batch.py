@@ -81,7 +81,7 @@ def test_a_batch_records_failures_and_resumes(batch):
     assert status == 1
     summary = json.loads((out / "summary.json").read_text())
     rows = {Path(row["input"]).name: row for row in summary["photos"]}
-    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 2, "pending": 0}
+    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 2, "interrupted": 0, "pending": 0}
     for name in GOOD:
         row = rows[name]
         assert row["status"] == "done" and row["error"] == ""
@@ -223,3 +223,47 @@ def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path, capsys)
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "report.json").exists()
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+def test_an_unreachable_server_is_skipped_and_the_runner_cleans_up_after_itself(servers, tmp_path, capsys):
+    """One server that does not answer and one that does: the photo runs on the live one; the report has
+    its windows, model calls and people; local files carry the local counter; the photo uploaded and the
+    outputs are deleted from the server's folders unless --keep-on-server."""
+    _, url, log = servers[1]
+    work_dir = Path(log.name).parent
+    photo = _good_photos(tmp_path / "in")[0]
+    out = tmp_path / "out"
+
+    def leftovers():
+        uploads = sorted(p.name for p in (work_dir / "input").glob("run-workflow-*"))
+        return uploads, sorted(p.name for p in (work_dir / "output").glob("run-workflow-*"))
+
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens
+    argv = [
+        "extend_legs",
+        "--image",
+        photo,
+        "--out",
+        out,
+        "--steps",
+        STEPS,
+        "--server",
+        dead,
+        "--server",
+        url,
+    ]
+    assert _main(*argv) == 0
+    assert f"server {dead} does not answer" in capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert isinstance(report["tiles"], int) and report["tiles"] > 0 and report["nfe"] >= report["tiles"]
+    assert report["people"] == 1 and report["legs"] == ["completed"]
+    assert Path(report["output_image"]).name == "extend_legs_00001_.png"
+    assert leftovers() == ([], [])
+    assert _main(*argv, "--force", "--keep-on-server") == 0
+    report = json.loads((out / "report.json").read_text())
+    assert (
+        Path(report["output_image"]).name == "extend_legs_00002_.png"
+    )  # the local counter, nothing replaced
+    uploads, folders = leftovers()
+    assert len(uploads) == 1 and len(folders) == 1
+    assert _main("extend_legs", "--image", photo, "--out", tmp_path / "none", "--server", dead) == 3
