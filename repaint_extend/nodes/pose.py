@@ -19,7 +19,6 @@ from comfy_api.latest import io
 
 from ..checks import confined_path
 from ..outpaint import to_uint8
-from ..pose.detect import MAX_PEOPLE
 from ..pose import (
     KEYPOINT_NAMES,
     LIMBS,
@@ -37,6 +36,7 @@ from ..pose import (
     set_point,
     validate_frame,
 )
+from ..pose.detect import MAX_PEOPLE
 
 _CATEGORY = "image/pose"
 PoseKeypoint = io.Custom("POSE_KEYPOINT")
