@@ -73,6 +73,7 @@ def test_langevin_sampler_model_calls_are_counted_exactly(tiny):
     """The Langevin sampler makes steps + corrector_steps * (steps - 1) model calls a run (its node's
     documented count), and Outpaint (Tiled) reports exactly that per tile / window, not one per step."""
     import nodes
+
     from repaint_extend.outpaint import plan_tiles, plan_windows
 
     sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
@@ -130,8 +131,8 @@ def test_a_left_and_top_pad_wider_than_a_tile_runs(tiny, mode):
 
 def test_joint_windows_carry_their_area_weight_hint_and_prompt(tiny, monkeypatch):
     import comfy.sample as comfy_sample
-
     import nodes
+
     from repaint_extend.outpaint import plan_windows, window_weight
 
     model, clip, vae, net = tiny
@@ -175,6 +176,7 @@ def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their
     every window runs on them (steps and scheduler no longer matter); the coarse refinement keeps the steps
     at or below KSampler's denoise-0.6 start; the model calls are counted exactly."""
     import nodes
+
     from repaint_extend.adapters.outpaint import REFINE_DENOISE
     from repaint_extend.outpaint import plan_windows
 
@@ -215,8 +217,8 @@ def test_sampling_inputs_reach_every_tile(tiny, monkeypatch):
     and the ControlNet's strength and window reach each tile's sampler run."""
     import comfy.sample as comfy_sample
     import comfy.samplers
-
     import nodes
+
     from repaint_extend.outpaint import plan_tiles
 
     model, clip, vae, net = tiny

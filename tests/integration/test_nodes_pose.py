@@ -15,8 +15,7 @@ def camera_png(camera_input):
 
 def _pose_graph(image_name):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
@@ -200,8 +199,7 @@ def collage_png(comfy):
 
 def _people_graph(image_name, max_people):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
