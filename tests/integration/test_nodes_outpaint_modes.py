@@ -115,8 +115,9 @@ def test_feather_changes_the_sequential_output(tiny):
     assert not torch.equal(outs[0], outs[1])
     for out in outs:
         assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
-    with pytest.raises(ValueError, match=r"feather .*\[0, 32\]"):  # at most the overlap, before any work
-        _run(tiny, image, mask, "sequential", feather=33, overlap=32)
+    for mode in ("sequential", "joint"):  # the node's settings refuse it in every mode, before any work
+        with pytest.raises(ValueError, match=r"feather .*\[0, 32\]"):
+            _run(tiny, image, mask, mode, feather=33, overlap=32)
 
 
 @pytest.mark.parametrize("mode", ["sequential", "joint"])
