@@ -130,9 +130,10 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
         raise PhotoError(f"{path}: the image is {width}x{height} px, larger than {MAX_SIDE} px on a side")
 
 
-def has_person(photo: Photo) -> bool:
-    """Whether the pack's MediaPipe detector (``pose.detect``, the Pose Detect node's) finds a person in
-    the photo: the fast check before ComfyUI starts. Needs ``harness/pack.py``'s package loaded."""
-    from repaint_extend.pose.detect import detect
+def has_person(photo: Photo, max_people: int = 16) -> bool:
+    """Whether the pack's MediaPipe detector with the shipped workflows' settings
+    (``pose.detect.detect_people``, Pose Detect with ``max_people``, 16 = ``pose.detect.MAX_PEOPLE``) finds
+    a person in the photo: the fast check before ComfyUI starts. Needs ``harness/pack.py``'s package loaded."""
+    from repaint_extend.pose.detect import detect_people
 
-    return bool(detect(photo.rgb, num_poses=1)["people"])
+    return bool(detect_people(photo.rgb, max_people=max_people)["people"])
