@@ -142,10 +142,15 @@ def inpaint_sampler(
     )
 
 
+MAX_PEOPLE = 16
+"""Pose Detect's ``max_people`` in the shipped workflows: every person (the node's largest value,
+``pose.detect.MAX_PEOPLE``; the runner's person check uses ``pose.detect.detect_people`` with it)."""
+
+
 def detect_complete_pad(
-    g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64, max_people: int = 1
+    g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64, max_people: int = MAX_PEOPLE
 ):
-    """Add Pose Detect (MediaPipe, ``max_people``) -> Pose Complete Legs (straight, symmetric, feet) ->
+    """Add Pose Detect (MediaPipe, ``max_people``, every person by default) -> Pose Complete Legs (straight, symmetric, feet) ->
     Pose Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the
     bottom. Returns the three nodes (the pad's outputs: image, mask, pose)."""
     detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5)
