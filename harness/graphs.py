@@ -495,7 +495,8 @@ def ldm_inpaint(
             latent_image=cond.out(2),
             denoise=1.0,
         )
-    decoded, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), mask.out(0))
+    # the composite keeps the pixels the model was told are known: the conditioning's thresholded mask
+    decoded, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), cond.out(3))
     output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
     return g.finalize(), {
         "loader": load.id,
