@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import torch
 
 from .adm_unet import ADMUNet
+from .safe_pickle import safe_torch_load
 
 __all__ = [
     "PUBLISHED_FLAGS",
@@ -398,12 +399,15 @@ def load_state_dict(source) -> tuple[dict[str, torch.Tensor], dict | None]:
 
     Args:
         source: a mapping (returned as is), or a path to ``.safetensors`` or to a torch pickle
-            (``.pt``/``.pth``/``.ckpt``/other, read with ``torch.load(weights_only=True)``). A pickle
-            holding ``{"state_dict": ...}``, ``{"model": ...}`` or ``{"ema": ...}`` is unwrapped, and a
-            common ``module.`` prefix (DistributedDataParallel) is stripped.
+            (``.pt``/``.pth``/``.ckpt``/other, read with :func:`pixel.safe_pickle.safe_torch_load`:
+            ``weights_only`` loading in which any other object, e.g. a Lightning checkpoint's
+            hyper-parameters, becomes an inert stand-in and no code in the file runs). A pickle holding
+            ``{"state_dict": ...}``, ``{"model": ...}`` or ``{"ema": ...}`` is unwrapped, and a common
+            ``module.`` prefix (DistributedDataParallel) is stripped.
 
     Raises:
-        FileNotFoundError, ADMCheckpointError (not a mapping of tensors).
+        FileNotFoundError, ADMCheckpointError (not a mapping of tensors), UnsafeCheckpointError (a file
+        naming ``os`` / ``posix`` / ``sys`` globals: not loaded).
     """
     config = None
     if isinstance(source, Mapping):
@@ -422,7 +426,7 @@ def load_state_dict(source) -> tuple[dict[str, torch.Tensor], dict | None]:
             if _META_KEY in meta:
                 config = json.loads(meta[_META_KEY])
         else:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
+            sd = safe_torch_load(path)
     if isinstance(sd, Mapping) and not all(isinstance(v, torch.Tensor) for v in sd.values()):
         for key in ("state_dict", "model", "ema"):
             if isinstance(sd.get(key), Mapping):
