@@ -64,8 +64,6 @@ def _save_lightning(path, state_dict, **extra):
 
 def test_a_lightning_checkpoint_with_objects_loads_its_weights(tmp_path):
     """Today: ADMCheckpointError / UnpicklingError with PyTorch's advice to use weights_only=False."""
-    from repaint_extend.pixel.safe_pickle import OpaqueObject, safe_torch_load
-
     model = _tiny()
     path = tmp_path / "last.ckpt"
     _save_lightning(path, model.state_dict())
@@ -76,6 +74,8 @@ def test_a_lightning_checkpoint_with_objects_loads_its_weights(tmp_path):
     assert all(torch.equal(sd[k], v) for k, v in model.state_dict().items())
     loaded, _ = load_adm(path, num_head_channels=8)
     assert torch.equal(loaded.out[2].weight, model.out[2].weight)
+    from repaint_extend.pixel.safe_pickle import OpaqueObject, safe_torch_load
+
     whole = safe_torch_load(path)
     assert whole["epoch"] == 3 and whole["pytorch-lightning_version"] == "1.9.0"
     config = whole["hyper_parameters"]["config"]
