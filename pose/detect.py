@@ -363,6 +363,13 @@ def _window_candidates(image: np.ndarray, num_poses: int, model_path: str) -> li
     return found
 
 
+def _area(lms: np.ndarray) -> float:
+    """Area (px^2) of the visible landmarks' box: of two detections of one person, the larger one has found
+    more of the body (the legs too), usually in a larger window with more context."""
+    x0, y0, x1, y1 = _visible_box(lms)
+    return float((x1 - x0) * (y1 - y0))
+
+
 def _neck_x(lms: np.ndarray) -> float:
     return float(lms[11, 0] + lms[12, 0]) / 2  # MediaPipe 11 / 12: left / right shoulder
 
@@ -373,8 +380,8 @@ def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[n
     One person: the landmarker on the whole image (upscaled if small, :func:`upscaled_landmarks`); when it
     finds nobody (a wide photo), the windows as below, keeping the most visible person. Several: the
     landmarker on every window of :func:`detection_windows`; duplicates (boxes overlapping more than
-    :data:`SAME_PERSON_OVERLAP`) keep the detection that is whole in its window, then the one of highest
-    total visibility; the ``num_poses`` first are kept.
+    :data:`SAME_PERSON_OVERLAP`) keep the detection that is whole in its window, then the one whose visible
+    landmarks span the largest box; the ``num_poses`` first are kept.
     """
     if num_poses == 1:
         whole = list(upscaled_landmarks(image, model_path, 1))
@@ -382,7 +389,7 @@ def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[n
             return whole
     kept: list[np.ndarray] = []
     for _, lms in sorted(
-        _window_candidates(image, num_poses, model_path), key=lambda c: (c[0], -c[1][:, 2].sum())
+        _window_candidates(image, num_poses, model_path), key=lambda c: (c[0], -_area(c[1]))
     ):
         box = _visible_box(lms)
         if all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept):
