@@ -158,7 +158,8 @@ def test_auto_padding_never_pads_above_a_head():
     head_at_top = {0: (50, 5), 14: (45, 3), 15: (55, 3), 4: (2, 40), 7: (98, 40), 10: (50, 130)}
     assert auto_padding(frame_with(head_at_top, w=100, h=80), margin=32, multiple=8) == (0, 0, 4, 88)
     # today's main: (32, 32, 36, 88): the nose and the wrists padded the top, left and right
-    assert auto_padding(frame_with({0: (50, -3)}, w=64, h=64), margin=8) == (0, 0, 0, 0)  # nose above the edge
+    nose_above = frame_with({0: (50, -3)}, w=64, h=64)
+    assert auto_padding(nose_above, margin=8) == (0, 0, 0, 0)
 
 
 def test_auto_padding_grows_below_every_persons_feet_and_only_there():
