@@ -252,12 +252,23 @@ MIN_BOX_FRACTION = 0.5
 window's shorter side: smaller ones are faces, badges or patterns taken for a distant person in a small
 window, and a real person that small is found whole in a smaller window."""
 
+MIN_INSIDE_FRACTION = 0.5
+"""A detection in a window counts when at least this fraction of its box (visible landmarks) lies inside the
+window: less is a person extrapolated from a fragment at the window's edge (a cup's rim taken for a
+shoulder), and a real person cut by the window is found whole in another window."""
 HEAD_ABOVE_SHOULDERS = 0.2
 """A detection in a window counts when its nose lies at least this fraction of the torso (shoulders' to
 hips' midpoints) away from the shoulders' midpoint. Anthropometry puts the nose about 0.09 H above the
 shoulders (eye height 0.936 H, chin 0.870 H, shoulder 0.818 H: Drillis & Contini via Winter 2009,
 Fig. 4.1), a third of the 0.288 H torso; a pattern taken for a person (a camera on a tripod) has its
 "nose" on its "shoulders"."""
+
+
+def _inside_fraction(box: tuple, w: int, h: int) -> float:
+    """The fraction of ``box`` (window px) that lies inside the ``w`` x ``h`` window."""
+    ix = max(0.0, min(box[2], w) - max(box[0], 0.0))
+    iy = max(0.0, min(box[3], h) - max(box[1], 0.0))
+    return ix * iy / max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
 
 
 def _plausible(lms: np.ndarray) -> bool:
@@ -339,7 +350,9 @@ def _mirrored_landmarks(image: np.ndarray, model_path: str, num_poses: int) -> n
     return out[:, swap]
 
 
-def _window_candidates(image: np.ndarray, num_poses: int, model_path: str) -> list[tuple[bool, np.ndarray]]:
+def _window_candidates(
+    image: np.ndarray, num_poses: int, model_path: str
+) -> list[tuple[bool, np.ndarray, tuple[int, int]]]:
     """``(cut, landmarks [33, 3] in image px)`` of every person found in any detection window; ``cut``:
     the person touches an edge of its window that lies inside the image. A window in which the landmarker
     finds nobody is tried once more mirrored (MediaPipe's detector is not symmetric: a person seen from
@@ -356,11 +369,32 @@ def _window_candidates(image: np.ndarray, num_poses: int, model_path: str) -> li
                 big = box is not None and max(box[2] - box[0], box[3] - box[1]) >= MIN_BOX_FRACTION * min(
                     w, h
                 )
-                if big and _plausible(lms):
-                    found.append((_cut_by_window(box, window, height, width), lms + np.array([x, y, 0.0])))
+                if big and _plausible(lms) and _inside_fraction(box, w, h) >= MIN_INSIDE_FRACTION:
+                    cut = _cut_by_window(box, window, height, width)
+                    found.append((cut, lms + np.array([x, y, 0.0]), (w, h)))
             if len(landmarks):
                 break
     return found
+
+
+def _confirmed(image: np.ndarray, box: tuple, size: tuple[int, int], model_path: str) -> bool:
+    """Whether the landmarker (or, failing that, on the mirrored crop) finds a person again, overlapping
+    ``box`` (image px) by more than :data:`SAME_PERSON_OVERLAP`, in a window of ``size`` (w, h: the size of
+    the window that found the person cut) centred on ``box``. A person cut by one window is found again
+    with themselves in the middle; a pattern taken for a person at a window's edge mostly is not (a cup of
+    coffee)."""
+    height, width = image.shape[:2]
+    w, h = min(size[0], width), min(size[1], height)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x = int(min(max(cx - w / 2, 0), width - w))
+    y = int(min(max(cy - h / 2, 0), height - h))
+    crop = np.ascontiguousarray(image[y : y + h, x : x + w])
+    for find in (upscaled_landmarks, _mirrored_landmarks):
+        for lms in find(crop, model_path, MAX_PEOPLE):
+            again = _visible_box(lms + np.array([x, y, 0.0]))
+            if again is not None and _overlap(box, again) > SAME_PERSON_OVERLAP:
+                return True
+    return False
 
 
 def _area(lms: np.ndarray) -> float:
@@ -381,20 +415,24 @@ def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[n
     finds nobody (a wide photo), the windows as below, keeping the most visible person. Several: the
     landmarker on every window of :func:`detection_windows`; duplicates (boxes overlapping more than
     :data:`SAME_PERSON_OVERLAP`) keep the detection that is whole in its window, then the one whose visible
-    landmarks span the largest box; the ``num_poses`` first are kept.
+    landmarks span the largest box; a person found only cut by windows is kept when found again around
+    themselves (:func:`_confirmed`); the ``num_poses`` first are kept.
     """
     if num_poses == 1:
         whole = list(upscaled_landmarks(image, model_path, 1))
         if whole:
             return whole
     kept: list[np.ndarray] = []
-    for _, lms in sorted(
+    for cut, lms, size in sorted(
         _window_candidates(image, num_poses, model_path), key=lambda c: (c[0], -_area(c[1]))
     ):
         box = _visible_box(lms)
-        if all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept):
+        unique = all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept)
+        if unique and (not cut or _confirmed(image, box, size, model_path)):
             kept.append(lms)
-    return sorted(kept[:num_poses], key=_neck_x)
+            if len(kept) == num_poses:
+                break
+    return sorted(kept, key=_neck_x)
 
 
 def detect(

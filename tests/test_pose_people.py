@@ -112,3 +112,13 @@ def test_a_pattern_with_its_nose_on_its_shoulders_is_no_person():
     assert not dm._plausible(lms)
     lms[0, :2] = (50, 80)
     assert dm._plausible(lms)
+
+
+def test_a_photo_without_a_person_has_nobody_found():
+    """The windows must not turn a pattern into a person: scikit-image's coffee.png (a cup on a saucer)
+    has nobody, with the workflow's settings and with one person."""
+    import skimage.data
+
+    coffee = skimage.data.coffee()
+    assert detect_people(coffee)["people"] == []
+    assert detect_people(coffee, max_people=1)["people"] == []
