@@ -354,8 +354,8 @@ def _window_candidates(
     image: np.ndarray, num_poses: int, model_path: str
 ) -> list[tuple[bool, np.ndarray, tuple[int, int]]]:
     """``(cut, landmarks [33, 3] in image px)`` of every person found in any detection window; ``cut``:
-    the person touches an edge of its window that lies inside the image. A window in which the landmarker
-    finds nobody is tried once more mirrored (MediaPipe's detector is not symmetric: a person seen from
+    the person touches an edge of its window that lies inside the image. A band window (see
+    :func:`detection_windows`) in which the landmarker finds nobody is tried once more mirrored (MediaPipe's detector is not symmetric: a person seen from
     the back or in profile at a window's edge is often found only one way round)."""
     height, width = image.shape[:2]
     found = []
@@ -372,7 +372,7 @@ def _window_candidates(
                 if big and _plausible(lms) and _inside_fraction(box, w, h) >= MIN_INSIDE_FRACTION:
                     cut = _cut_by_window(box, window, height, width)
                     found.append((cut, lms + np.array([x, y, 0.0]), (w, h)))
-            if len(landmarks):
+            if len(landmarks) or w == h:  # squares: once (the bands, across the photo, catch the rest)
                 break
     return found
 
