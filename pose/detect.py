@@ -226,7 +226,7 @@ def landmarks_to_person(
 # Several people, wide and small photos. MediaPipe's pose detector (BlazePose) letterboxes the whole image
 # into its 224 x 224 input: on a wide strip or group photo each person is a few pixels tall, and it mostly
 # reports one person (or none) even with num_poses > 1. detect() therefore also runs the landmarker on
-# square windows of several sizes and merges what it finds (see _detect_people).
+# windows (full-height columns and squares) of several sizes and merges what it finds (see _detect_people).
 WINDOW_FRACTIONS = (1.0, 0.75, 0.6, 0.5)
 """Window sides tried, as fractions of the image's shorter side (a person cut at the knees is about as tall
 as the photo; a back row or a seated person less)."""
@@ -353,8 +353,8 @@ def _mirrored_landmarks(image: np.ndarray, model_path: str, num_poses: int) -> n
 def _window_candidates(
     image: np.ndarray, num_poses: int, model_path: str
 ) -> list[tuple[bool, np.ndarray, tuple[int, int]]]:
-    """``(cut, landmarks [33, 3] in image px)`` of every person found in any detection window; ``cut``:
-    the person touches an edge of its window that lies inside the image. A band window (see
+    """``(cut, landmarks [33, 3] in image px, (w, h) of the window)`` of every person found in any detection
+    window; ``cut``: the person touches an edge of its window that lies inside the image. A band window (see
     :func:`detection_windows`) in which the landmarker finds nobody is tried once more mirrored (MediaPipe's detector is not symmetric: a person seen from
     the back or in profile at a window's edge is often found only one way round)."""
     height, width = image.shape[:2]
