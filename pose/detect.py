@@ -135,20 +135,23 @@ def detect_mediapipe_landmarks(
 
 
 DETECT_MIN_SIDE = 256
-"""Shorter side (px) below which an image or window is upscaled (bicubic, for detection only) before the
-landmarker: MediaPipe's pose landmarker runs on a 256 x 256 crop of the person (model card "BlazePose GHUM
-3D", input 256 x 256) and places legs poorly on fewer pixels. The output pixels never see this copy."""
+"""Shorter side (px) below which an image or window in which the landmarker finds nobody is tried again
+upscaled (bicubic, for detection only): MediaPipe's pose landmarker runs on a 256 x 256 crop of the person
+(model card "BlazePose GHUM 3D", input 256 x 256). The output pixels never see the upscaled copy. The
+original comes first: on crops of scikit-image's and matplotlib's photos at 100 and 140 px, the upscaled
+copy placed completed ankles no better (bench/bench_people.py) and missed a person the original found."""
 
 
 def upscaled_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK, num_poses: int = 1) -> np.ndarray:
-    """:func:`detect_mediapipe_landmarks` on a copy of ``image`` upscaled so that its shorter side is at
-    least :data:`DETECT_MIN_SIDE` px (Pillow bicubic), the landmarks mapped back to ``image``'s pixels
-    (``[P, 33, 3]``). An image already that large goes through unchanged."""
+    """:func:`detect_mediapipe_landmarks` on ``image``; when it finds nobody and ``image``'s shorter side is
+    under :data:`DETECT_MIN_SIDE` px, on a copy upscaled (Pillow bicubic) to that side, the landmarks mapped
+    back to ``image``'s pixels. Returns ``[P, 33, 3]``."""
     image = check_image(image)
+    out = detect_mediapipe_landmarks(image, model_path, num_poses)
     h, w = image.shape[:2]
     scale = DETECT_MIN_SIDE / min(h, w)
-    if scale <= 1:
-        return detect_mediapipe_landmarks(image, model_path, num_poses)
+    if len(out) or scale <= 1:
+        return out
     from PIL import Image
 
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

@@ -67,9 +67,10 @@ def test_windows_cover_any_aspect_ratio_up_to_the_largest_photo():
     assert len(windows(300, 16384)) > 100
 
 
-def test_small_photos_are_upscaled_for_detection_only(photos):
-    """A photo below the landmarker's 256 px is upscaled for detection; the landmarks come back in the
-    photo's own pixels, where the full-size photo puts them, and the photo itself is not changed."""
+def test_small_photos_give_landmarks_in_their_own_pixels(photos):
+    """A photo below the landmarker's 256 px (upscaled for detection only when nobody is found in it): the
+    landmarks come back in the photo's own pixels, where the full-size photo puts them, and the photo
+    itself is not changed."""
     from PIL import Image
 
     full = photos.sources()["astronaut"]
