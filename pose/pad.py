@@ -102,7 +102,9 @@ def auto_padding(
 
     Only the leg points (:data:`LEG_POINTS`: hips, knees, ankles, feet, of every person) count: the pad
     grows on the side(s) where completed legs and feet fall, never for a head, an arm or a hand near an
-    edge (a face within ``margin`` of the top edge pads nothing above it). With several people, the
+    edge (a face within ``margin`` of the top edge pads nothing above it). When no person has a leg point
+    (Pose Complete Legs had too little of a body to place them), the left, right and bottom pads contain
+    every present point instead, and the top gets none. With several people, the
     canvas grows as far as the furthest person's feet need; a person whose feet are already inside the
     frame gets nothing generated over them (the pads and the mask cover only the new border).
     For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
@@ -119,7 +121,7 @@ def auto_padding(
         multiple: positive int.
         sides: which sides may be padded (default all).
     Returns:
-        ``(left, top, right, bottom)`` ints >= 0; all 0 when no leg point is present.
+        ``(left, top, right, bottom)`` ints >= 0; all 0 when no point is present.
     Raises:
         ValueError for a bad margin, multiple or sides; TypeError for a margin that is neither an int nor
         a float, or a multiple that is not an int.
@@ -135,13 +137,14 @@ def auto_padding(
         margin_px = margin * h
     else:  # pixels
         margin_px = float(check_int("margin", margin, 0))
-    b = keypoint_bounds(frame, LEG_POINTS)
+    legs = keypoint_bounds(frame, LEG_POINTS)
+    b = legs or keypoint_bounds(frame)
     if b is None:
         return (0, 0, 0, 0)
     x0, y0, x1, y1 = b
     need = {
         "l": margin_px - x0,
-        "t": margin_px - y0,
+        "t": margin_px - legs[1] if legs else 0.0,  # the top: for legs only, never above a head
         "r": x1 + margin_px - (w - 1),
         "b": y1 + margin_px - (h - 1),
     }

@@ -160,6 +160,9 @@ def test_auto_padding_never_pads_above_a_head():
     # today's main: (32, 32, 36, 88): the nose and the wrists padded the top, left and right
     nose_above = frame_with({0: (50, -3)}, w=64, h=64)
     assert auto_padding(nose_above, margin=8) == (0, 0, 0, 0)
+    # nobody with a leg point: every point counts, but still never the top
+    no_legs = frame_with({0: (50, 5), 5: (60, 79)}, w=100, h=80)
+    assert auto_padding(no_legs, margin=32, multiple=8) == (0, 0, 4, 32)  # + 4: a width of 104
 
 
 def test_auto_padding_grows_below_every_persons_feet_and_only_there():
