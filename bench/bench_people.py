@@ -35,15 +35,18 @@ def _load(name: str, path: Path):
     return module
 
 
-def _pack():
+def _load_core() -> None:
+    """Make ``repaint_extend`` importable: through harness/pack.py where it exists (the repository root
+    registered under that name), else it must be importable already (an installed package)."""
     for path in (
         ROOT / "harness" / "pack.py",
         ROOT / "runner" / "pack.py",
         ROOT / "tests" / "support" / "pack.py",
     ):
         if path.is_file():
-            return _load("pack", path)
-    raise SystemExit("harness/pack.py not found")
+            _load("pack", path).load()
+            return
+    import repaint_extend  # noqa: F401
 
 
 def count_people(photos, detect) -> list[dict]:
@@ -111,7 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
-    _pack().load()
+    _load_core()
     import mediapipe
     import numpy
     from repaint_extend.pose import complete_legs, detect, person_points
