@@ -130,6 +130,11 @@ def inpaint_sampler(
     )
 
 
+MAX_PEOPLE = 16
+"""Pose Detect's ``max_people`` in the shipped workflows: every person (the node's largest value,
+``pose.detect.MAX_PEOPLE``; the runner's person check uses ``pose.detect.detect_people`` with it)."""
+
+
 def detect_complete_pad(
     g,
     image,
@@ -137,14 +142,14 @@ def detect_complete_pad(
     bottom: int | None = None,
     margin: int = 32,
     multiple: int = 64,
-    max_people: int = 1,
+    max_people: int = MAX_PEOPLE,
     whole_body: bool = False,
 ):
-    """Add Pose Detect (MediaPipe, ``max_people``; with hands and face when ``whole_body``) -> Pose
-    Complete Legs (straight, symmetric, feet) -> Pose Pad Image/Mask/Pose on the IMAGE output ``image``:
-    ``auto`` padding, or ``bottom`` px at the bottom. Returns the three nodes (the pad's outputs: image,
-    mask, pose). Pose Detect's ``face`` (on by default) is written out; its ``hands`` (off by default)
-    only with ``whole_body``."""
+    """Add Pose Detect (MediaPipe, ``max_people``: every person by default; with hands and face when
+    ``whole_body``) -> Pose Complete Legs (straight, symmetric, feet) -> Pose Pad Image/Mask/Pose on the
+    IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the bottom. Returns the three nodes (the
+    pad's outputs: image, mask, pose). Pose Detect's ``face`` (on by default) is written out; its ``hands``
+    (off by default) only with ``whole_body``."""
     extra = {"hands": True, "face": True} if whole_body else {"face": True}
     detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5, **extra)
     legs = g.node(
@@ -461,7 +466,8 @@ def ldm_inpaint(
             latent_image=cond.out(2),
             denoise=1.0,
         )
-    decoded, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), mask.out(0))
+    # the composite keeps the pixels the model was told are known: the conditioning's thresholded mask
+    decoded, composite = _decode_keeping_known(g, sampler.out(0), load.out(1), pixels.out(0), cond.out(3))
     output = g.node("SaveImage", images=composite.out(0), filename_prefix=save_prefix)
     return g.finalize(), {
         "loader": load.id,

@@ -14,9 +14,13 @@ LoadImage's decode (ComfyUI 0.3.75, ``nodes.py`` ``LoadImage.load_image``), repl
   entry; otherwise no alpha.
 
 Where this decode differs from LoadImage (both on purpose):
-- 16-bit greyscale (``I;16`` and its byte orders, what Pillow opens a 16-bit PNG as) is first converted
-  to ``I`` and then scaled as LoadImage scales ``I``. LoadImage itself tests ``mode == "I"`` only, so it
-  would clip an ``I;16`` photo at 255 (most of it white).
+- 16-bit greyscale (``I;16`` and its byte orders, what Pillow opens a 16-bit PNG as) is mapped to 8 bits
+  as ``v / 257`` rounded to the nearest level (:func:`sixteen_to_eight`): 0 -> 0, 65535 -> 255, each 8-bit
+  level ``n`` stored as ``257 n`` comes back as ``n`` (what image viewers show; libpng's
+  ``png_set_scale_16``, ``(v * 255 + 32895) // 65535``, rounds the 255 values ``257 n + 128`` one level up). LoadImage itself tests ``mode == "I"``
+  only, so it would clip an ``I;16`` photo at 255 (most of it white); scaling it like ``I`` (x 1/255, as
+  this decode did before) maps 65535 to 257: the top 1 % of the range clipped to 255 and every level
+  stretched by 0.8 %.
 - A truncated or corrupt file is an error. LoadImage retries with ``LOAD_TRUNCATED_IMAGES`` and fills
   the missing part with grey (``node_helpers.pillow``).
 - Only the first frame of a multi-frame file (GIF, multi-page TIFF) is read; LoadImage would make a
@@ -71,6 +75,13 @@ class Photo:
         return Image.fromarray(np.dstack([self.rgb, self.alpha]), "RGBA")
 
 
+def sixteen_to_eight(values: np.ndarray) -> np.ndarray:
+    """16-bit levels (any integer array in 0..65535) to uint8 as ``v / 257`` rounded to the nearest:
+    ``(v + 128) // 257`` (exact: ``v / 257`` is never halfway between two integers)."""
+    v = np.asarray(values).astype(np.uint32)
+    return ((v + 128) // 257).astype(np.uint8)
+
+
 def decode_image(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """LoadImage's decode of one opened, loaded frame (see the module docstring).
 
@@ -79,7 +90,7 @@ def decode_image(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     """
     image = ImageOps.exif_transpose(image)
     if image.mode in SIXTEEN_BIT:
-        image = image.convert("I")
+        image = Image.fromarray(sixteen_to_eight(np.asarray(image)), "L")
     if image.mode == "I":
         image = image.point(lambda i: i * (1 / 255))
     rgb = np.asarray(image.convert("RGB"))
@@ -133,13 +144,14 @@ def _check_size(path: Path, size: tuple[int, int]) -> None:
         raise PhotoError(f"{path}: the image is {width}x{height} px, larger than {MAX_SIDE} px on a side")
 
 
-def has_person(photo: Photo, max_people: int = 1) -> bool:
-    """Whether the pack's MediaPipe detector (``pose.detect``, the Pose Detect node's, with its
-    ``max_people``) finds a person in the photo: the fast check before ComfyUI starts."""
-    from repaint_extend.pose.detect import detect
+def has_person(photo: Photo, max_people: int = 16) -> bool:
+    """Whether the pack's MediaPipe detector with the workflow's settings (``pose.detect.detect_people``,
+    Pose Detect with ``max_people``, 16 = ``pose.detect.MAX_PEOPLE``) finds a person in the photo: the fast
+    check before ComfyUI starts."""
+    from repaint_extend.pose.detect import detect_people
 
     with native_stderr_quiet():
-        return bool(detect(photo.rgb, num_poses=max_people)["people"])
+        return bool(detect_people(photo.rgb, max_people=max_people)["people"])
 
 
 @contextlib.contextmanager

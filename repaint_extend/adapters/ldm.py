@@ -37,8 +37,10 @@ from ..pixel.ldm_inpaint import (
     LINEAR_START,
     TIMESTEPS,
     LDMCheckpointError,
+    binary_mask,
     concat_conditioning,
     conditioning_inputs,
+    hole_free_latent,
     latent_noise_mask,
     split_checkpoint,
     vq_config_from_state_dict,
@@ -223,7 +225,13 @@ def load_ldm_inpaint(path: str):
 
 
 def ldm_inpaint_conditioning(vae, pixels: torch.Tensor, mask: torch.Tensor):
-    """The concat CONDITIONING and the LATENT (with its noise_mask) of an image and a mask.
+    """The concat CONDITIONING, the LATENT (with its noise_mask) and the binary MASK of an image and a mask.
+
+    The mask is thresholded once at 0.5 (:func:`pixel.ldm_inpaint.binary_mask`); that one binary mask makes
+    the conditioning, the noise_mask (latent cells with any pixel to fill) and the returned MASK, which
+    the final composite must use (known pixels = mask 0). The LATENT is the encoding of the masked image,
+    zero in the cells to generate (:func:`pixel.ldm_inpaint.hole_free_latent`): what was in the hole never
+    reaches the output.
 
     Args:
         vae: the :class:`VQVAE` of the checkpoint.
@@ -231,8 +239,9 @@ def ldm_inpaint_conditioning(vae, pixels: torch.Tensor, mask: torch.Tensor):
         mask: MASK ``[B or 1, H, W]`` in [0, 1], 1 = fill (thresholded at 0.5).
 
     Returns:
-        ``(conditioning, latent)``: CONDITIONING whose ``noise_concat`` is ``[B, 4, H/4, W/4]``
-        (``c``, mask in {-1, +1}); LATENT ``{"samples": encode(pixels), "noise_mask": [B, 1, H/4, W/4]}``.
+        ``(conditioning, latent, binary)``: CONDITIONING whose ``noise_concat`` is ``[B, 4, H/4, W/4]``
+        (``c``, mask in {-1, +1}); LATENT ``{"samples": [B, 3, H/4, W/4], "noise_mask": [B, 1, H/4, W/4]}``;
+        MASK ``[B, H, W]`` in {0, 1}.
 
     Raises:
         ValueError: naming the input (vae, pixels, mask) that does not fit.
@@ -243,9 +252,10 @@ def ldm_inpaint_conditioning(vae, pixels: torch.Tensor, mask: torch.Tensor):
     if h % MULTIPLE or w % MULTIPLE:
         raise ValueError(f"pixels: {w}x{h} px; scale or crop the image to multiples of {MULTIPLE} px")
     image = pixels[..., :3].movedim(-1, 1).float()
-    m = check_mask(mask, pixels, "mask")[:, None].expand(image.shape[0], -1, -1, -1)
+    m = binary_mask(check_mask(mask, pixels, "mask").float())[:, None].expand(image.shape[0], -1, -1, -1)
     masked, mask_pm = conditioning_inputs(image, m)
     c = vae.encode(((masked + 1.0) / 2.0).movedim(1, -1))  # the VAE maps [0, 1] back to [-1, 1]
     conditioning = [[torch.zeros(1, 1, 1), {"noise_concat": concat_conditioning(c, mask_pm.to(c.device))}]]
-    latent = {"samples": vae.encode(pixels[..., :3]), "noise_mask": latent_noise_mask(m, vae.downscale_ratio)}
-    return conditioning, latent
+    noise_mask = latent_noise_mask(m, vae.downscale_ratio)
+    latent = {"samples": hole_free_latent(c, noise_mask.to(c.device)), "noise_mask": noise_mask}
+    return conditioning, latent, m[:, 0].contiguous()

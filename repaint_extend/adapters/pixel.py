@@ -12,6 +12,7 @@ The network and its checkpoint format live in ``pixel/`` (pure torch). Here:
 
 from __future__ import annotations
 
+import logging
 import os
 
 import comfy.latent_formats
@@ -141,11 +142,12 @@ def load_adm_model(path: str, num_head_channels: int, num_heads: int, class_labe
     """The MODEL of an ADM checkpoint file, kept while the file and the arguments are unchanged.
 
     A config stored with the weights (safetensors metadata, :func:`pixel.save_adm`) wins over the head
-    arguments; guided-diffusion's ``.pt`` files store none, so the heads are the arguments, checked
-    against the published 256 px models when the file has their layout (:func:`pixel.check_published_heads`).
+    arguments; guided-diffusion's ``.pt`` files store none, so the heads are the arguments, whatever the
+    layout; a warning is logged when they cannot be checked or differ from the published 256 px model whose
+    layout the file has (:func:`pixel.check_published_heads`).
 
     Raises:
-        ADMCheckpointError: the weights do not fit, or a published layout with other heads;
+        ADMCheckpointError: the weights do not fit;
         ValueError: ``class_label`` outside the model's classes.
     """
 
@@ -153,7 +155,9 @@ def load_adm_model(path: str, num_head_channels: int, num_heads: int, class_labe
         state_dict, stored_config = load_state_dict(path)
         overrides = {}
         if not stored_config:
-            check_published_heads(state_dict, num_head_channels, num_heads)
+            warning = check_published_heads(state_dict, num_head_channels, num_heads)
+            if warning:
+                logging.warning("Load ADM Pixel Model, %s: %s", os.path.basename(path), warning)
             overrides = {"num_head_channels": num_head_channels, "num_heads": num_heads}
         unet, config = load_adm(state_dict, config=stored_config, **overrides)
         if config["num_classes"] is not None:

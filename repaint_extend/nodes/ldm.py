@@ -64,8 +64,9 @@ class LDMInpaintConditioning(io.ComfyNode):
             description="The conditioning of latent-diffusion's inpainting model, as its scripts/inpaint.py builds it: "
             "mask thresholded at 0.5, holes of the image set to -1, the masked image encoded by the VQ-f4 encoder "
             "(not quantised), the mask as -1/+1 resized by nearest neighbour. Outputs it as positive and negative "
-            "(cfg 1: the model has no unconditional mode) and the image's LATENT with a noise_mask, so that any "
-            "sampler keeps the known region. Paste the known pixels back after decoding for bit-exact pixels.",
+            "(cfg 1: the model has no unconditional mode), the masked image's LATENT (zero in the hole: what was "
+            "there never reaches the output) with a noise_mask, so that any sampler keeps the known region, and the "
+            "thresholded mask: paste the known pixels back after decoding with that mask for bit-exact pixels.",
             inputs=[
                 io.Vae.Input("vae", tooltip="The VAE of Load LDM Inpainting Checkpoint."),
                 io.Image.Input(
@@ -77,13 +78,19 @@ class LDMInpaintConditioning(io.ComfyNode):
                 io.Conditioning.Output("positive"),
                 io.Conditioning.Output("negative"),
                 io.Latent.Output("latent"),
+                io.Mask.Output(
+                    "thresholded_mask",
+                    display_name="mask (0/1)",
+                    tooltip="The mask thresholded at 0.5 (1 = filled), the one the model was conditioned on: "
+                    "composite the decoded image with it.",
+                ),
             ],
         )
 
     @classmethod
     def execute(cls, vae, pixels, mask) -> io.NodeOutput:
-        conditioning, latent = ldm_inpaint_conditioning(vae, pixels, mask)
-        return io.NodeOutput(conditioning, conditioning, latent)
+        conditioning, latent, binary = ldm_inpaint_conditioning(vae, pixels, mask)
+        return io.NodeOutput(conditioning, conditioning, latent, binary)
 
 
 NODES = [LoadLDMInpaintCheckpoint, LDMInpaintConditioning]

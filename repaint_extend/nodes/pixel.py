@@ -47,9 +47,9 @@ class LoadADMPixelModel(io.ComfyNode):
                     min=-1,
                     max=1024,
                     tooltip="Only for checkpoints "
-                    "without a stored config (guided-diffusion .pt): 64 for the published 256 px models (checked: "
-                    "a file with their layout and another value is an error); -1 to use num_heads. The weights "
-                    "cannot tell the head width: for other files use the value they were trained with.",
+                    "without a stored config (guided-diffusion .pt): 64 for the published 256 px models; -1 to use "
+                    "num_heads. The weights cannot tell the head width: the value set here is used for any file "
+                    "(a warning is logged when it differs from the published model whose layout the file has).",
                 ),
                 io.Int.Input(
                     "num_heads", default=4, min=1, max=64, tooltip="Used when num_head_channels is -1."

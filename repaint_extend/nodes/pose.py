@@ -186,8 +186,9 @@ class PosePadImageMaskPose(io.ComfyNode):
             node_id="PosePadImageMaskPose",
             display_name="Pose Pad Image/Mask/Pose",
             category=_CATEGORY,
-            description="Pad image, mask and pose by the same offsets. auto: just enough to contain all keypoints "
-            "(completed feet) plus the margin, each side rounded up to a multiple. The mask marks new area 1.0.",
+            description="Pad image, mask and pose by the same offsets. auto: just enough to contain every person's legs "
+            "and feet (completed beyond the frame) plus the margin, each side rounded up to a multiple; heads, arms "
+            "and hands never pad. The mask marks new area 1.0.",
             inputs=[
                 io.Image.Input("image"),
                 PoseKeypoint.Input("pose"),
@@ -201,7 +202,7 @@ class PosePadImageMaskPose(io.ComfyNode):
                     default=32,
                     min=0,
                     max=1024,
-                    tooltip="auto: pixels beyond the outermost keypoint.",
+                    tooltip="auto: pixels beyond the outermost leg or foot point.",
                 ),
                 io.Int.Input(
                     "multiple",

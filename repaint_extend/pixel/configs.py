@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import torch
 
 from .adm_unet import ADMUNet
+from .safe_pickle import safe_torch_load
 
 __all__ = [
     "PUBLISHED_FLAGS",
@@ -334,37 +335,60 @@ _LAYOUT_KEYS = (
 
 
 def published_layouts(sd: Mapping[str, torch.Tensor]) -> list[str]:
-    """The :data:`PUBLISHED_FLAGS` models whose layout (shapes; class count aside) the state dict has.
+    """The :data:`PUBLISHED_FLAGS` models whose layout (shapes, and whether it is class-conditional) the
+    state dict has: a file with ``label_emb`` (1000 ImageNet classes) matches only the class-conditional
+    ``imagenet256`` (``256x256_diffusion.pt``); one without, the unconditional ``celeba256``, ``places256``
+    and ``imagenet256_uncond``.
 
     The head width is not stored in the weights: two files with the same shapes may have been trained
     with different heads. The published 256 px files all use ``num_head_channels=64``
-    (:data:`PUBLISHED_FLAGS`); a state dict with their layout is taken to be one of them.
+    (:data:`PUBLISHED_FLAGS`).
     """
     got = config_from_state_dict(sd, num_head_channels=-1)
     return [
-        name for name in PUBLISHED_FLAGS if all(got[k] == published_config(name)[k] for k in _LAYOUT_KEYS)
+        name
+        for name in PUBLISHED_FLAGS
+        if all(got[k] == published_config(name)[k] for k in _LAYOUT_KEYS)
+        and (got["num_classes"] is None) == (published_config(name)["num_classes"] is None)
     ]
 
 
-def check_published_heads(sd: Mapping[str, torch.Tensor], num_head_channels: int, num_heads: int) -> None:
-    """Refuse heads other than the published ones for a state dict with a published layout.
+def _layout_name(names: list[str]) -> str:
+    kind = "class-conditional" if names == ["imagenet256"] else "unconditional"
+    return f"{kind} {'/'.join(names)}"
 
-    Raises:
-        ADMCheckpointError: the state dict has the layout of a published 256 px model (see
-            :func:`published_layouts`) and ``num_head_channels`` is not that model's (64): the outputs
-            would be wrong without any other error (heads change no shape).
+
+def check_published_heads(
+    sd: Mapping[str, torch.Tensor], num_head_channels: int, num_heads: int
+) -> str | None:
+    """A one-line warning about the heads the user stated, or None. Never refuses: the head width is not
+    in the weights, so what the user states (``num_head_channels``, or -1 with ``num_heads``) is used for
+    any layout, a published one included (a file fine-tuned or trained with other heads loads).
+
+    Returns:
+        for a state dict with the layout of a published 256 px model (:func:`published_layouts`, named
+        as class-conditional or unconditional) and heads other than that model's (64 channels): a warning
+        that the outputs are wrong if the file is the published one; for any other layout: a warning that
+        the head width cannot be checked from the weights; None when the heads are the published ones.
     """
     names = published_layouts(sd)
+    stated = f"num_head_channels={num_head_channels}" + (
+        f", num_heads={num_heads}" if num_head_channels <= 0 else ""
+    )
     if not names:
-        return
-    expected = {PUBLISHED_FLAGS[n]["num_head_channels"] for n in names}
-    if num_head_channels not in expected:
-        raise ADMCheckpointError(
-            f"this checkpoint has the layout of the published {'/'.join(names)} model(s), trained with "
-            f"num_head_channels={sorted(expected)[0]}; got num_head_channels={num_head_channels}, "
-            f"num_heads={num_heads}. Set num_head_channels to {sorted(expected)[0]} (heads change no weight "
-            "shape, so other values load but give wrong outputs)"
+        return (
+            f"loading with {stated} as set: the head width cannot be checked from the weights (heads change no "
+            "weight shape); if the outputs look wrong, set the value the model was trained with"
         )
+    expected = sorted({PUBLISHED_FLAGS[n]["num_head_channels"] for n in names})
+    if num_head_channels in expected:
+        return None
+    return (
+        f"this checkpoint has the layout of the published {_layout_name(names)} model(s), trained with "
+        f"num_head_channels={expected[0]}; loading with {stated} as set. The head width cannot be checked from "
+        f"the weights: if this is the published file, set num_head_channels to {expected[0]} (other values load "
+        "but give wrong outputs)"
+    )
 
 
 _META_KEY = "adm_config"
@@ -375,12 +399,15 @@ def load_state_dict(source) -> tuple[dict[str, torch.Tensor], dict | None]:
 
     Args:
         source: a mapping (returned as is), or a path to ``.safetensors`` or to a torch pickle
-            (``.pt``/``.pth``/``.ckpt``/other, read with ``torch.load(weights_only=True)``). A pickle
-            holding ``{"state_dict": ...}``, ``{"model": ...}`` or ``{"ema": ...}`` is unwrapped, and a
-            common ``module.`` prefix (DistributedDataParallel) is stripped.
+            (``.pt``/``.pth``/``.ckpt``/other, read with :func:`pixel.safe_pickle.safe_torch_load`:
+            ``weights_only`` loading in which any other object, e.g. a Lightning checkpoint's
+            hyper-parameters, becomes an inert stand-in and no code in the file runs). A pickle holding
+            ``{"state_dict": ...}``, ``{"model": ...}`` or ``{"ema": ...}`` is unwrapped, and a common
+            ``module.`` prefix (DistributedDataParallel) is stripped.
 
     Raises:
-        FileNotFoundError, ADMCheckpointError (not a mapping of tensors).
+        FileNotFoundError, ADMCheckpointError (not a mapping of tensors), UnsafeCheckpointError (a file
+        naming ``os`` / ``posix`` / ``sys`` globals: not loaded).
     """
     config = None
     if isinstance(source, Mapping):
@@ -399,7 +426,7 @@ def load_state_dict(source) -> tuple[dict[str, torch.Tensor], dict | None]:
             if _META_KEY in meta:
                 config = json.loads(meta[_META_KEY])
         else:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
+            sd = safe_torch_load(path)
     if isinstance(sd, Mapping) and not all(isinstance(v, torch.Tensor) for v in sd.values()):
         for key in ("state_dict", "model", "ema"):
             if isinstance(sd.get(key), Mapping):

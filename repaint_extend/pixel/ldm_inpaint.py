@@ -47,7 +47,9 @@ __all__ = [
     "split_checkpoint",
     "vq_config_from_state_dict",
     "linear_betas",
+    "binary_mask",
     "conditioning_inputs",
+    "hole_free_latent",
     "concat_conditioning",
     "latent_noise_mask",
 ]
@@ -268,6 +270,38 @@ def vq_config_from_state_dict(first_stage: Mapping[str, torch.Tensor]) -> dict:
     )
 
 
+MASK_THRESHOLD = 0.5
+"""``scripts/inpaint.py`` ``make_batch``: ``mask[mask < 0.5] = 0; mask[mask >= 0.5] = 1``."""
+
+
+def binary_mask(mask: torch.Tensor) -> torch.Tensor:
+    """The one mask of an inpainting job: ``mask >= 0.5`` as 0.0 / 1.0 in ``mask``'s float dtype (float32
+    for an integer mask), 1 = fill. The conditioning, the latent noise_mask and the final composite all
+    use it, so that a pixel the model was told is known (0.498) comes out as the original, and a pixel
+    it was told to fill (0.502) comes out generated, never a 50/50 mix."""
+    dtype = mask.dtype if mask.is_floating_point() else torch.float32
+    return (mask >= MASK_THRESHOLD).to(dtype)
+
+
+def hole_free_latent(code: torch.Tensor, noise_mask: torch.Tensor) -> torch.Tensor:
+    """The LATENT to sample from: ``code`` (the first stage's encoding of the *masked* image, holes at -1)
+    with every latent cell to generate set to 0.
+
+    A sampler whose schedule starts below sigma_max (``ddim_uniform``) starts from ``latent + sigma *
+    noise``: an encoding of the whole image would carry about sqrt(alpha_bar) of the hole's old content
+    into the result, and the encoder's receptive field would carry it into the known cells next to the
+    hole too. From the masked image's code, zeroed in the hole, nothing of what was in the hole reaches
+    the output (``scripts/inpaint.py`` starts the whole latent from pure noise).
+
+    Args:
+        code: ``[B, C, h, w]``.
+        noise_mask: ``[B or 1, 1, h, w]`` in {0, 1}, 1 = generate (:func:`latent_noise_mask`).
+    Returns:
+        ``[B, C, h, w]``, a new tensor.
+    """
+    return code * (1.0 - noise_mask.to(code.dtype))
+
+
 def conditioning_inputs(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``scripts/inpaint.py`` ``make_batch``: the masked image and the mask, both mapped to [-1, 1].
 
@@ -284,7 +318,7 @@ def conditioning_inputs(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.
     """
     if image.shape[-2:] != mask.shape[-2:]:
         raise ValueError(f"image {tuple(image.shape[-2:])} and mask {tuple(mask.shape[-2:])} differ in size")
-    m = (mask >= 0.5).to(image.dtype)
+    m = binary_mask(mask).to(image.dtype)
     masked = (1.0 - m) * image
     return masked * 2.0 - 1.0, m * 2.0 - 1.0
 
@@ -316,4 +350,4 @@ def latent_noise_mask(mask: torch.Tensor, factor: int) -> torch.Tensor:
     Returns:
         ``[B, 1, H / factor, W / factor]`` in {0, 1}, float32.
     """
-    return F.max_pool2d((mask >= 0.5).float(), factor)
+    return F.max_pool2d(binary_mask(mask).float(), factor)

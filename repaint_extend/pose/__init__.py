@@ -20,7 +20,7 @@ inferred-point convention ``"inferred_keypoints"``.
 """
 
 from .complete import complete_legs, leg_ratios
-from .detect import detect, detect_dwpose, detect_openpose
+from .detect import MAX_PEOPLE, detect, detect_dwpose, detect_openpose, detect_people
 from .edit import LIMBS, move_limb, remove_point, rotate_limb, scale_limb, set_point
 from .editor import apply_edits, blank_frames, input_key, parse_edits
 from .keypoints import (
@@ -51,6 +51,7 @@ __all__ = [
     "INFERRED_KEY",
     "KEYPOINT_NAMES",
     "MAX_CANVAS_SIDE",
+    "MAX_PEOPLE",
     "LIMBS",
     "PRIOR_KEY",
     "PoseFormatError",
@@ -63,6 +64,7 @@ __all__ = [
     "detect",
     "detect_dwpose",
     "detect_openpose",
+    "detect_people",
     "dump_pose_keypoint_json",
     "frame_from_openpose_json",
     "frame_from_pose_keypoint",

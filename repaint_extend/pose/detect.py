@@ -33,8 +33,6 @@ from .keypoints import KP, N_POINTS, new_frame, person_from_points
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 DEFAULT_TASK = os.path.join(MODEL_DIR, "pose_landmarker_full.task")
-MAX_PEOPLE = 16
-"""Most people one detection returns (Pose Detect's ``max_people`` range)."""
 
 # our keypoint index -> MediaPipe landmark index (None: derived)
 MP_FROM_OURS = {
@@ -136,6 +134,54 @@ def detect_mediapipe_landmarks(
     return out
 
 
+DETECT_MIN_SIDE = 256
+"""Shorter side (px) below which an image or window in which the landmarker finds nobody is tried again
+upscaled (bicubic, for detection only): MediaPipe's pose landmarker runs on a 256 x 256 crop of the person
+(model card "BlazePose GHUM 3D", input 256 x 256). The output pixels never see the upscaled copy. The
+original comes first: on crops of scikit-image's and matplotlib's photos at 100 and 140 px, the upscaled
+copy placed completed ankles no better (bench/bench_people.py) and missed a person the original found."""
+
+
+def upscaled_landmarks(image: np.ndarray, model_path: str = DEFAULT_TASK, num_poses: int = 1) -> np.ndarray:
+    """:func:`detect_mediapipe_landmarks` on ``image``; when it finds nobody and ``image``'s shorter side is
+    under :data:`DETECT_MIN_SIDE` px, on a copy upscaled (Pillow bicubic) to that side, the landmarks mapped
+    back to ``image``'s pixels. Returns ``[P, 33, 3]``."""
+    image = check_image(image)
+    out = detect_mediapipe_landmarks(image, model_path, num_poses)
+    h, w = image.shape[:2]
+    scale = DETECT_MIN_SIDE / min(h, w)
+    if len(out) or scale <= 1:
+        return out
+    from PIL import Image
+
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    big = np.asarray(Image.fromarray(image).resize(size, Image.BICUBIC))
+    out = detect_mediapipe_landmarks(big, model_path, num_poses)
+    out[..., 0] *= w / size[0]
+    out[..., 1] *= h / size[1]
+    return out
+
+
+MIN_SHANK_TO_THIGH = 0.5
+"""A detected ankle counts only when it lies at least this fraction of the thigh (hip to knee) from its
+knee. Shank and thigh are of equal length (0.246 H and 0.245 H, Drillis & Contini via Winter 2009,
+Fig. 4.1); an ankle closer to its knee than half of that is the landmarker placing the foot where the
+knee is (a small photo cut at the knees), and Complete Legs places it instead."""
+
+
+def _drop_short_shanks(pts: np.ndarray) -> None:
+    """Mark missing (in place) each ankle, with its heel and toes, that lies closer to its present knee
+    than :data:`MIN_SHANK_TO_THIGH` x the hip-to-knee length (hip, knee and ankle all present)."""
+    for side in ("left", "right"):
+        hip, knee, ankle = (KP[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
+        if min(pts[hip, 2], pts[knee, 2], pts[ankle, 2]) <= 0:
+            continue
+        thigh = np.hypot(*(pts[knee, :2] - pts[hip, :2]))
+        if np.hypot(*(pts[ankle, :2] - pts[knee, :2])) < MIN_SHANK_TO_THIGH * thigh:
+            for j in (ankle, KP[f"{side}_heel"], KP[f"{side}_big_toe"], KP[f"{side}_small_toe"]):
+                pts[j] = 0.0
+
+
 def landmarks_to_person(
     lms: np.ndarray, width: int, height: int, visibility: float = 0.5, margin: float = 0.02
 ) -> dict:
@@ -166,6 +212,7 @@ def landmarks_to_person(
     prior[KP["neck"]] = (*neck, max(scores[KP["neck"]], 1e-3))
     if pts[rs, 2] > 0 and pts[ls, 2] > 0:
         pts[KP["neck"]] = (*neck, 1.0)
+    _drop_short_shanks(pts)
     inferred = []
     # small toes: derived from heel, big toe and hips (MediaPipe has none)
     for side, other in (("left", "right"), ("right", "left")):
@@ -179,41 +226,91 @@ def landmarks_to_person(
     return person_from_points(pts, inferred=inferred, scores=scores, prior=prior)
 
 
-# Several people. MediaPipe's pose detector (BlazePose) letterboxes the whole image into its 224 x 224
-# input, and on a wide collage it mostly reports one person even with num_poses > 1. detect() therefore
-# also runs the landmarker on square windows and merges what it finds (see _detect_people).
-WINDOW_SCALES = (1, 2)
-"""Window sides tried for several people: the image's shorter side divided by each of these."""
-MIN_WINDOW = 256
-"""Smallest window side (px): the detector's 224 px input, rounded up to a multiple of 32."""
-MAX_WINDOWS = 32
-"""At most this many windows per image (finer scales are dropped beyond it): about 0.1 s each on a CPU."""
+# Several people, wide and small photos. MediaPipe's pose detector (BlazePose) letterboxes the whole image
+# into its 224 x 224 input: on a wide strip or group photo each person is a few pixels tall, and it mostly
+# reports one person (or none) even with num_poses > 1. detect() therefore also runs the landmarker on
+# windows (full-height columns and squares) of several sizes and merges what it finds (see _detect_people).
+WINDOW_FRACTIONS = (1.0, 0.75, 0.6, 0.5)
+"""Window sides tried, as fractions of the image's shorter side (a person cut at the knees is about as tall
+as the photo; a back row or a seated person less)."""
+WINDOW_STEP = 1 / 3
+"""Windows of one size lie this fraction of their side apart (so that a person narrower than two thirds
+of a window lies whole in one of them)."""
+MIN_WINDOW = 96
+"""Smallest window side (px); smaller windows are upscaled to :data:`DETECT_MIN_SIDE` like small photos."""
+MAX_WINDOWS = 96
+"""Window budget per image: the first size (the whole shorter side) always covers the whole image, however
+wide (a 16384 x 300 strip: 162 windows); smaller sizes are added, largest first, while the total stays
+within this. About 0.03 s a window on a CPU."""
 EDGE_FRACTION = 0.02
 """A person whose visible landmarks come this close (x the window side) to a window edge inside the
-image is cut by the window; the window that holds the whole person reports it instead."""
+image is cut by the window; a window that holds the whole person is preferred for it."""
 SAME_PERSON_OVERLAP = 0.5
 """Two detections are one person when their boxes (visible landmarks) overlap by more than this
 fraction of the smaller box."""
 MIN_VISIBLE_LANDMARKS = 5
 """A detection needs this many landmarks of visibility >= 0.5 to count (fewer: no box to compare)."""
+MIN_BOX_FRACTION = 0.5
+"""A detection in a window counts when its box (visible landmarks) spans at least this fraction of the
+window's shorter side: smaller ones are faces, badges or patterns taken for a distant person in a small
+window, and a real person that small is found whole in a smaller window."""
+
+MIN_INSIDE_FRACTION = 0.5
+"""A detection in a window counts when at least this fraction of its box (visible landmarks) lies inside the
+window: less is a person extrapolated from a fragment at the window's edge (a cup's rim taken for a
+shoulder), and a real person cut by the window is found whole in another window."""
+HEAD_ABOVE_SHOULDERS = 0.2
+"""A detection in a window counts when its nose lies at least this fraction of the torso (shoulders' to
+hips' midpoints) away from the shoulders' midpoint. Anthropometry puts the nose about 0.09 H above the
+shoulders (eye height 0.936 H, chin 0.870 H, shoulder 0.818 H: Drillis & Contini via Winter 2009,
+Fig. 4.1), a third of the 0.288 H torso; a pattern taken for a person (a camera on a tripod) has its
+"nose" on its "shoulders"."""
+
+
+def _inside_fraction(box: tuple, w: int, h: int) -> float:
+    """The fraction of ``box`` (window px) that lies inside the ``w`` x ``h`` window."""
+    ix = max(0.0, min(box[2], w) - max(box[0], 0.0))
+    iy = max(0.0, min(box[3], h) - max(box[1], 0.0))
+    return ix * iy / max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
+
+
+def _plausible(lms: np.ndarray) -> bool:
+    """Whether the landmarks ``[33, 3]`` have a head above the shoulders (:data:`HEAD_ABOVE_SHOULDERS`)."""
+    shoulders = (lms[11, :2] + lms[12, :2]) / 2  # MediaPipe 11 / 12: shoulders, 23 / 24: hips, 0: nose
+    torso = np.hypot(*((lms[23, :2] + lms[24, :2]) / 2 - shoulders))
+    return bool(np.hypot(*(lms[0, :2] - shoulders)) >= HEAD_ABOVE_SHOULDERS * torso)
+
+
+def _positions(size: int, side: int, step: int) -> list[int]:
+    return sorted({*range(0, size - side + 1, step), size - side})
 
 
 def detection_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
-    """``(x, y, w, h)`` px windows: the whole image, then squares whose side is the shorter image side
-    divided by each of :data:`WINDOW_SCALES` (at least :data:`MIN_WINDOW` px), half a side apart, the
-    last one flush with the far edge; at most :data:`MAX_WINDOWS` in all."""
+    """``(x, y, w, h)`` px windows: the whole image; then, for each of :data:`WINDOW_FRACTIONS` of the
+    shorter image side (at least :data:`MIN_WINDOW` px): bands that span the whole shorter side and are
+    that wide along the longer one (columns of a wide photo, where people cut at the knees stand the full
+    height), then squares of that side (people smaller than the photo: back rows, seated people);
+    :data:`WINDOW_STEP` of a side apart, the last one flush with the far edge. The first size always
+    covers the image; each further set is added only while the total stays within :data:`MAX_WINDOWS`."""
+    height, width = check_int("height", height, 1), check_int("width", width, 1)
+    short = min(height, width)
     out = [(0, 0, width, height)]
-    for scale in WINDOW_SCALES:
-        side = min(height, width) // scale
+    for k, fraction in enumerate(WINDOW_FRACTIONS):
+        side = round(short * fraction)
         if side < MIN_WINDOW:
             break
-        step = side // 2
-        xs = sorted({*range(0, width - side + 1, step), width - side})
-        ys = sorted({*range(0, height - side + 1, step), height - side})
-        more = [(x, y, side, side) for y in ys for x in xs if (side, side) != (width, height)]
-        if len(out) + len(more) > MAX_WINDOWS:
-            break
-        out += more
+        step = max(1, round(side * WINDOW_STEP))
+        band = (side, height) if width >= height else (width, side)
+        for w, h in dict.fromkeys([band, (side, side)]):
+            more = [
+                (x, y, w, h)
+                for y in _positions(height, h, step)
+                for x in _positions(width, w, step)
+                if (w, h) != (width, height)
+            ]
+            if k > 0 and len(out) + len(more) > MAX_WINDOWS:
+                return out
+            out += more
     return out
 
 
@@ -245,19 +342,69 @@ def _cut_by_window(box: tuple, window: tuple, height: int, width: int) -> bool:
     )
 
 
-def _window_candidates(image: np.ndarray, num_poses: int, model_path: str) -> list[np.ndarray]:
-    """Landmarks ``[33, 3]`` (image px) of every whole person found in any detection window."""
+def _mirrored_landmarks(image: np.ndarray, model_path: str, num_poses: int) -> np.ndarray:
+    """:func:`upscaled_landmarks` of ``image`` mirrored left-right, mapped back to ``image``: x -> w - x,
+    and each left landmark swapped with its right twin (MediaPipe's pairs 1-4, 2-5, 3-6, 7-8, 9-10, then
+    11-12, 13-14, ... 31-32)."""
+    w = image.shape[1]
+    out = upscaled_landmarks(np.ascontiguousarray(image[:, ::-1]), model_path, num_poses)
+    out[..., 0] = w - out[..., 0]
+    swap = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, *[i + (1 if i % 2 else -1) for i in range(11, 33)]])
+    return out[:, swap]
+
+
+def _window_candidates(
+    image: np.ndarray, num_poses: int, model_path: str
+) -> list[tuple[bool, np.ndarray, tuple[int, int]]]:
+    """``(cut, landmarks [33, 3] in image px, (w, h) of the window)`` of every person found in any detection
+    window; ``cut``: the person touches an edge of its window that lies inside the image. A band window (see
+    :func:`detection_windows`) in which the landmarker finds nobody is tried once more mirrored (MediaPipe's detector is not symmetric: a person seen from
+    the back or in profile at a window's edge is often found only one way round)."""
     height, width = image.shape[:2]
     found = []
     for window in detection_windows(height, width):
         x, y, w, h = window
         crop = np.ascontiguousarray(image[y : y + h, x : x + w])
-        for lms in detect_mediapipe_landmarks(crop, model_path, num_poses):
-            box = _visible_box(lms)
-            if box is None or _cut_by_window(box, window, height, width):
-                continue
-            found.append(lms + np.array([x, y, 0.0]))
+        for mirrored in (False, True):
+            landmarks = (_mirrored_landmarks if mirrored else upscaled_landmarks)(crop, model_path, num_poses)
+            for lms in landmarks:
+                box = _visible_box(lms)
+                big = box is not None and max(box[2] - box[0], box[3] - box[1]) >= MIN_BOX_FRACTION * min(
+                    w, h
+                )
+                if big and _plausible(lms) and _inside_fraction(box, w, h) >= MIN_INSIDE_FRACTION:
+                    cut = _cut_by_window(box, window, height, width)
+                    found.append((cut, lms + np.array([x, y, 0.0]), (w, h)))
+            if len(landmarks) or w == h:  # squares: once (the bands, across the photo, catch the rest)
+                break
     return found
+
+
+def _confirmed(image: np.ndarray, box: tuple, size: tuple[int, int], model_path: str) -> bool:
+    """Whether the landmarker (or, failing that, on the mirrored crop) finds a person again, overlapping
+    ``box`` (image px) by more than :data:`SAME_PERSON_OVERLAP`, in a window of ``size`` (w, h: the size of
+    the window that found the person cut) centred on ``box``. A person cut by one window is found again
+    with themselves in the middle; a pattern taken for a person at a window's edge mostly is not (a cup of
+    coffee)."""
+    height, width = image.shape[:2]
+    w, h = min(size[0], width), min(size[1], height)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x = int(min(max(cx - w / 2, 0), width - w))
+    y = int(min(max(cy - h / 2, 0), height - h))
+    crop = np.ascontiguousarray(image[y : y + h, x : x + w])
+    for find in (upscaled_landmarks, _mirrored_landmarks):
+        for lms in find(crop, model_path, MAX_PEOPLE):
+            again = _visible_box(lms + np.array([x, y, 0.0]))
+            if again is not None and _overlap(box, again) > SAME_PERSON_OVERLAP:
+                return True
+    return False
+
+
+def _area(lms: np.ndarray) -> float:
+    """Area (px^2) of the visible landmarks' box: of two detections of one person, the larger one has found
+    more of the body (the legs too), usually in a larger window with more context."""
+    x0, y0, x1, y1 = _visible_box(lms)
+    return float((x1 - x0) * (y1 - y0))
 
 
 def _neck_x(lms: np.ndarray) -> float:
@@ -267,18 +414,28 @@ def _neck_x(lms: np.ndarray) -> float:
 def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[np.ndarray]:
     """Up to ``num_poses`` people's landmarks, ordered left to right (by the shoulders' midpoint).
 
-    One person: the landmarker on the whole image. Several: the landmarker on every window of
-    :func:`detection_windows`; duplicates (boxes overlapping > :data:`SAME_PERSON_OVERLAP`) keep the
-    detection of the highest total visibility, and the ``num_poses`` most visible people are kept.
+    One person: the landmarker on the whole image (upscaled if small, :func:`upscaled_landmarks`); when it
+    finds nobody (a wide photo), the windows as below, keeping the most visible person. Several: the
+    landmarker on every window of :func:`detection_windows`; duplicates (boxes overlapping more than
+    :data:`SAME_PERSON_OVERLAP`) keep the detection that is whole in its window, then the one whose visible
+    landmarks span the largest box; a person found only cut by windows is kept when found again around
+    themselves (:func:`_confirmed`); the ``num_poses`` first are kept.
     """
     if num_poses == 1:
-        return list(detect_mediapipe_landmarks(image, model_path, 1))
+        whole = list(upscaled_landmarks(image, model_path, 1))
+        if whole:
+            return whole
     kept: list[np.ndarray] = []
-    for lms in sorted(_window_candidates(image, num_poses, model_path), key=lambda m: -m[:, 2].sum()):
+    for cut, lms, size in sorted(
+        _window_candidates(image, num_poses, model_path), key=lambda c: (c[0], -_area(c[1]))
+    ):
         box = _visible_box(lms)
-        if all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept):
+        unique = all(_overlap(box, _visible_box(k)) <= SAME_PERSON_OVERLAP for k in kept)
+        if unique and (not cut or _confirmed(image, box, size, model_path)):
             kept.append(lms)
-    return sorted(kept[:num_poses], key=_neck_x)
+            if len(kept) == num_poses:
+                break
+    return sorted(kept, key=_neck_x)
 
 
 def detect(
@@ -324,6 +481,23 @@ def detect(
 
         people = add_hands_face(image, people, hands=hands, face=face)
     return new_frame(w, h, people)
+
+
+MAX_PEOPLE = 16
+"""Pose Detect's largest ``max_people``, and the shipped workflows' value: every person in the photo."""
+
+
+def detect_people(
+    image: np.ndarray, max_people: int = MAX_PEOPLE, visibility: float = 0.5, model_path: str = DEFAULT_TASK
+) -> dict:
+    """The shipped workflows' Pose Detect (MediaPipe, ``max_people``, ``visibility`` 0.5) on one photo: the
+    frame :func:`detect` returns with ``num_poses=max_people``. A runner's check that a photo shows a
+    person, and its count of people, call this with the workflow's ``max_people`` so that they find
+    exactly whom the workflow will pose (wide photos windowed, small ones upscaled for detection).
+
+    Raises what :func:`detect` raises.
+    """
+    return detect(image, num_poses=max_people, visibility=visibility, model_path=model_path)
 
 
 # ----------------------------------------------------------------------------------------------

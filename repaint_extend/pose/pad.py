@@ -68,10 +68,20 @@ def pad(frame: Mapping, left: int, top: int, right: int, bottom: int) -> dict:
     return out
 
 
-def keypoint_bounds(frame: Mapping) -> tuple[float, float, float, float] | None:
-    """``(x_min, y_min, x_max, y_max)`` in px over every present body and foot point, or None."""
+LEG_POINTS = (8, 9, 10, 11, 12, 13, 18, 19, 20, 21, 22, 23)
+"""COCO-18 hips, knees, ankles (8-13) and the 6 foot points (18-23): the points Pose Complete Legs places
+beyond the frame, and the only ones :func:`auto_padding` makes room for."""
+
+
+def keypoint_bounds(
+    frame: Mapping, points: Sequence[int] | None = None
+) -> tuple[float, float, float, float] | None:
+    """``(x_min, y_min, x_max, y_max)`` in px over every person's present body and foot points (only the
+    indices ``points`` of the 24, e.g. :data:`LEG_POINTS`, when given), or None when there is none."""
     validate_frame(frame)
     pts = [person_points(p) for p in frame["people"]]
+    if points is not None:
+        pts = [p[list(points)] for p in pts]
     pts = [p[p[:, 2] > 0, :2] for p in pts]
     pts = [p for p in pts if len(p)]
     if not pts:
@@ -88,10 +98,17 @@ def keypoint_bounds(frame: Mapping) -> tuple[float, float, float, float] | None:
 def auto_padding(
     frame: Mapping, margin: int | float = 0.05, multiple: int = 64, sides: str = "ltrb"
 ) -> tuple[int, int, int, int]:
-    """Smallest padding that contains every present body and foot point plus a margin.
+    """Smallest padding that contains every person's legs and feet plus a margin.
 
+    Only the leg points (:data:`LEG_POINTS`: hips, knees, ankles, feet, of every person) count: the pad
+    grows on the side(s) where completed legs and feet fall, never for a head, an arm or a hand near an
+    edge (a face within ``margin`` of the top edge pads nothing above it). When no person has a leg point
+    (Pose Complete Legs had too little of a body to place them), the left, right and bottom pads contain
+    every present point instead, and the top gets none. With several people, the
+    canvas grows as far as the furthest person's feet need; a person whose feet are already inside the
+    frame gets nothing generated over them (the pads and the mask cover only the new border).
     For each side in ``sides`` (letters ``l``, ``t``, ``r``, ``b``), the pad is how far the
-    keypoints (e.g. completed feet below the frame) plus ``margin`` reach beyond the canvas,
+    leg points (e.g. completed feet below the frame) plus ``margin`` reach beyond the canvas,
     rounded **up** to a multiple of ``multiple`` (64 by default: SD latents are 1/8 of the image).
     A side whose keypoints stay inside (with the margin) gets 0. Then, when the image is not a
     multiple of ``multiple`` (a 509x507 photo), one side per axis grows by the remainder so that the
@@ -120,13 +137,14 @@ def auto_padding(
         margin_px = margin * h
     else:  # pixels
         margin_px = float(check_int("margin", margin, 0))
-    b = keypoint_bounds(frame)
+    legs = keypoint_bounds(frame, LEG_POINTS)
+    b = legs or keypoint_bounds(frame)
     if b is None:
         return (0, 0, 0, 0)
     x0, y0, x1, y1 = b
     need = {
         "l": margin_px - x0,
-        "t": margin_px - y0,
+        "t": margin_px - legs[1] if legs else 0.0,  # the top: for legs only, never above a head
         "r": x1 + margin_px - (w - 1),
         "b": y1 + margin_px - (h - 1),
     }

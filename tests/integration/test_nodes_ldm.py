@@ -3,6 +3,8 @@ Lightning key layout (EMA copy, duplicate cond_stage keys, 12 schedule buffers) 
 Load LDM Inpainting Checkpoint, its VQ-f4 VAE quantises to codebook rows, LDM Inpaint Conditioning follows
 scripts/inpaint.py, and ComfyUI's KSampler and KSampler (RePaint) inpaint with known pixels exact."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -104,9 +106,10 @@ def test_conditioning_follows_scripts_inpaint(ldm):
     mask = torch.zeros(1, 32, 64)
     mask[:, 5:19, 10:30] = 0.7  # >= 0.5: fill
     mask[:, 22:30, 40:60] = 0.4  # < 0.5: known
-    positive, negative, latent = (
+    positive, negative, latent, binary = (
         nodes.NODE_CLASS_MAPPINGS["LDMInpaintConditioning"].execute(vae, image, mask).result
     )
+    assert torch.equal(binary, (mask >= 0.5).float())  # the one thresholded mask, as a fourth output
     concat = positive[0][1]["noise_concat"]
     assert negative[0][1]["noise_concat"] is concat and concat.shape == (1, 4, 8, 16)
     fill = mask >= 0.5
@@ -117,10 +120,12 @@ def test_conditioning_follows_scripts_inpaint(ldm):
     torch.testing.assert_close(concat[:, :3], c, rtol=1e-5, atol=1e-5)
     small = fill[:, None, ::4, ::4]  # nearest to 8x16 picks every 4th pixel
     assert torch.equal(concat[:, 3:], torch.where(small, 1.0, -1.0))
-    assert torch.equal(latent["samples"], vae.encode(image))
     assert latent["noise_mask"].shape == (1, 1, 8, 16)
     blocks = fill.float().reshape(1, 8, 4, 16, 4).amax((2, 4))  # any fill pixel -> generate
     assert torch.equal(latent["noise_mask"][:, 0], blocks)
+    # the LATENT: the masked image's code, zero where generated (issue 20: not the whole image's encoding)
+    torch.testing.assert_close(latent["samples"], c * (1 - blocks[:, None]), rtol=1e-5, atol=1e-5)
+    assert latent["samples"][:, :, blocks[0] > 0].abs().max() == 0
 
 
 @pytest.mark.parametrize("repaint", [False, True], ids=["ddim", "repaint"])
@@ -189,3 +194,83 @@ def test_conditioning_rejects_what_does_not_fit(ldm):
         node.execute(vae, image, mask[:, :32])
     with pytest.raises(ValueError, match="vae: connect the VAE"):
         node.execute(object(), image, mask)
+
+
+def _ldm_graph(image_name, mask_from_alpha=False):
+    """LoadImage -> LDM Inpaint Conditioning (mask: RePaint Mask "thick", or the file's alpha) -> KSampler
+    ddim / ddim_uniform (3 steps) -> decode and paste the known pixels back with the conditioning's mask."""
+    from comfy_execution.graph_utils import GraphBuilder
+    from support import graphs
+
+    g = GraphBuilder(prefix="")
+    load = g.node("LoadLDMInpaintCheckpoint", ckpt_name="last.ckpt")
+    photo = g.node("LoadImage", image=image_name)
+    if mask_from_alpha:
+        mask = photo.out(1)
+        keep = None  # the composite: the conditioning's thresholded mask
+    else:
+        mask = g.node(
+            "RePaintMask", preset="thick", width=32, height=32, batch_size=1, seed=0, size_from=photo.out(0)
+        ).out(0)
+        keep = mask  # already 0 / 1
+    cond = g.node("LDMInpaintConditioning", vae=load.out(1), pixels=photo.out(0), mask=mask)
+    sampler = g.node(
+        "KSampler", model=load.out(0), seed=5, steps=3, cfg=1.0, sampler_name="ddim", scheduler="ddim_uniform",
+        positive=cond.out(0), negative=cond.out(1), latent_image=cond.out(2), denoise=1.0,
+    )  # fmt: skip
+    decoded, composite = graphs._decode_keeping_known(
+        g, sampler.out(0), load.out(1), photo.out(0), keep or cond.out(3)
+    )
+    g.node("PreviewImage", images=composite.out(0))
+    return g.finalize(), {"decoded": decoded.id, "composite": composite.id, "cond": cond.id, "mask": mask}
+
+
+def test_what_was_in_the_hole_never_reaches_the_output(comfy, ldm):
+    """Issue 20: the LATENT was the whole image's encoding and ddim_uniform starts below sigma_max, so about
+    sqrt(alpha_bar) of the hole's old content survived (holes differed by up to 0.30 for different content).
+    Two photos that differ only inside the hole give the same output, bit for bit."""
+    import folder_paths
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    folder = Path(folder_paths.get_input_directory())
+    Image.fromarray(base).save(folder / "ldm_hole_a.png")
+    prompt, ids = _ldm_graph("ldm_hole_a.png")
+    first = comfy.run_graph(prompt)
+    hole = first.output(*ids["mask"])[0].numpy() > 0.5
+    assert hole.any() and (~hole).any()
+    other = base.copy()
+    other[hole] = 255 - other[hole]  # different content inside the hole only
+    Image.fromarray(other).save(folder / "ldm_hole_b.png")
+    second = comfy.run_graph(_ldm_graph("ldm_hole_b.png")[0])
+    assert torch.equal(first.output(ids["composite"]), second.output(ids["composite"]))
+    assert torch.equal(first.output(ids["decoded"]), second.output(ids["decoded"]))
+
+
+def test_a_soft_mask_is_thresholded_once_for_conditioning_and_composite(comfy, ldm):
+    """Issue 20: the composite used the soft mask while the conditioning thresholded it at 0.5: pixels at
+    mask 0.498 (known to the model) came out mixed 50/50 with the generation, holes at 0.502 kept half of
+    the original. With one binary mask: 0.498 -> the original, exactly; 0.502 -> the generation, exactly."""
+    import folder_paths
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    alpha = np.full((32, 32), 128, np.uint8)  # LoadImage's mask 1 - 128/255 = 0.498: known
+    alpha[:, 16:] = 127  # 1 - 127/255 = 0.502: fill
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(
+        Path(folder_paths.get_input_directory()) / "ldm_soft.png"
+    )
+    prompt, ids = _ldm_graph("ldm_soft.png", mask_from_alpha=True)
+    result = comfy.run_graph(prompt)
+    binary = result.output(ids["cond"], 3)
+    assert torch.equal(binary[0, :, :16], torch.zeros(32, 16)) and torch.equal(
+        binary[0, :, 16:], torch.ones(32, 16)
+    )
+    final, decoded = result.output(ids["composite"])[0], result.output(ids["decoded"])[0]
+    image = torch.from_numpy(rgb).float() / 255.0
+    assert torch.equal(final[:, :16], image[:, :16])  # known to the model: the original, bit-exact
+    assert torch.equal(final[:, 16:], decoded[:, 16:])  # filled: all generated
+    assert (final[:, 16:] - image[:, 16:]).abs().max() > 0.05

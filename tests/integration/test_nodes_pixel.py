@@ -149,28 +149,35 @@ def test_random_class_labels_follow_the_seed():
     assert torch.equal(class_labels(5, 3, 1000), torch.tensor([5, 5, 5]))
 
 
-def test_published_layout_with_other_head_width_is_an_error(comfy, pixel_folder):
-    """Heads change no weight shape: a file with the published 256 px layout loaded with another head width
-    would load and give wrong outputs. The loader refuses it, naming the published value."""
+def test_any_stated_head_width_loads_with_a_warning(comfy, pixel_folder, caplog):
+    """Heads change no weight shape, so a file with the published 256 px layout but trained with
+    other heads could not be loaded at all (its true num_head_channels, or -1 with num_heads, was refused).
+    What the user states is used for every layout; a warning names the published model (class-conditional
+    or unconditional, told apart by label_emb) and its value, or says the width cannot be checked."""
     import nodes
 
-    from repaint_extend.pixel import ADMCheckpointError, check_published_heads, published_config
+    from repaint_extend.pixel import check_published_heads, published_config, published_layouts
     from repaint_extend.pixel.adm_unet import ADMUNet
 
     with torch.device("meta"):
-        published = ADMUNet(**published_config("imagenet256")).state_dict()
-    with pytest.raises(
-        ADMCheckpointError, match="imagenet256.*num_head_channels=64; got num_head_channels=16"
-    ):
-        check_published_heads(published, 16, 4)
-    with pytest.raises(ADMCheckpointError, match="num_head_channels=64"):
-        check_published_heads(published, -1, 4)
-    check_published_heads(published, 64, 4)
-    # a layout of no published model: the head width is the caller's (the weights cannot tell it)
+        conditional = ADMUNet(**published_config("imagenet256")).state_dict()
+        unconditional = ADMUNet(**published_config("celeba256")).state_dict()
+    assert published_layouts(conditional) == ["imagenet256"]
+    assert published_layouts(unconditional) == ["celeba256", "places256", "imagenet256_uncond"]
+    warning = check_published_heads(conditional, 16, 4)  # today: ADMCheckpointError
+    assert "class-conditional imagenet256" in warning and "num_head_channels=64" in warning
+    assert "num_head_channels=16 as set" in warning and "cannot be checked" in warning
+    warning = check_published_heads(unconditional, -1, 8)
+    assert "unconditional celeba256/places256/imagenet256_uncond" in warning
+    assert "num_head_channels=-1, num_heads=8 as set" in warning
+    assert check_published_heads(conditional, 64, 4) is None
+    # a layout of no published model: the head width is the caller's, and cannot be checked
     tiny = _tiny_adm(pixel_folder, "tiny_heads.pt")
-    check_published_heads(tiny.state_dict(), 16, 4)
-    loaded = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("tiny_heads.pt", 16, 4).result[0]
+    assert "cannot be checked from the weights" in check_published_heads(tiny.state_dict(), 16, 4)
+    with caplog.at_level("WARNING"):
+        loaded = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"].execute("tiny_heads.pt", 16, 4).result[0]
     assert loaded.model.diffusion_model.unet.config["num_head_channels"] == 16
+    assert "tiny_heads.pt" in caplog.text and "cannot be checked" in caplog.text
 
 
 def test_num_heads_sets_the_heads_when_num_head_channels_is_minus_1(comfy, pixel_folder):

@@ -163,3 +163,16 @@ def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host, saved, missi
     padded, final = result.output(prompt[composite]["inputs"]["original"][0]), result.output(composite)
     mask = result.output(*prompt[composite]["inputs"]["mask"])
     assert torch.equal(final[0][mask[0] == 0], padded[0][mask[0] == 0])
+
+
+@pytest.mark.parametrize("name", ["extend_legs", "extend_legs_sdxl"])
+def test_shipped_leg_workflows_pose_every_person(name):
+    """Issue 20: extend_legs ran Pose Detect with max_people 1, so a group photo had one person posed. The
+    shipped workflows use the node's largest value, the one the runner's check uses (pose.detect.MAX_PEOPLE)."""
+    from support import graphs
+
+    from repaint_extend.pose.detect import MAX_PEOPLE
+
+    nodes = json.loads((ROOT / "workflows" / f"{name}.json").read_text())["nodes"]
+    detects = [n for n in nodes if n["type"] == "PoseDetectMediaPipe"]
+    assert len(detects) == 1 and detects[0]["widgets_values"][0] == MAX_PEOPLE == graphs.MAX_PEOPLE == 16

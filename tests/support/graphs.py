@@ -8,7 +8,7 @@ import functools
 
 from runner import graphs as _shipped
 from runner.graphs import *  # noqa: F403  (the pieces: detect_complete_pad, outpaint_tiled, ...)
-from runner.graphs import DEFAULT_CHECKPOINT, DEFAULT_OPENPOSE, _builder  # noqa: F401
+from runner.graphs import DEFAULT_CHECKPOINT, DEFAULT_OPENPOSE, _builder, _decode_keeping_known  # noqa: F401
 
 
 def family_input(family: str) -> dict:

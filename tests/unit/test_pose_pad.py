@@ -143,7 +143,7 @@ def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
     assert pads == (0, 0, 3, 261)  # bottom: 256 for the foot, + 5 to reach 768; right: 3 to reach 512
     assert auto_padding(frame, margin=10, multiple=64, sides="lb") == (3, 0, 0, 261)  # only left allowed
     assert auto_padding(frame, margin=10, multiple=8, sides="t") == (0, 5, 0, 0)
-    assert auto_padding(frame_with({0: (10, 40)}, w=509, h=507), margin=20, multiple=8) == (16, 0, 3, 5)
+    assert auto_padding(frame_with({10: (10, 40)}, w=509, h=507), margin=20, multiple=8) == (16, 0, 3, 5)
     image = np.random.default_rng(0).integers(0, 256, (507, 509, 3), dtype=np.uint8)
     out, mask, _, used = pad_all(image, None, frame, "auto", margin=10, multiple=64)
     assert used == pads and out.shape == (768, 512, 3)
@@ -151,3 +151,29 @@ def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
     assert (
         mask[top : top + 507, left : left + 509].max() == 0 and mask[-1].min() == 1 and mask[:, -1].min() == 1
     )
+
+
+def test_auto_padding_never_pads_above_a_head():
+    """Issue 20: a face within the margin of the top edge padded the top (content generated above the head
+    in a job that extends legs). Only legs and feet make room: a nose, eyes, wrists at the edges pad nothing."""
+    head_at_top = {0: (50, 5), 14: (45, 3), 15: (55, 3), 4: (2, 40), 7: (98, 40), 10: (50, 130)}
+    assert auto_padding(frame_with(head_at_top, w=100, h=80), margin=32, multiple=8) == (0, 0, 4, 88)
+    # today's main: (32, 32, 36, 88): the nose and the wrists padded the top, left and right
+    nose_above = frame_with({0: (50, -3)}, w=64, h=64)
+    assert auto_padding(nose_above, margin=8) == (0, 0, 0, 0)
+    # nobody with a leg point: every point counts, but still never the top
+    no_legs = frame_with({0: (50, 5), 5: (60, 79)}, w=100, h=80)
+    assert auto_padding(no_legs, margin=32, multiple=8) == (0, 0, 4, 32)  # + 4: a width of 104
+
+
+def test_auto_padding_grows_below_every_persons_feet_and_only_there():
+    """Two people: one's completed feet fall 60 px below the frame, the other's lie inside it. The canvas
+    grows below by what the first needs; the second's legs, already in the photo, stay known pixels."""
+    cut = frame_with({8: (30, 50), 10: (30, 140), 13: (40, 138)}, w=128, h=80)["people"][0]
+    whole = frame_with({8: (90, 30), 10: (90, 70), 13: (100, 70), 0: (90, 2)}, w=128, h=80)["people"][0]
+    frame = {"people": [cut, whole], "canvas_width": 128, "canvas_height": 80}
+    assert auto_padding(frame, margin=8, multiple=8) == (0, 0, 0, 72)
+    assert auto_padding({**frame, "people": [whole]}, margin=8, multiple=8) == (0, 0, 0, 0)
+    image = np.zeros((80, 128, 3), np.uint8)
+    _, mask, _, pads = pad_all(image, None, frame, "auto", margin=8, multiple=8)
+    assert pads == (0, 0, 0, 72) and mask[:80].max() == 0 and mask[80:].min() == 1
