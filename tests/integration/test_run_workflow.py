@@ -223,7 +223,9 @@ def test_bad_photos_get_one_line_before_comfyui_starts(no_boot, tmp_path):
         message, seconds = _error_of(["extend_legs", "--image", str(path), "--out", str(tmp_path / "out")])
         assert cause in message and str(path) in message, message
         assert "\n" not in message and "Traceback" not in message
-        assert seconds < 5, (path.name, seconds)
+        # a photo with nobody in it is searched window by window for 16 people: about 3 s on a quiet
+        # machine; the others fail on reading the file
+        assert seconds < (15 if path == nobody else 5), (path.name, seconds)
     assert _temp_folders(tmp_path / "tmp") == []
 
 
