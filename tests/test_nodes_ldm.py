@@ -188,3 +188,24 @@ def test_conditioning_rejects_what_does_not_fit(ldm):
         node.execute(vae, image, mask[:, :32])
     with pytest.raises(ValueError, match="vae: connect the VAE"):
         node.execute(object(), image, mask)
+
+
+def test_a_missing_checkpoint_is_named_with_its_folder_before_anything_runs(ldm):
+    """ComfyUI's validation names the file, the folders searched and where the file comes from, instead
+    of "Value not in list"; a file that is there validates."""
+    import json
+
+    import comfy_host
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    load = g.node("LoadLDMInpaintCheckpoint", ckpt_name="inpainting_big.ckpt")
+    g.node("PreviewAny", source=load.out(2))
+    prompt = g.finalize()
+    ok, _, _, node_errors = comfy_host.validate(prompt)
+    text = json.dumps(node_errors)
+    assert not ok and "'inpainting_big.ckpt' not found in" in text and str(ldm[0]) in text
+    assert "models/ldm/inpainting_big/last.ckpt" in text and "Value not in list" not in text
+    prompt[load.id]["inputs"]["ckpt_name"] = "last.ckpt"
+    ok, _, _, node_errors = comfy_host.validate(prompt)
+    assert ok and not node_errors, node_errors

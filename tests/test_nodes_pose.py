@@ -1,6 +1,7 @@
 """Pose nodes through ComfyUI's real executor, on scikit-image's camera.png (a man cut off at the thighs)."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -430,3 +431,28 @@ def test_detect_node_passes_visibility(comfy):
     base = dict(image=image, max_people=1, visibility=0.5)
     outputs = _sweep(_node("PoseDetectMediaPipe"), base, [("visibility", 0.9)])
     assert outputs["visibility"][0] == [detect(camera, num_poses=1, visibility=0.9)]
+
+
+@pytest.mark.parametrize(
+    "detector, files",
+    [
+        ("openpose_body", ["body_pose_model.pth"]),
+        ("dwpose", ["dwpose/yolox_l_8x8", "dwpose/dw-ll_ucoco_384.pth"]),
+    ],
+)
+def test_missing_detector_weights_are_named_before_anything_runs(comfy, detector, files):
+    """ComfyUI's validation (shown on the node in the browser) names the weights, their folder and the
+    MediaPipe detector that needs none."""
+    import json
+
+    import folder_paths
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0)
+    detect = g.node("PoseDetectControlNetAux", image=image.out(0), detector=detector)
+    g.node("PoseSaveJSON", pose=detect.out(0), filename_prefix="never")
+    ok, _, _, node_errors = comfy.validate(g.finalize())
+    text = json.dumps(node_errors)
+    assert not ok and all(name in text for name in files)
+    assert os.path.join(folder_paths.models_dir, "controlnet_aux") in text and "MediaPipe" in text
