@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(
     0, str(ROOT / "harness")
 )  # harness/ has no `nodes` folder; the repository root stays off sys.path
+sys.path.insert(0, str(ROOT / "scripts"))  # run_workflow: the demo mode's settings
 
 LANGEVIN_STEPS = 42
 """Power Scheduler steps of the workflows that sampled with RePaint (50 steps, jump_length 10,
@@ -70,21 +71,98 @@ WORKFLOWS = {
         "Inpainting on the pack's embedded pixel-space demo model (Langevin Inpaint Sampler)",
         lambda graphs: graphs.repaint_pixel_demo(sampler="langevin", steps=46),
     ),
+    "extend_legs_demo": (
+        "Extend legs on the embedded demo model: nothing to download, no ControlNet (try this first)",
+        lambda graphs: graphs.extend_legs_demo(**demo_settings()),
+    ),
 }
+
+DEMO_WORKFLOW = "extend_legs_demo"
+SD_NOTE = """Models this workflow needs (nothing is downloaded for you):
+
+- Load Checkpoint: {checkpoint}
+  -> ComfyUI/models/checkpoints/
+- Load ControlNet Model: {controlnet} (an OpenPose ControlNet{family})
+  -> ComfyUI/models/controlnet/
+
+Without them ComfyUI outlines both loaders in red. To see the whole job run first with nothing to
+download, open the template "{demo}" (Workflow > Browse Templates, this pack's section, or
+workflows/{demo}.json): the same pose, pad, Pose Editor and tiled outpainting on the pack's embedded
+64 x 64 demo model (blotchy legs; the pose, padding and exact photo pixels are real).
+
+Pose Editor: run the workflow once to load the pose, then drag joints (Shift: one point only)."""
+NOTES = {
+    "extend_legs": SD_NOTE.format(
+        checkpoint="v1-5-pruned-emaonly.safetensors (any SD1.5 checkpoint)",
+        controlnet="control_v11p_sd15_openpose.pth",
+        family=" for SD1.5",
+        demo=DEMO_WORKFLOW,
+    ),
+    "extend_legs_sdxl": SD_NOTE.format(
+        checkpoint="sd_xl_base_1.0.safetensors (any SDXL checkpoint)",
+        controlnet="thibaud_xl_openpose.safetensors",
+        family=" for SDXL",
+        demo=DEMO_WORKFLOW,
+    ),
+}
+"""A Note node added to these workflows, left of the graph: the models, their folders, the demo to try."""
+
+
+def demo_settings() -> dict:
+    """:func:`graphs.extend_legs_demo`'s settings, taken from the runner's demo mode (scripts/run_workflow.py:
+    ``DEMO_MODELS``, ``_demo_settings``, ``DEMO_SCHEDULE_STEPS``, ``DEMO_MAX_SIDE``) so that the browser's
+    demo workflow and ``run_workflow.py extend_legs`` without a checkpoint run the same graph."""
+    import run_workflow
+
+    ckpt_name, tile = run_workflow.DEMO_MODELS[0]
+    tiled = {"steps": None, "cfg": None}
+    run_workflow._demo_settings("OutpaintTiled", tiled, tile)
+    pad = {"multiple": None}
+    run_workflow._demo_settings("PosePadImageMaskPose", pad, tile)
+    langevin = {"corrector_steps": None}
+    run_workflow._demo_settings("LangevinInpaintSampler", langevin, tile)
+    return {
+        "ckpt_name": ckpt_name,
+        "tile": tile,
+        "overlap": tiled["overlap"],
+        "feather": tiled["feather"],
+        "multiple": pad["multiple"],
+        "steps": tiled["steps"],
+        "cfg": tiled["cfg"],
+        "levels": run_workflow.DEMO_SCHEDULE_STEPS["RePaintPowerScheduler"],
+        "corrector_steps": langevin["corrector_steps"],
+        "max_side": run_workflow.DEMO_MAX_SIDE,
+    }
+
+
+def build(name: str) -> dict:
+    """The UI workflow ``workflows/<name>.json`` (ComfyUI booted): its builder's graph laid out, plus its
+    Note (:data:`NOTES`) if it has one."""
+    import graphs
+    import workflow_format
+
+    title, make = WORKFLOWS[name]
+    prompt, _ = make(graphs)
+    workflow = workflow_format.api_to_ui(prompt, title=title)
+    if name in NOTES:
+        workflow_format.add_note(workflow, NOTES[name])
+    return workflow
+
+
+def text(workflow: dict) -> str:
+    """A workflow as the file is written."""
+    return json.dumps(workflow, indent=1) + "\n"
 
 
 def main() -> int:
     import comfy_host
-    import graphs
-    import workflow_format
 
     comfy_host.boot(tempfile.mkdtemp(prefix="make-workflows-"))
     out_dir = ROOT / "workflows"
     out_dir.mkdir(exist_ok=True)
-    for name, (title, build) in WORKFLOWS.items():
-        prompt, _ = build(graphs)
-        workflow = workflow_format.api_to_ui(prompt, title=title)
-        (out_dir / f"{name}.json").write_text(json.dumps(workflow, indent=1) + "\n")
+    for name in WORKFLOWS:
+        workflow = build(name)
+        (out_dir / f"{name}.json").write_text(text(workflow))
         print(f"wrote workflows/{name}.json ({len(workflow['nodes'])} nodes)")
     return 0
 

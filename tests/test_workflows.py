@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 EXPECTED = {
     "extend_legs",
+    "extend_legs_demo",
     "extend_legs_sdxl",
     "ldm_inpaint_big",
     "ldm_inpaint_big_repaint",
@@ -57,7 +58,10 @@ def test_workflow_loads_and_validates(host, path):
 
     workflow = json.loads(path.read_text())
     assert workflow["version"] == 0.4 and workflow["nodes"] and workflow["links"]
-    missing = {n["type"] for n in workflow["nodes"]} - set(nodes.NODE_CLASS_MAPPINGS)
+    # Note nodes live in the front end only (workflow_format.UI_ONLY)
+    missing = (
+        {n["type"] for n in workflow["nodes"]} - set(nodes.NODE_CLASS_MAPPINGS) - workflow_format.UI_ONLY
+    )
     assert not missing, f"node types not installed: {missing}"
     prompt = workflow_format.ui_to_api(workflow)
     ok, error, outputs, node_errors = host.validate(prompt)
@@ -92,6 +96,7 @@ def _with_tiny_models(prompt: dict) -> dict:
         "feather": 8,
         "margin": 8,
         "multiple": 8,
+        "largest_size": 64,
     }
     families = {
         graphs.FAMILY_OF_CHECKPOINT[node["inputs"]["ckpt_name"]]
@@ -164,3 +169,95 @@ def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host, saved, missi
     padded, final = result.output(prompt[composite]["inputs"]["original"][0]), result.output(composite)
     mask = result.output(*prompt[composite]["inputs"]["mask"])
     assert torch.equal(final[0][mask[0] == 0], padded[0][mask[0] == 0])
+
+
+def _scripts():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_workflows
+    import run_workflow
+
+    return make_workflows, run_workflow
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_shipped_file_is_what_make_workflows_writes(comfy, name):
+    """workflows/*.json are generated (scripts/make_workflows.py), never edited by hand: regenerating gives
+    the same bytes."""
+    make_workflows, _ = _scripts()
+    assert (
+        make_workflows.text(make_workflows.build(name)) == (ROOT / "workflows" / f"{name}.json").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    "name, models",
+    [
+        ("extend_legs", ["v1-5-pruned-emaonly.safetensors", "control_v11p_sd15_openpose.pth"]),
+        ("extend_legs_sdxl", ["sd_xl_base_1.0.safetensors", "thibaud_xl_openpose.safetensors"]),
+    ],
+)
+def test_the_sd_workflows_say_which_models_go_where_and_the_demo_to_try(name, models):
+    """A Note node (never run) names the files that the workflow's loaders ask for, their folders and the
+    demo workflow; the files named are the loaders' own values."""
+    import workflow_format
+
+    workflow = json.loads((ROOT / "workflows" / f"{name}.json").read_text())
+    (note,) = [n for n in workflow["nodes"] if n["type"] == "Note"]
+    text = note["widgets_values"][0]
+    loaded = {
+        v
+        for n in workflow_format.ui_to_api(workflow).values()
+        for v in n["inputs"].values()
+        if isinstance(v, str)
+    }
+    assert set(models) <= loaded
+    assert all(m in text for m in models)
+    assert "ComfyUI/models/checkpoints/" in text and "ComfyUI/models/controlnet/" in text
+    assert "extend_legs_demo" in text and (ROOT / "workflows" / "extend_legs_demo.json").exists()
+
+
+def _signatures(prompt: dict, skip=("filename_prefix",)) -> list:
+    """Each node as (class_type, its widget values, its sources' signatures): equal lists = the same graph
+    whatever the node ids."""
+    memo = {}
+
+    def sig(node_id):
+        if node_id not in memo:
+            node = prompt[node_id]
+            items = []
+            for key, value in sorted(node["inputs"].items()):
+                if key in skip:
+                    continue
+                items.append((key, ("link", sig(value[0]), value[1]) if isinstance(value, list) else value))
+            memo[node_id] = (node["class_type"], tuple(items))
+        return memo[node_id]
+
+    return sorted(map(repr, map(sig, prompt)))
+
+
+def test_the_demo_workflow_is_the_runners_demo_mode(comfy):
+    """extend_legs_demo.json is extend_legs.json as scripts/run_workflow.py rewrites it without a checkpoint
+    (use_demo_model: the embedded model, its tile, sampling and padding), plus the scaling of the photo to
+    the demo's working size that the runner does before the graph."""
+    import workflow_format
+
+    make_workflows, run_workflow = _scripts()
+    sd = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs.json").read_text()))
+    ckpt_name, tile = run_workflow.DEMO_MODELS[0]
+    demo_mode = run_workflow.use_demo_model(sd, ckpt_name, tile)
+    expected = workflow_format.ui_to_api(workflow_format.api_to_ui(demo_mode))  # widget defaults filled
+    demo = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs_demo.json").read_text()))
+    (scale,) = [k for k, n in demo.items() if n["class_type"] == "ImageScaleToMaxDimension"]
+    assert demo[scale]["inputs"]["largest_size"] == run_workflow.DEMO_MAX_SIDE
+    assert demo[scale]["inputs"]["upscale_method"] == "area"
+    source = demo.pop(scale)["inputs"]["image"]
+    for node in demo.values():
+        for key, value in node["inputs"].items():
+            if value == [scale, 0]:
+                node["inputs"][key] = source
+    assert _signatures(demo) == _signatures(expected)
+    assert not {"CheckpointLoaderSimple", "ControlNetLoader", "CLIPTextEncode"} & {
+        n["class_type"] for n in demo.values()
+    }
