@@ -381,7 +381,11 @@ class PoseEditorWidget {
       : "drag a point or a limb; wheel: zoom; drag the background: pan";
     const edited = m.edits ? m.edits.points.size : 0;
     const bg = saved ? " · background: copy saved with the workflow (dimmed until the next run)" : "";
-    this.status.textContent = `${f.w}×${f.h} px · ${f.people.length} person(s) · ${edited} edited point(s) · ${what} · ${this.modeText()}${bg}`;
+    // two lines of fixed height (editor.css): a longer text never resizes the canvas under the mouse
+    this.status.replaceChildren(
+      el("div", { text: `${f.w}×${f.h} px · ${f.people.length} person(s) · ${edited} edited point(s) · ${what}` }),
+      el("div", { text: `${this.modeText()}${bg}` }),
+    );
   }
 
   /** The drag mode, as the status line says it. */
