@@ -601,3 +601,90 @@ def test_hands_and_face_are_drawn_kept_and_a_hand_moves_with_its_wrist(ui):
     assert face[10].tolist() == [0, 0, 0] and np.array_equal(
         np.delete(face, 10, 0), np.delete(_group(first, "face_keypoints_2d"), 10, 0)
     )
+
+
+def test_the_demo_workflow_runs_from_the_template_menu_on_an_uploaded_photo(ui, editor_server, tmp_path):
+    """Issue 22: as a newcomer with no checkpoint: Templates (side bar) -> this pack -> extend_legs_demo,
+    upload a photo through Load Image's upload button, press Run. The whole graph runs in ComfyUI (pose,
+    pad, Pose Editor, Outpaint (Tiled) on the embedded demo model); the saved image is taller than the
+    photo and holds the photo's pixels exactly."""
+    import skimage
+    from comfy_host import PACK_LINK_NAME
+
+    base, work = editor_server
+    photo = tmp_path / "my_photo.png"
+    side = 192  # a small photo keeps the test short: about 130 model calls instead of 734 at 512 px
+    camera = Image.open(Path(skimage.data.__file__).parent / "camera.png").convert("RGB")
+    camera.resize((side, side), Image.Resampling.LANCZOS).save(photo)
+    page = ui.page
+    page.evaluate("() => window.app.graph.clear()")
+    page.get_by_role("button", name="Templates", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(PACK_LINK_NAME, exact=True).click()
+    dialog.get_by_text("extend_legs_demo", exact=True).first.click()
+    page.wait_for_function("() => window.app.graph.nodes.some(n => n.type === 'LoadADMPixelModel')")
+    dialog.wait_for(state="detached")
+    types = page.evaluate("() => window.app.graph.nodes.map(n => n.type)")
+    assert {"LoadImage", "PoseEditor", "OutpaintTiled", "SaveImage"} <= set(types)
+    assert not {"CheckpointLoaderSimple", "ControlNetLoader"} & set(types)
+    # Load Image's upload button: centre the node, click the button's row, pick the file
+    spot = page.evaluate(
+        """async () => {
+          const app = window.app, node = app.graph.nodes.find(n => n.type === 'LoadImage');
+          const w = node.widgets.find(w => w.type === 'button' || w.name === 'upload');
+          app.canvas.ds.scale = 1;
+          app.canvas.ds.offset = [400 - node.pos[0], 200 - node.pos[1]];
+          app.canvas.setDirty(true, true);
+          // two drawn frames: the widgets are laid out where the canvas draws them
+          await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+          const r = app.canvas.canvas.getBoundingClientRect();
+          const [x, y] = app.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + w.y + 10]);
+          return [r.left + x, r.top + y];
+        }"""
+    )
+    with page.expect_file_chooser() as chooser:
+        page.mouse.click(*spot)
+    chooser.value.set_files(str(photo))
+    page.wait_for_function(
+        "() => window.app.graph.nodes.find(n => n.type === 'LoadImage').widgets[0].value === 'my_photo.png'"
+    )
+    # the demo scales photos to 512 px on the longer side; at the photo's own size it passes them exact
+    page.evaluate(
+        """side => { const n = window.app.graph.nodes.find(n => n.type === 'ImageScaleToMaxDimension');
+          const w = n.widgets.find(w => w.name === 'largest_size'); w.value = side; w.callback?.(side); }""",
+        side,
+    )
+    before = set(ui.comfy.request_json(f"{base}/history"))
+    page.get_by_role("button", name="Run", exact=True).click()
+    deadline = time.monotonic() + 400
+    entry = None
+    while entry is None and time.monotonic() < deadline:
+        new = [v for k, v in ui.comfy.request_json(f"{base}/history").items() if k not in before]
+        entry = next((v for v in new if v["status"].get("completed") is not None), None)
+        time.sleep(0.5)
+    assert entry is not None, "the demo workflow did not finish"
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    saved = [
+        image
+        for output in entry["outputs"].values()
+        for image in output.get("images", [])
+        if image["filename"].startswith("extend_legs_demo_0")
+    ]
+    (image,) = saved
+    final = np.asarray(Image.open(work / "output" / image["subfolder"] / image["filename"]).convert("RGB"))
+    original = np.asarray(Image.open(photo))
+    h, w = original.shape[:2]
+    assert final.shape[0] > h  # legs below the photo
+    # the photo's pixels, exact, somewhere in the padded image (auto padding may also widen it)
+    spots = [
+        (y, x)
+        for y in range(final.shape[0] - h + 1)
+        for x in range(final.shape[1] - w + 1)
+        if np.array_equal(final[y : y + h, x : x + w], original)
+    ]
+    assert len(spots) == 1, spots
+    ((y, x),) = spots
+    assert final[y + h :].std() > 1  # something was generated below it
+    # the editor shows the run's pose on the padded photo
+    status = ui.editor("ed.status.textContent")
+    assert status.startswith(f"{final.shape[1]}×{final.shape[0]} px · 1 person(s)"), status
