@@ -86,9 +86,9 @@ SD_NOTE = """Models this workflow needs (nothing is downloaded for you):
   -> ComfyUI/models/controlnet/
 
 Without them ComfyUI outlines both loaders in red. To see the whole job run first with nothing to
-download, open the template "{demo}" (Workflow > Browse Templates, this pack's section, or
-workflows/{demo}.json): the same pose, pad, Pose Editor and tiled outpainting on the pack's embedded
-64 x 64 demo model (blotchy legs; the pose, padding and exact photo pixels are real).
+download, open the template "{demo}" (Templates in the left side bar > Extensions > this pack, or
+drop workflows/{demo}.json here): the same pose, pad, Pose Editor and tiled outpainting on the pack's
+embedded 64 x 64 demo model (blotchy legs; the pose, padding and exact photo pixels are real).
 
 Pose Editor: run the workflow once to load the pose, then drag joints (Shift: one point only)."""
 NOTES = {
@@ -104,6 +104,17 @@ NOTES = {
         family=" for SDXL",
         demo=DEMO_WORKFLOW,
     ),
+    DEMO_WORKFLOW: """Nothing to download: this runs on the pack's embedded demo model (a 64 x 64 pixel-space
+DDPM) without ControlNet.
+
+1. Load Image: upload a photo of a person cut off at the knees or thighs.
+2. Run. Pose Detect finds the person, the legs are completed below the frame, the canvas is padded,
+   the Pose Editor shows the pose (drag joints; Shift: one point), Outpaint (Tiled) fills the new
+   area and Outpaint Composite puts every photo pixel back exactly.
+
+The photo is scaled to 512 px on its longer side first (ImageScaleToMaxDimension: the demo model's
+working size; larger is slower). The legs come out as blotchy texture in the photo's colours: for
+real legs use the extend_legs template with an SD1.5 checkpoint and an OpenPose ControlNet.""",
 }
 """A Note node added to these workflows, left of the graph: the models, their folders, the demo to try."""
 
