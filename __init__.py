@@ -1,19 +1,31 @@
-"""comfyui-repaint-extend: RePaint resampling, OpenPose with feet, pose-conditioned inpainting and
-tiled outpainting for ComfyUI.
+"""comfyui-repaint-extend, as ComfyUI loads it from ``custom_nodes/<any folder name>/``.
 
-ComfyUI imports this folder as a package from ``custom_nodes/<any name>`` and calls
-:func:`comfy_entrypoint`. Nothing here imports ComfyUI at import time, so the host-independent core
-packages (``samplers``, ...) can be imported by scripts and tests without a running host.
+Everything the pack runs is the package ``repaint_extend`` beside this file. It is imported under that one
+name, whichever name ComfyUI gives this folder, so that the runner, the tests and ComfyUI share one copy of
+every class (``pip install -e .`` provides the same name; nothing edits the import path).
 """
+
+import importlib.util
+import sys
+from pathlib import Path
 
 __all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]
 
 WEB_DIRECTORY = "./web"
-"""The front end (the pose editor widget), served by ComfyUI; every ``.js`` in it is loaded as an extension."""
+"""The front end (the Pose Editor widget); ComfyUI serves it and loads every ``.js`` in it as an extension."""
 
 
-async def comfy_entrypoint():
-    """V3 entry point: return the pack's :class:`comfy_api.latest.ComfyExtension`."""
-    from .nodes import RePaintExtendExtension
+def _package():
+    here = Path(__file__).resolve().parent / "repaint_extend"
+    package = sys.modules.get("repaint_extend")
+    if package is None:
+        spec = importlib.util.spec_from_file_location("repaint_extend", here / "__init__.py")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["repaint_extend"] = package
+        spec.loader.exec_module(package)
+    elif Path(package.__file__).resolve().parent != here:
+        raise ImportError(f"two copies of repaint_extend: {package.__file__} is loaded, this is {here}")
+    return package
 
-    return RePaintExtendExtension()
+
+comfy_entrypoint = _package().comfy_entrypoint

@@ -13,6 +13,7 @@ one server per GPU machine the rate adds up per machine (see the README).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import subprocess
@@ -23,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "harness"))
 RUNNER = ROOT / "scripts" / "run_workflow.py"
 CROPS = [(128, 0, 384, 256), (160, 0, 416, 320)]  # completed legs fit 128 x 128
 
@@ -82,14 +82,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    import comfy_host
+    import support
+
+    from runner import host as comfy_host
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     dirs = [work / "server_a", work / "server_b"]
     for folder in dirs:
         folder.mkdir()
     with ThreadPoolExecutor(2) as pool:
-        servers = list(pool.map(comfy_host.start_server, dirs))
+        servers = list(
+            pool.map(functools.partial(comfy_host.start_server, extra_nodes=support.CUSTOM_NODES), dirs)
+        )
     urls = [url for _, url, _ in servers]
     try:
         for i, url in enumerate(urls):  # warm-up: models loaded, first-prompt costs paid

@@ -87,9 +87,8 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import bench_repaint_goal as bg  # noqa: E402
-import bench_repaint_quality as bq  # noqa: E402
+from bench import bench_repaint_goal as bg  # noqa: E402
+from bench import bench_repaint_quality as bq  # noqa: E402
 from repaint_extend.samplers import KnownRegionDenoiser, langevin_nfe, sample_langevin_pc  # noqa: E402
 
 BUDGETS = (100, 230, 450, 2400)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -27,7 +26,6 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "harness"))
 
 CANVASES = {1: (768, 512), 2: (1024, 512), 4: (1024, 960)}  # tiles -> (H, W) px
 
@@ -43,11 +41,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import pack
-
-    pack.load()
+    from bench.memory import TorchAllocations
     from repaint_extend.outpaint import outpaint, plan_tiles
-    from torch_memory import TorchAllocations
 
     scale = args.tile / 512
     canvases = {n: (int(h * scale) // 8 * 8, int(w * scale) // 8 * 8) for n, (h, w) in CANVASES.items()}

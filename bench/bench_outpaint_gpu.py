@@ -32,8 +32,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
-
 FULL = {"tile": 512, "overlap": 64, "jobs": {"512->768": ((512, 512), 256), "12MP": ((4000, 3000), 1344)}}
 QUICK = {"tile": 64, "overlap": 16, "jobs": {"512->768": ((64, 64), 32), "12MP": ((256, 192), 96)}}
 
@@ -52,13 +50,13 @@ def main(argv=None) -> int:
     setting = QUICK if args.quick else FULL
     size = "tiny" if args.quick else "sd15"
 
-    import comfy_host
+    from runner import host as comfy_host
 
     nodes = comfy_host.boot(
         tempfile.mkdtemp(prefix="bench-gpu-"), harness_nodes=False, cpu=args.device == "cpu"
     )
     import comfy.model_management as mm
-    import tiny_models
+    from support import tiny_models
 
     device = mm.get_torch_device()
     outpaint = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]

@@ -27,14 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
 
 CANVASES = {1: (768, 512), 2: (1024, 512), 4: (1024, 960)}  # tiles -> (H, W) px
 KNOWN_ROWS = 512
@@ -50,15 +46,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import comfy_host
-    import tiny_models
+    from support import tiny_models
+
+    from runner import host as comfy_host
 
     nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"), harness_nodes=False)
-    import pack
 
-    pack.load()
-    from repaint_extend.nodes.sampler_host import RePaintKSampler
-    from torch_memory import PeakRSS, TorchAllocations
+    from bench.memory import PeakRSS, TorchAllocations
+    from repaint_extend.adapters.sampler import RePaintKSampler
 
     outpaint = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
     model = tiny_models.build_model("eps", args.size, seed=0)

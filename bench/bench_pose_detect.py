@@ -1,17 +1,13 @@
 """Benchmark: MediaPipe pose detection, ms per 512x512 image once the model is loaded.
 
-Run from anywhere (the repository root is never put on sys.path; it is loaded as the package
-``repaint_extend``):
+    .venv/bin/python -m bench.bench_pose_detect [--repeat 20] [--threads N]
 
-    python bench/bench_pose_detect.py [--repeat 20] [--threads N]
-
-Goal (issue 3): <= 50 ms per 512^2 image on CPU.
+Goal: <= 50 ms per 512^2 image on CPU.
 """
 
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,13 +23,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    sys.path.insert(0, str(ROOT / "harness"))
-    import pack
 
-    pack.load()
     import numpy as np
     import skimage.data
     from PIL import Image
+
     from repaint_extend.pose import detect
 
     images = {

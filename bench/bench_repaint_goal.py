@@ -27,8 +27,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import bench_repaint_quality as bq  # noqa: E402
+from bench import bench_repaint_quality as bq  # noqa: E402
 from repaint_extend.samplers import jump_schedule, schedule_moves  # noqa: E402
 
 CANDIDATES = [

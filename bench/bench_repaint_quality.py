@@ -65,11 +65,7 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "harness"))
-import pack  # noqa: E402
-from torch_memory import PeakRSS  # noqa: E402
-
-pack.load()
+from bench.memory import PeakRSS  # noqa: E402
 from repaint_extend.pixel import ADMDenoiser, DiscreteSchedule, load_adm, space_timesteps  # noqa: E402
 from repaint_extend.samplers import (  # noqa: E402
     KnownRegionDenoiser,
@@ -77,9 +73,9 @@ from repaint_extend.samplers import (  # noqa: E402
     sample_repaint,
     schedule_nfe,
 )
-from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits  # noqa: E402
+from training.digits import load_digits_split, to_8x8, upsample_digits  # noqa: E402
 
-WEIGHTS = HERE.parent / "pixel" / "weights" / "digits_ddpm.safetensors"
+WEIGHTS = HERE.parent / "repaint_extend" / "pixel" / "weights" / "digits_ddpm.safetensors"
 T_TRAIN = 1000
 REPAINT_CONFIGS = [(250, 10, 10), (100, 10, 5), (50, 5, 5)]
 GAUSS_MASKS = ("half", "every_second_line", "expand")

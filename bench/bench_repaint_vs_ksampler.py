@@ -17,11 +17,8 @@ import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
 
 
 def main(argv=None) -> int:
@@ -36,13 +33,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
 
-    import comfy_host
-    import tiny_models
+    from support import tiny_models
+
+    from runner import host as comfy_host
 
     nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"), harness_nodes=False)
-    import pack
 
-    pack.load()
     from repaint_extend.samplers import schedule_nfe
 
     repaint_node = nodes.NODE_CLASS_MAPPINGS["KSamplerRePaint"]

@@ -40,8 +40,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "harness"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 DEMO = "[embedded] photos 64x64"
 TILE, OVERLAP, PLACEBO_SHIFT = 64, 16, 24
@@ -110,12 +108,10 @@ MAIN_WORKFLOW = ROOT / "workflows" / "extend_legs.json"
 
 
 def main_job_prompt(mode: str, workflow_path: Path = MAIN_WORKFLOW):
-    import graphs
-    import run_workflow
-    import workflow_format
+    from runner import demo, graphs, workflow_format
 
     workflow = json.loads(Path(workflow_path).read_text())
-    prompt = run_workflow.use_demo_model(workflow_format.ui_to_api(workflow), DEMO, TILE)
+    prompt = demo.use_demo_model(workflow_format.ui_to_api(workflow), DEMO, TILE)
     for node in prompt.values():
         if node["class_type"] == "LoadImage":
             node["inputs"]["image"] = "camera.png"
@@ -129,8 +125,7 @@ def wide_job_prompt(mode: str, sampler: str = "langevin"):
     """The wide job with the demo's sampling: ``langevin`` (the shipped workflows' Langevin Inpaint
     Sampler on Power Scheduler (RePaint), run_workflow's demo settings: 19 model calls a window) or
     ``repaint`` (RePaint 12, 4, 2: 20)."""
-    import graphs
-    import run_workflow
+    from runner import demo, graphs
 
     g = graphs._builder()
     image = g.node("LoadImage", image="wide.png")
@@ -141,8 +136,8 @@ def wide_job_prompt(mode: str, sampler: str = "langevin"):
         node, sigmas = graphs.langevin_sampling(
             g,
             model.out(0),
-            steps=run_workflow.DEMO_SCHEDULE_STEPS["RePaintPowerScheduler"],
-            corrector_steps=run_workflow.DEMO_SAMPLING["corrector_steps"],
+            steps=demo.DEMO_SCHEDULE_STEPS["RePaintPowerScheduler"],
+            corrector_steps=demo.DEMO_SAMPLING["corrector_steps"],
         )
         extra["sigmas"] = sigmas.out(0)
     else:
@@ -181,11 +176,8 @@ def _override(prompt: dict, sampling: dict) -> dict:
 def run_one(
     job: str, mode: str, pictures: Path | None, sampling: dict, workflow=MAIN_WORKFLOW, sampler="langevin"
 ) -> dict:
-    import comfy_host
-    import pack
-
-    pack.load()
     from repaint_extend.outpaint import plan_tiles
+    from runner import host as comfy_host
 
     job_prompt = main_job_prompt(mode, workflow) if job == "main" else wide_job_prompt(mode, sampler)
     prompt = _override(job_prompt, sampling)
@@ -242,9 +234,10 @@ def main(argv=None) -> int:
     parser.add_argument("--jump-n-sample", type=int, default=None, help="override the demo's 2")
     args = parser.parse_args(argv)
 
-    import comfy_host
     import skimage
     from PIL import Image
+
+    from runner import host as comfy_host
 
     work = Path(tempfile.mkdtemp(prefix="bench-seams-"))
     comfy_host.boot(work, harness_nodes=False)

@@ -40,79 +40,79 @@ class Mutant:
 MUTANTS = {
     # Issue 12, section 1: the six mutants that survived the suite of the time.
     "repaint_node_ignores_window": Mutant(
-        "nodes/nodes_repaint.py",
+        "repaint_extend/nodes/repaint.py",
         (
             ("known_noise, start_percent, end_percent)", "known_noise)"),
             ("start_percent=start_percent,\n            end_percent=end_percent,", ""),
         ),
-        ("tests/test_nodes_repaint.py", "-k", "every_input"),
+        ("tests/integration/test_nodes_repaint.py", "-k", "every_input"),
         "RePaint Sampler and KSampler (RePaint) ignore start_percent and end_percent",
     ),
     "fresh_noise_never_applied": Mutant(
-        "nodes/sampler_host.py",
+        "repaint_extend/adapters/sampler.py",
         (('if known_noise == "fresh" and', "if False and"),),
-        ("tests/test_nodes_repaint.py", "-k", "known_noise or every_input"),
+        ("tests/integration/test_nodes_repaint.py", "-k", "known_noise or every_input"),
         'known_noise="fresh" leaves the known region with the sampling noise (the wrapper is never applied)',
     ),
     "outpaint_same_seed_every_tile": Mutant(
-        "nodes/outpaint_host.py",
-        (("stream_seed(run.seed, t.index)", "stream_seed(run.seed, 0)"),),
-        ("tests/test_nodes_outpaint_modes.py", "tests/test_nodes_extend.py"),
+        "repaint_extend/adapters/outpaint.py",
+        (("stream_seed(run.settings.seed, t.index)", "stream_seed(run.settings.seed, 0)"),),
+        ("tests/integration/test_nodes_outpaint_modes.py", "tests/integration/test_nodes_extend.py"),
         "every tile of Outpaint (Tiled) gets the same noise seed",
     ),
     "tiles_overlap_halved": Mutant(
-        "outpaint/tiles.py",
+        "repaint_extend/outpaint/tiles.py",
         (("(span - size) / (size - overlap)", "(span - size) / (size - overlap // 2)"),),
-        ("tests/test_outpaint_tiles.py", "tests/test_outpaint_driver.py"),
+        ("tests/unit/test_outpaint_tiles.py", "tests/unit/test_outpaint_driver.py"),
         "plan_tiles places tiles with half the overlap it promises",
     ),
     "to_uint8_torch_floors": Mutant(
-        "outpaint/composite.py",
+        "repaint_extend/outpaint/composite.py",
         (
             (
                 'v = torch.round(v) if rounding == "round" else torch.floor(v)',
                 "v = torch.floor(v)",
             ),
         ),
-        ("tests/test_outpaint_composite.py",),
+        ("tests/unit/test_outpaint_composite.py",),
         "to_uint8 of a torch tensor rounds down (floor) instead of to the nearest value",
     ),
     "thigh_ratio_times_1_2": Mutant(
-        "pose/complete.py",
+        "repaint_extend/pose/complete.py",
         (("THIGH = HIP_HEIGHT - KNEE_HEIGHT", "THIGH = (HIP_HEIGHT - KNEE_HEIGHT) * 1.2"),),
-        ("tests/test_pose_complete.py",),
+        ("tests/unit/test_pose_complete.py",),
         "the completed thigh is 1.2 times the published ratio (Winter 2009, Fig. 4.1)",
     ),
     # Found by going through tests/node_schema.json input by input (issue 12: every input changes an output).
     "power_scheduler_ignores_power": Mutant(
-        "samplers/schedule.py",
+        "repaint_extend/samplers/schedule.py",
         (("(k / (steps - 1)) ** power for k", "(k / (steps - 1)) ** 2.5 for k"),),
-        ("tests/test_nodes_repaint.py", "-k", "power_scheduler"),
+        ("tests/integration/test_nodes_repaint.py", "-k", "power_scheduler"),
         "Power Scheduler (RePaint) always uses power 2.5, its default",
     ),
     "repaint_mask_ignores_seed": Mutant(
-        "nodes/nodes_repaint.py",
+        "repaint_extend/nodes/repaint.py",
         (("batch_size, seed % 2**63)", "batch_size, 0)"),),
-        ("tests/test_nodes_repaint.py", "-k", "mask_node"),
+        ("tests/integration/test_nodes_repaint.py", "-k", "mask_node"),
         "RePaint Mask draws the same thin/thick strokes for every seed",
     ),
     "pose_controlnet_ignores_window": Mutant(
-        "nodes/control_host.py",
+        "repaint_extend/adapters/control.py",
         (("(start_percent, end_percent)", "(0.0, 1.0)"),),
-        ("tests/test_nodes_control.py",),
+        ("tests/integration/test_nodes_control.py",),
         "Pose ControlNet Apply applies both ControlNets over the whole schedule",
     ),
     "caption_ignores_num_beams": Mutant(
-        "nodes/nodes_caption.py",
+        "repaint_extend/nodes/caption.py",
         (("num_beams=num_beams,", "num_beams=3,"),),
-        ("tests/test_nodes_caption.py", "-k", "load_blip_and_caption"),
+        ("tests/integration/test_nodes_caption.py", "-k", "load_blip_and_caption"),
         "Caption Image (BLIP) always searches with 3 beams",
     ),
 }
 
 # The pose nodes, input by input (issue 12's second pass over tests/node_schema.json): each mutant makes
 # one node ignore one input (a fixed value in its place).
-_POSE_NODE_TESTS = ("tests/test_nodes_pose.py", "-k", "passes or reads_the_coordinates")
+_POSE_NODE_TESTS = ("tests/integration/test_nodes_pose.py", "-k", "passes or reads_the_coordinates")
 _SHORT = {
     "Pose Detect (MediaPipe)": "detect",
     "Pose Complete Legs": "complete_legs",
@@ -124,7 +124,10 @@ _SHORT = {
 MUTANTS.update(
     {
         f"{_SHORT[node]}_node_ignores_{name}": Mutant(
-            "nodes/nodes_pose.py", ((old, new),), _POSE_NODE_TESTS, f"{node} ignores its input {name}"
+            "repaint_extend/nodes/pose.py",
+            ((old, new),),
+            _POSE_NODE_TESTS,
+            f"{node} ignores its input {name}",
         )
         for node, name, old, new in (
             ("Pose Detect (MediaPipe)", "visibility", "visibility=visibility)", "visibility=0.5)"),
@@ -169,88 +172,93 @@ MUTANTS.update(
     }
 )
 
-_OUTPAINT_TILE_TESTS = ("tests/test_nodes_outpaint_modes.py", "-k", "reach_every_tile")
+_OUTPAINT_TILE_TESTS = ("tests/integration/test_nodes_outpaint_modes.py", "-k", "reach_every_tile")
 MUTANTS.update(
     {
         "adm_loader_ignores_num_heads": Mutant(
-            "nodes/nodes_pixel.py",
+            "repaint_extend/nodes/pixel.py",
             (("num_head_channels, num_heads, class_label)", "num_head_channels, 4, class_label)"),),
-            ("tests/test_nodes_pixel.py", "-k", "num_heads"),
+            ("tests/integration/test_nodes_pixel.py", "-k", "num_heads"),
             "Load ADM Pixel Model always uses 4 heads",
         ),
         "pose_controlnet_uses_the_inpaint_net_for_the_pose": Mutant(
-            "nodes/control_host.py",
+            "repaint_extend/adapters/control.py",
             (
                 (
                     "negative, control_net, pose_image, strength",
                     "negative, inpaint_control_net or control_net, pose_image, strength",
                 ),
             ),
-            ("tests/test_nodes_control.py", "-k", "come_from"),
+            ("tests/integration/test_nodes_control.py", "-k", "come_from"),
             "Pose ControlNet Apply puts the pose hint on the inpaint ControlNet when one is given",
         ),
         "composite_ignores_color_match_band": Mutant(
-            "nodes/nodes_outpaint.py",
+            "repaint_extend/nodes/outpaint.py",
             (("band=color_match_band)", "band=32)"),),
-            ("tests/test_nodes_extend.py", "-k", "composite_node"),
+            ("tests/integration/test_nodes_extend.py", "-k", "composite_node"),
             "Outpaint Composite matches colours to a 32 px band whatever the input says",
         ),
         "outpaint_ignores_cfg": Mutant(
-            "nodes/outpaint_host.py",
-            (("            self.cfg,\n", "            1.0,\n"),),
+            "repaint_extend/adapters/outpaint.py",
+            (("            self.settings.cfg,\n", "            1.0,\n"),),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) samples at cfg 1",
         ),
         "outpaint_ignores_scheduler": Mutant(
-            "nodes/outpaint_host.py",
-            (("ksampler_sigmas(self.model, self.scheduler,", 'ksampler_sigmas(self.model, "normal",'),),
+            "repaint_extend/adapters/outpaint.py",
+            (
+                (
+                    "ksampler_sigmas(self.model, self.settings.scheduler,",
+                    'ksampler_sigmas(self.model, "normal",',
+                ),
+            ),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) always uses the normal scheduler",
         ),
         "outpaint_square_tiles": Mutant(
-            "nodes/nodes_outpaint.py",
-            (("(tile_height, tile_width),", "(tile_width, tile_width),"),),
+            "repaint_extend/outpaint/settings.py",
+            (("return (self.tile_height, self.tile_width)", "return (self.tile_width, self.tile_width)"),),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) ignores tile_height (square tiles of tile_width)",
         ),
         "outpaint_ignores_control_window": Mutant(
-            "nodes/nodes_outpaint.py",
+            "repaint_extend/outpaint/settings.py",
             (
                 (
-                    "control_image, control_strength, control_start, control_end)",
-                    "control_image, 1.0, 0.0, 1.0)",
+                    "return (self.control_strength, self.control_start, self.control_end)",
+                    "return (1.0, 0.0, 1.0)",
                 ),
             ),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) applies its ControlNet at full strength over the whole schedule",
         ),
         "outpaint_negative_is_positive": Mutant(
-            "nodes/outpaint_host.py",
+            "repaint_extend/adapters/outpaint.py",
             (("pos, neg = self.positive, self.negative", "pos, neg = self.positive, self.positive"),),
             _OUTPAINT_TILE_TESTS,
             "Outpaint (Tiled) samples every tile with the positive prompt as the negative one",
         ),
         "outpaint_ignores_sigmas": Mutant(
-            "nodes/nodes_outpaint.py",
+            "repaint_extend/nodes/outpaint.py",
             (("            sigmas=sigmas,\n", "            sigmas=None,\n"),),
-            ("tests/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
+            ("tests/integration/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
             "Outpaint (Tiled) ignores a given schedule (steps and scheduler instead)",
         ),
         "outpaint_refines_on_every_given_sigma": Mutant(
-            "nodes/outpaint_host.py",
+            "repaint_extend/adapters/outpaint.py",
             (
                 (
                     "return self.given_sigmas[partial_start(self.given_sigmas.tolist(), start) :]",
                     "return self.given_sigmas",
                 ),
             ),
-            ("tests/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
+            ("tests/integration/test_nodes_outpaint_modes.py", "-k", "given_sigmas"),
             "the coarse refinement re-noises to the top of a given schedule instead of denoise 0.6",
         ),
         "demo_correctors_not_set": Mutant(
-            "scripts/run_workflow.py",
+            "runner/demo.py",
             (('"cfg": 1.0, "corrector_steps": 2}', '"cfg": 1.0}'),),
-            ("tests/test_run_workflow.py", "-k", "demo_fallback"),
+            ("tests/integration/test_run_workflow.py", "-k", "demo_fallback"),
             "demo mode leaves the workflow's 4 corrector steps (34 model calls a window, not 19)",
         ),
     }

@@ -24,7 +24,7 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 
-want=$(cat scripts/setup.sh requirements*.txt | sha256sum | cut -d' ' -f1)
+want=$(cat scripts/setup.sh requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.setup-done 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
@@ -37,5 +37,11 @@ grep -v -E '^(torch|torchvision|torchaudio|comfyui-workflow-templates|comfyui-em
 "${pip[@]}" -r .venv/comfyui-requirements.txt torchsde -r requirements.txt -r requirements-dev.txt
 "${pip[@]}" --no-deps -r requirements-nodeps.txt
 rm -f "$comfy/extra_model_paths.yaml"
+# ComfyUI's own folder on this venv's path (as `python main.py` in it would have it), so that the runner and
+# the tests can boot it in-process; and this repository's packages by name (repaint_extend, runner, bench,
+# training, support), editable: nothing in the code edits sys.path.
+site=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "$comfy" > "$site/comfyui-host.pth"
+"${pip[@]}" --no-deps -e .
 echo "$want" > .venv/.setup-done
 echo "environment ready: .venv (ComfyUI at $comfy)"

@@ -1,19 +1,20 @@
 """Test set-up shared by every test.
 
-The repository root is the package that ComfyUI imports, so it is never put on ``sys.path`` (its
-``nodes/`` would shadow ComfyUI's ``nodes``). Instead the root is registered here as the package
-``repaint_extend``: core tests write ``from repaint_extend.samplers import ...``.
+Tests import what they test by name: ``repaint_extend`` (the pack), ``runner``, ``bench`` and ``support``
+(the stand-in models and test-only nodes in ``tests/support``), installed editable by ``scripts/setup.sh``
+and, for this checkout first, put on the path by pytest's ``pythonpath`` (pyproject.toml). Layers:
+``tests/unit`` (the core, no ComfyUI: its ``comfy`` fixture fails), ``tests/integration`` (ComfyUI's
+executor, the runner, servers), ``tests/browser`` (the Pose Editor in Chromium).
 
 The whole suite (``pytest -q``, no test paths) runs on two pytest-xdist workers, one module per worker at a
 time (``-n auto --dist loadfile`` in pyproject.toml; :func:`pytest_xdist_auto_num_workers`); named tests
-(``pytest tests/test_x.py``, ``scripts/mutate.py``) and ``-n 0`` run in this one process. Each worker boots
+(``pytest tests/unit/test_x.py``, ``scripts/mutate.py``) and ``-n 0`` run in this one process. Each worker boots
 its own ComfyUI in its own temporary folder, and its torch, and the servers and runners it starts, use one
 thread (:data:`WORKER`).
 """
 
 import copy
 import os
-import sys
 from pathlib import Path
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
@@ -25,13 +26,6 @@ if WORKER:
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# harness/ holds no `nodes` folder, so it can go on sys.path (the repository root never does).
-sys.path.insert(0, str(ROOT / "harness"))
-
-import pack  # noqa: E402
-
-pack.load()
-
 if WORKER:
     import torch
 
@@ -41,9 +35,10 @@ if WORKER:
 # --- scheduling ---------------------------------------------------------------------------------------
 import pytest  # noqa: E402
 
-FIRST = ("test_browser_editor.py", "test_batch.py", "test_run_workflow.py")
-"""The slowest modules (browser, ComfyUI servers, runner subprocesses: about 80 of the suite's 130 s
-alone), collected first, in this order, so that xdist hands them out first and the small modules fill in around them."""
+FIRST = ("browser", "slow")
+"""Markers of the slowest modules (the browser; ComfyUI servers and runner subprocesses: about 40 of the
+suite's 70 s), collected first, in this order, so that xdist hands them out first and the small modules fill
+in around them. A module marks itself with ``pytestmark``."""
 
 
 def pytest_xdist_auto_num_workers(config):
@@ -56,8 +51,10 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable within a module
+    def rank(item):
+        return next((i for i, name in enumerate(FIRST) if item.get_closest_marker(name)), len(FIRST))
+
+    items.sort(key=rank)  # stable within a module
 
 
 # --- the real host -----------------------------------------------------------------------------------
@@ -65,11 +62,13 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def comfy(tmp_path_factory):
-    """ComfyUI booted in this process (CPU) with the pack and the harness nodes loaded; returns the
-    ``comfy_host`` module (``run_graph``, ``validate``, ``GraphError``)."""
-    import comfy_host
+    """ComfyUI booted in this process (CPU) with the pack and the test-only nodes (``support``) loaded;
+    returns the ``runner.host`` module (``run_graph``, ``validate``, ``GraphError``)."""
+    import support
 
-    comfy_host.boot(tmp_path_factory.mktemp("comfyui"))
+    from runner import host as comfy_host
+
+    comfy_host.boot(tmp_path_factory.mktemp("comfyui"), extra_nodes=support.CUSTOM_NODES)
     import folder_paths
 
     _BOOTED_MODEL_FOLDERS.update(copy.deepcopy(folder_paths.folder_names_and_paths))
@@ -96,7 +95,7 @@ def _model_folders_per_module():
 
 @pytest.fixture(scope="session")
 def graphs(comfy):
-    import graphs as graph_builders
+    from runner import graphs as graph_builders
 
     return graph_builders
 

@@ -1,7 +1,6 @@
 """Inpainting check of the photos demo DDPM: RePaint on the bottom half of a 64x64 crop of camera.png.
 
-Run from the repository root (registers the root as the package ``repaint_extend``, never puts it on
-``sys.path``)::
+Run with ``.venv/bin/python`` (the pack is imported by name)::
 
     python training/check_photos.py [--weights pixel/weights/photos64_ddpm.safetensors]
 
@@ -17,21 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-if __name__ == "__main__" and not __package__:  # run as a script: run it as repaint_extend.training.*
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
-    import pack
+import torch
 
-    pack.run_as_module(__file__)
-
-import torch  # noqa: E402
-
-from .. import pixel, samplers  # noqa: E402
-from . import photos  # noqa: E402
-from .train_ddpm import save_grid  # noqa: E402
+from repaint_extend import pixel, samplers
+from training import photos
+from training.train_ddpm import save_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +40,9 @@ def camera_crop() -> torch.Tensor:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--weights", default=str(ROOT / "pixel" / "weights" / "photos64_ddpm.safetensors"))
+    ap.add_argument(
+        "--weights", default=str(ROOT / "repaint_extend" / "pixel" / "weights" / "photos64_ddpm.safetensors")
+    )
     ap.add_argument("--out", default=str(ROOT / "tests" / "_output" / "photos64_inpaint.png"))
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--jump-length", type=int, default=5)

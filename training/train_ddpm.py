@@ -16,8 +16,7 @@ Data: :mod:`training.digits` (the fixed training split only; nearest upsampling 
 identical channels; [-1, 1]) or :class:`training.photos.PhotoCrops` (seeded random crops). Everything is seeded (``--seed``) and, on the CPU with one thread,
 bit-reproducible on the same machine and torch build.
 
-Run from the repository root (it registers the root as the package ``repaint_extend`` and never puts
-it on ``sys.path``; ``training/`` is not imported by ComfyUI)::
+Run from anywhere in ``.venv`` (``training/`` imports the pack by name; ComfyUI never imports it)::
 
     python training/train_ddpm.py --out pixel/weights/digits_ddpm.safetensors
     python training/train_ddpm.py --dataset photos --sample-steps 100
@@ -41,17 +40,11 @@ import sys
 import time
 from pathlib import Path
 
-if __name__ == "__main__" and not __package__:  # run as a script: run it as repaint_extend.training.*
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness"))
-    import pack
+import numpy as np
+import torch
 
-    pack.run_as_module(__file__)
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .. import pixel  # noqa: E402
-from . import digits, photos  # noqa: E402
+from repaint_extend import pixel
+from training import digits, photos
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,7 +157,7 @@ took 85 min)."""
 PRESETS = {
     "digits": dict(
         config=DIGITS_CONFIG,
-        out=ROOT / "pixel" / "weights" / "digits_ddpm.safetensors",
+        out=ROOT / "repaint_extend" / "pixel" / "weights" / "digits_ddpm.safetensors",
         grid=ROOT / "tests" / "_output" / "digits_ddpm_samples.png",
         steps=2200,
         batch_size=32,
@@ -177,7 +170,7 @@ PRESETS = {
     ),
     "photos": dict(
         config=PHOTOS_CONFIG,
-        out=ROOT / "pixel" / "weights" / "photos64_ddpm.safetensors",
+        out=ROOT / "repaint_extend" / "pixel" / "weights" / "photos64_ddpm.safetensors",
         grid=ROOT / "tests" / "_output" / "photos64_samples.png",
         steps=4000,
         batch_size=8,
