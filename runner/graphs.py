@@ -143,12 +143,22 @@ def inpaint_sampler(
 
 
 def detect_complete_pad(
-    g, image, *, bottom: int | None = None, margin: int = 32, multiple: int = 64, max_people: int = 1
+    g,
+    image,
+    *,
+    bottom: int | None = None,
+    margin: int = 32,
+    multiple: int = 64,
+    max_people: int = 1,
+    whole_body: bool = False,
 ):
-    """Add Pose Detect (MediaPipe, ``max_people``) -> Pose Complete Legs (straight, symmetric, feet) ->
-    Pose Pad Image/Mask/Pose on the IMAGE output ``image``: ``auto`` padding, or ``bottom`` px at the
-    bottom. Returns the three nodes (the pad's outputs: image, mask, pose)."""
-    detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5)
+    """Add Pose Detect (MediaPipe, ``max_people``; with hands and face when ``whole_body``) -> Pose
+    Complete Legs (straight, symmetric, feet) -> Pose Pad Image/Mask/Pose on the IMAGE output ``image``:
+    ``auto`` padding, or ``bottom`` px at the bottom. Returns the three nodes (the pad's outputs: image,
+    mask, pose). Pose Detect's ``face`` (on by default) is written out; its ``hands`` (off by default)
+    only with ``whole_body``."""
+    extra = {"hands": True, "face": True} if whole_body else {"face": True}
+    detect = g.node("PoseDetectMediaPipe", image=image, max_people=max_people, visibility=0.5, **extra)
     legs = g.node(
         "PoseCompleteLegs",
         pose=detect.out(0),
@@ -531,6 +541,7 @@ def extend_legs(
     mode: str = "auto",
     sampler: str = "repaint",
     corrector_steps: int = 4,
+    whole_body: bool = False,
 ):
     """The pack's main job: photo -> Pose Detect -> Pose Complete Legs -> Pose Pad Image/Mask/Pose (auto) ->
     Pose Editor (no edits: passes the pose through) -> Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
@@ -539,13 +550,16 @@ def extend_legs(
     ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins of ``family`` ("sd15" or
     "sdxl"; tests); ``control=False``
     leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``;
-    ``sampler`` "repaint" or "langevin" (:func:`outpaint_tiled`).
+    ``sampler`` "repaint" or "langevin" (:func:`outpaint_tiled`); ``whole_body`` detects and draws hands
+    and face too (an openpose_full hint).
     """
     g = _builder()
     photo = g.node("LoadImage", image=image)
-    pose, legs, pad = detect_complete_pad(g, photo.out(0), bottom=bottom, margin=margin, multiple=multiple)
+    pose, legs, pad = detect_complete_pad(
+        g, photo.out(0), bottom=bottom, margin=margin, multiple=multiple, whole_body=whole_body
+    )
     editor = g.node("PoseEditor", width=512, height=512, edits="", pose=pad.out(2), image=pad.out(0))
-    hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=False, face=False)
+    hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=whole_body, face=whole_body)
     ckpt = _checkpoint(g, kind, size, ckpt_name, family)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)

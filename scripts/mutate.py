@@ -261,6 +261,35 @@ MUTANTS.update(
             ("tests/integration/test_run_workflow.py", "-k", "demo_fallback"),
             "demo mode leaves the workflow's 4 corrector steps (34 model calls a window, not 19)",
         ),
+        "outpaint_feather_unchecked": Mutant(
+            "repaint_extend/outpaint/settings.py",
+            (('check_int("feather (px, at most the overlap)", self.feather, 0, self.overlap)', "pass"),),
+            ("tests/integration/test_nodes_extend.py", "-k", "bad_input"),
+            "Outpaint (Tiled) takes a feather wider than the overlap",
+        ),
+        "runner_ignores_max_people": Mutant(
+            "runner/prompts.py",
+            (('node["inputs"]["max_people"] = options.max_people', "pass"),),
+            ("tests/integration/test_runner_control.py", "-k", "max_people"),
+            "--max-people never reaches Pose Detect",
+        ),
+        "interrupted_photo_recorded_as_failed": Mutant(
+            "runner/batch.py",
+            (
+                (
+                    '            batch.finish(job, "interrupted")\n            raise',
+                    '            batch.finish(job, "failed")\n            raise',
+                ),
+            ),
+            ("tests/integration/test_runner_control.py", "-k", "signal and 2"),
+            "a photo stopped by Ctrl-C is recorded as failed",
+        ),
+        "server_outputs_left_behind": Mutant(
+            "runner/batch.py",
+            (("            if not self.args.keep_on_server:", "            if False:"),),
+            ("tests/integration/test_batch.py", "-k", "unreachable"),
+            "the runner leaves its uploads and outputs on the server",
+        ),
     }
 )
 

@@ -7,6 +7,7 @@ controlnet_aux (rendering), mediapipe (detection).
 Public API::
 
     frame = detect(image)                        # uint8 [H, W, 3] RGB -> POSE_KEYPOINT frame
+    frame = detect(image, hands=True, face=True) # + OpenPose's 21-point hands and 70-point face
     frame = complete_legs(frame, stance="straight", symmetry=True)
     pads = auto_padding(frame)                   # (left, top, right, bottom), multiples of 64
     frame = pad(frame, *pads)                    # re-base keypoints (pixels)
@@ -43,6 +44,7 @@ from .keypoints import (
 )
 from .pad import auto_padding, keypoint_bounds, pad, pad_all, pad_image_mask
 from .render import overlay, render
+from .wholebody import add_hands_face
 
 __all__ = [
     "FOOT_KEY",
@@ -53,6 +55,7 @@ __all__ = [
     "PRIOR_KEY",
     "PoseFormatError",
     "SCORES_KEY",
+    "add_hands_face",
     "apply_edits",
     "auto_padding",
     "blank_frames",

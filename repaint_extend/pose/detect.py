@@ -282,7 +282,12 @@ def _detect_people(image: np.ndarray, num_poses: int, model_path: str) -> list[n
 
 
 def detect(
-    image: np.ndarray, num_poses: int = 1, visibility: float = 0.5, model_path: str = DEFAULT_TASK
+    image: np.ndarray,
+    num_poses: int = 1,
+    visibility: float = 0.5,
+    model_path: str = DEFAULT_TASK,
+    hands: bool = False,
+    face: bool = False,
 ) -> dict:
     """Detect body and feet with MediaPipe Pose; return one POSE_KEYPOINT frame.
 
@@ -294,6 +299,8 @@ def detect(
         visibility: MediaPipe visibility in [0, 1] from which a landmark counts as detected
             (default 0.5, the value MediaPipe's own confidence options default to).
         model_path: the ``.task`` bundle (default: the one shipped in ``pose/models``).
+        hands, face: also detect each person's hands (21 points each) and face (70 points) with the
+            shipped MediaPipe hand / face landmarkers (:func:`pose.wholebody.add_hands_face`).
     Returns:
         frame ``{"people": [...], "canvas_width": W, "canvas_height": H}`` with pixel coordinates,
         people ordered left to right (by the midpoint of their shoulders), COCO-18 in
@@ -312,6 +319,10 @@ def detect(
     h, w = image.shape[:2]
     all_lms = _detect_people(image, int(num_poses), model_path)
     people = [landmarks_to_person(lms, w, h, visibility) for lms in all_lms]
+    if hands or face:
+        from .wholebody import add_hands_face
+
+        people = add_hands_face(image, people, hands=hands, face=face)
     return new_frame(w, h, people)
 
 

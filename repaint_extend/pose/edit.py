@@ -1,7 +1,9 @@
 """Numeric pose edits: set a point, move / scale / rotate a limb.
 
 A *limb* is a root joint and the points it carries (the root stays fixed; moving a shank moves the
-ankle and the foot). Edited points are user-set, so they are removed from the person's
+ankle and the foot). A wrist carries its hand and the nose the face (``hand_*_keypoints_2d``,
+``face_keypoints_2d``, :data:`pose.wholebody.ATTACHED`): moving, turning or setting them moves those
+points by the same transform. Edited points are user-set, so they are removed from the person's
 ``"inferred_keypoints"``.
 
 Every edit names its person by index (``0 <= person < len(people)``) and returns a new frame. Errors:
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..checks import check_int
 from .keypoints import KEYPOINT_NAMES, KP, inferred_indices, person_points, set_person_points, validate_frame
+from .wholebody import carry_attached
 
 _L = {
     s: {
@@ -61,8 +64,12 @@ def _limb(limb: str) -> tuple[int, tuple[int, ...]]:
     return LIMBS[limb]
 
 
-def _replace(frame: Mapping, person: int, pts: np.ndarray, touched) -> dict:
+def _replace(frame: Mapping, person: int, pts: np.ndarray, touched, fn=None) -> dict:
+    """``frame`` with person ``person``'s points set to ``pts``; ``fn(q)`` moves the hands / face attached
+    to the ``touched`` points (:func:`pose.wholebody.carry_attached`)."""
     p = frame["people"][person]
+    if fn is not None:
+        p = carry_attached(p, touched, fn)
     inferred = set(inferred_indices(p)) - set(touched)
     out = copy.deepcopy(dict(frame))
     out["people"][person] = set_person_points(p, pts, inferred)
@@ -79,8 +86,10 @@ def set_point(frame: Mapping, person: int, point: int | str, x: float, y: float)
     if not (math.isfinite(float(x)) and math.isfinite(float(y))):
         raise ValueError(f"x, y must be finite numbers, got {x!r}, {y!r}")
     pts = person_points(p)
+    delta = np.array([float(x), float(y)]) - pts[i, :2]
+    moved = pts[i, 2] > 0  # a present wrist (nose) takes its hand (face) along; a new one has none yet
     pts[i] = (float(x), float(y), 1.0)
-    return _replace(frame, person, pts, [i])
+    return _replace(frame, person, pts, [i], (lambda q: q + delta) if moved else None)
 
 
 def remove_point(frame: Mapping, person: int, point: int | str) -> dict:
@@ -99,9 +108,10 @@ def _transform(frame: Mapping, person: int, limb: str, fn) -> dict:
     if pts[root, 2] <= 0:
         raise ValueError(f"limb {limb!r}: its root point {KEYPOINT_NAMES[root]!r} is missing; set it first")
     touched = [i for i in moved if pts[i, 2] > 0]
+    root_xy = pts[root, :2].copy()
     for i in touched:
-        pts[i, :2] = fn(pts[i, :2], pts[root, :2])
-    return _replace(frame, person, pts, touched)
+        pts[i, :2] = fn(pts[i, :2], root_xy)
+    return _replace(frame, person, pts, touched, lambda q: fn(q, root_xy))
 
 
 def move_limb(frame: Mapping, person: int, limb: str, dx: float, dy: float) -> dict:

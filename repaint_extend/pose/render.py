@@ -61,10 +61,14 @@ def _keypoint_cls():
     return import_controlnet_aux("open_pose.body").Keypoint
 
 
-def _to_keypoints(arr: np.ndarray, w: int, h: int, normalised: bool):
+def _to_keypoints(arr: np.ndarray, w: int, h: int, normalised: bool, missing_at_origin: bool = False):
+    """controlnet_aux Keypoints; a missing point is None, or ``Keypoint(0, 0)`` with ``missing_at_origin``:
+    controlnet_aux 0.0.10's ``draw_handpose`` / ``draw_facepose`` fail on None and skip points at
+    ``x, y <= eps`` (0.01), which is how its own hand detector marks a missing point."""
     Keypoint = _keypoint_cls()
     sx, sy = (1.0 / w, 1.0 / h) if normalised else (1.0, 1.0)
-    return [Keypoint(float(x) * sx, float(y) * sy) if c > 0 else None for x, y, c in arr]
+    gone = Keypoint(0.0, 0.0) if missing_at_origin else None
+    return [Keypoint(float(x) * sx, float(y) * sy) if c > 0 else gone for x, y, c in arr]
 
 
 def _stick(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, color) -> None:
@@ -146,7 +150,7 @@ def render(
             arr[:, 1] *= sy
             normed = arr[arr[:, 2] > 0, :2] / (W, H)
             use_norm = not guesses or bool(np.all(np.abs(normed) <= 1.0))
-            canvas = fn(canvas, _to_keypoints(arr, W, H, use_norm))
+            canvas = fn(canvas, _to_keypoints(arr, W, H, use_norm, missing_at_origin=True))
     return canvas
 
 

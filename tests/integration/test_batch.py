@@ -105,7 +105,7 @@ def test_a_batch_records_failures_and_resumes(batch):
     mtimes = {name: Path(rows[name]["output"]).stat().st_mtime_ns for name in GOOD}
     assert _main("extend_legs", "--image", photos, "--out", out, "--steps", STEPS) == 1
     counts = json.loads((out / "summary.json").read_text())["counts"]
-    assert counts == {"done": 0, "skipped": 2, "failed": 2, "pending": 0}
+    assert counts == {"done": 0, "skipped": 2, "failed": 2, "interrupted": 0, "pending": 0}
     assert {name: Path(rows[name]["output"]).stat().st_mtime_ns for name in GOOD} == mtimes
 
 
@@ -218,14 +218,16 @@ def test_a_server_without_the_pack_gets_a_clear_error(servers, tmp_path, capsys)
         status = _main("extend_legs", "--image", photo, "--out", tmp_path / "out", "--server", url)
     finally:
         httpd.shutdown()
-    assert status == 2
+    assert status == 3
     message = f"server {url} lacks node PoseDetectMediaPipe: install comfyui-repaint-extend there"
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "report.json").exists()
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
 
 
-def test_an_unreachable_server_is_skipped_and_the_runner_cleans_up_after_itself(servers, tmp_path, capsys):
+def test_an_unreachable_server_is_skipped_and_the_runner_cleans_up_after_itself(
+    servers, batch, tmp_path, capsys
+):
     """One server that does not answer and one that does: the photo runs on the live one; the report has
     its windows, model calls and people; local files carry the local counter; the photo uploaded and the
     outputs are deleted from the server's folders unless --keep-on-server."""
@@ -256,7 +258,8 @@ def test_an_unreachable_server_is_skipped_and_the_runner_cleans_up_after_itself(
     assert f"server {dead} does not answer" in capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert isinstance(report["tiles"], int) and report["tiles"] > 0 and report["nfe"] >= report["tiles"]
-    assert report["people"] == 1 and report["legs"] == ["completed"]
+    in_process = json.loads((batch[1] / "a_man" / "report.json").read_text())  # the same photo, in-process
+    assert report["people"] == in_process["people"] == 1 and report["legs"] == in_process["legs"]
     assert Path(report["output_image"]).name == "extend_legs_00001_.png"
     assert leftovers() == ([], [])
     assert _main(*argv, "--force", "--keep-on-server") == 0

@@ -139,6 +139,7 @@ def test_comfyui_runs_the_one_copy_that_the_runner_and_tests_import(comfy):
     """ComfyUI loads the pack from ``custom_nodes/comfyui-repaint-extend`` (a hyphen in the folder name); the
     node classes it runs are those of ``import repaint_extend``, so ``isinstance`` works across both."""
     import nodes
+
     import repaint_extend.nodes.outpaint
     from repaint_extend.adapters.sampler import RePaintKSampler
 

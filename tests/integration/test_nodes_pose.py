@@ -434,7 +434,7 @@ def test_detect_node_passes_visibility(comfy):
     image = torch.from_numpy(camera)[None].float() / 255.0
     base = dict(image=image, max_people=1, visibility=0.5)
     outputs = _sweep(_node("PoseDetectMediaPipe"), base, [("visibility", 0.9)])
-    assert outputs["visibility"][0] == [detect(camera, num_poses=1, visibility=0.9)]
+    assert outputs["visibility"][0] == [detect(camera, num_poses=1, visibility=0.9, face=True)]  # face: on
 
 
 @pytest.mark.parametrize(
