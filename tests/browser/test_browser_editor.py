@@ -629,23 +629,32 @@ def test_the_demo_workflow_runs_from_the_template_menu_on_an_uploaded_photo(ui, 
     types = page.evaluate("() => window.app.graph.nodes.map(n => n.type)")
     assert {"LoadImage", "PoseEditor", "OutpaintTiled", "SaveImage"} <= set(types)
     assert not {"CheckpointLoaderSimple", "ControlNetLoader"} & set(types)
-    # Load Image's upload button: centre the node, click the button's row, pick the file
-    spot = page.evaluate(
-        """async () => {
-          const app = window.app, node = app.graph.nodes.find(n => n.type === 'LoadImage');
-          const w = node.widgets.find(w => w.type === 'button' || w.name === 'upload');
-          app.canvas.ds.scale = 1;
-          app.canvas.ds.offset = [400 - node.pos[0], 200 - node.pos[1]];
-          app.canvas.setDirty(true, true);
-          // two drawn frames: the widgets are laid out where the canvas draws them
-          await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-          const r = app.canvas.canvas.getBoundingClientRect();
-          const [x, y] = app.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + w.y + 10]);
-          return [r.left + x, r.top + y];
-        }"""
-    )
-    with page.expect_file_chooser() as chooser:
-        page.mouse.click(*spot)
+    # Load Image's upload button: centre the node, click the button's row, pick the file; the front end may
+    # still move the view after loading a template, so the spot is measured again until a click opens the
+    # file chooser (each try waits for the chooser, at most 5 s)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(6):
+        spot = page.evaluate(
+            """async () => {
+              const app = window.app, node = app.graph.nodes.find(n => n.type === 'LoadImage');
+              const w = node.widgets.find(w => w.type === 'button' || w.name === 'upload');
+              app.canvas.ds.scale = 1;
+              app.canvas.ds.offset = [400 - node.pos[0], 200 - node.pos[1]];
+              app.canvas.setDirty(true, true);
+              // two drawn frames: the widgets are laid out where the canvas draws them
+              await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+              const r = app.canvas.canvas.getBoundingClientRect();
+              const [x, y] = app.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + w.y + 10]);
+              return [r.left + x, r.top + y];
+            }"""
+        )
+        try:
+            with page.expect_file_chooser(timeout=5000) as chooser:
+                page.mouse.click(*spot)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 5, "Load Image's upload button opened no file chooser"
     chooser.value.set_files(str(photo))
     page.wait_for_function(
         "() => window.app.graph.nodes.find(n => n.type === 'LoadImage').widgets[0].value === 'my_photo.png'"
