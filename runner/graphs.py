@@ -1,4 +1,6 @@
-"""API-format graphs built with ComfyUI's own ``GraphBuilder``, shared by tests, scripts and benchmarks."""
+"""API-format graphs built with ComfyUI's own ``GraphBuilder``: the shipped workflows
+(``scripts/make_workflows.py``) and the pieces they are made of. Models are named as ComfyUI's loaders
+name them (files in its model folders); the tests swap in stand-ins (``support.graphs``)."""
 
 from __future__ import annotations
 
@@ -15,20 +17,6 @@ SDXL_CHECKPOINT = "sd_xl_base_1.0.safetensors"
 SDXL_OPENPOSE = "thibaud_xl_openpose.safetensors"
 FAMILY_OF_CHECKPOINT = {DEFAULT_CHECKPOINT: "sd15", SDXL_CHECKPOINT: "sdxl"}
 """Model family of each checkpoint name the shipped workflows use (tests swap in stand-ins of it)."""
-
-
-def _family_input(family: str) -> dict:
-    """The harness loaders' optional ``family`` input: left out for the default "sd15", so that graphs
-    built before SDXL stand-ins existed stay identical."""
-    return {} if family == "sd15" else {"family": family}
-
-
-def _checkpoint(g, kind: str, size: str, ckpt_name: str | None, family: str = "sd15"):
-    """A real CheckpointLoaderSimple when ``ckpt_name`` is given, else the harness's tiny stand-in of
-    ``family`` ("sd15" or "sdxl", see tiny_models)."""
-    if ckpt_name is not None:
-        return g.node("CheckpointLoaderSimple", ckpt_name=ckpt_name)
-    return g.node("TinyCheckpointLoader", kind=kind, size=size, seed=0, **_family_input(family))
 
 
 def _decode_keeping_known(g, samples, vae, pixels, mask):
@@ -185,30 +173,6 @@ def detect_complete_pad(
     return detect, legs, pad
 
 
-def pose_control(g, positive, negative, *, family: str = "sd15", strength: float = 1.0, inpaint=None):
-    """Add the harness's tiny ControlNet of ``family``, a magenta 64x64 stand-in pose hint and the pack's
-    ``PoseControlNetApply`` (whole schedule) on ``positive`` / ``negative``; ``inpaint`` = (image, mask)
-    outputs also chains the same ControlNet as the inpaint ControlNet at ``strength``. Returns the
-    PoseControlNetApply node (outputs: positive, negative)."""
-    net = g.node("TinyControlNetLoader", size="tiny", seed=3, **_family_input(family))
-    hint = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0xFF00FF)
-    extra = {}
-    if inpaint is not None:
-        image, mask = inpaint
-        extra = dict(inpaint_control_net=net.out(0), image=image, mask=mask, inpaint_strength=strength)
-    return g.node(
-        "PoseControlNetApply",
-        positive=positive,
-        negative=negative,
-        control_net=net.out(0),
-        pose_image=hint.out(0),
-        strength=strength,
-        start_percent=0.0,
-        end_percent=1.0,
-        **extra,
-    )
-
-
 def outpaint_tiled(
     g,
     ckpt,
@@ -273,10 +237,8 @@ def outpaint_tiled(
 
 def repaint_inpaint(
     *,
-    ckpt_name: str | None = None,
+    ckpt_name: str = DEFAULT_CHECKPOINT,
     kind: str = "eps",
-    size: str = "tiny",
-    family: str = "sd15",
     image: str | None = None,
     width: int = 64,
     height: int = 64,
@@ -300,9 +262,8 @@ def repaint_inpaint(
     Langevin Inpaint Sampler, :func:`inpaint_sampler`) -> VAE decode -> known pixels pasted back ->
     preview or save.
 
-    For ``kind="inpaint"`` the latent and conditioning come from ``InpaintModelConditioning``. The model
-    is ``CheckpointLoaderSimple(ckpt_name)`` when ``ckpt_name`` is given, else a tiny stand-in of ``kind``
-    and ``family`` ("sd15" or "sdxl").
+    The model is ``CheckpointLoaderSimple(ckpt_name)``; for an inpaint model (``kind="inpaint"``: 9
+    input channels) the latent and conditioning come from ``InpaintModelConditioning``.
 
     Returns:
         ``(prompt, ids)``: the API-format graph and a dict naming its key node ids
@@ -310,7 +271,7 @@ def repaint_inpaint(
         ``composite``, ``output``).
     """
     g = _builder()
-    ckpt = _checkpoint(g, kind, size, ckpt_name, family)
+    ckpt = g.node("CheckpointLoaderSimple", ckpt_name=ckpt_name)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text="")
     if image is None:
@@ -517,11 +478,8 @@ def ldm_inpaint(
 def extend_legs(
     *,
     image: str = "example.png",
-    ckpt_name: str | None = DEFAULT_CHECKPOINT,
-    controlnet_name: str | None = DEFAULT_OPENPOSE,
-    kind: str = "eps",
-    size: str = "tiny",
-    family: str = "sd15",
+    ckpt_name: str = DEFAULT_CHECKPOINT,
+    controlnet_name: str = DEFAULT_OPENPOSE,
     prompt: str = "full-length photo of a person, legs and feet, shoes, natural light",
     negative_prompt: str = "cropped, deformed legs, extra limbs, blurry",
     seed: int = 0,
@@ -547,9 +505,8 @@ def extend_legs(
     Pose Editor (no edits: passes the pose through) -> Pose Render -> Outpaint (Tiled) with RePaint and the OpenPose ControlNet (hint cropped per tile) ->
     Outpaint Composite (known pixels bit-exact) -> save image, pose overlay and mask.
 
-    ``ckpt_name`` / ``controlnet_name`` None use the harness's tiny stand-ins of ``family`` ("sd15" or
-    "sdxl"; tests); ``control=False``
-    leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``;
+    ``ckpt_name`` / ``controlnet_name`` are files in ComfyUI's ``checkpoints`` / ``controlnet`` folders;
+    ``control=False`` leaves the ControlNet out; ``bottom`` pads that many px at the bottom instead of ``auto``;
     ``sampler`` "repaint" or "langevin" (:func:`outpaint_tiled`); ``whole_body`` detects and draws hands
     and face too (an openpose_full hint).
     """
@@ -560,15 +517,12 @@ def extend_legs(
     )
     editor = g.node("PoseEditor", width=512, height=512, edits="", pose=pad.out(2), image=pad.out(0))
     hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=whole_body, face=whole_body)
-    ckpt = _checkpoint(g, kind, size, ckpt_name, family)
+    ckpt = g.node("CheckpointLoaderSimple", ckpt_name=ckpt_name)
     positive = g.node("CLIPTextEncode", clip=ckpt.out(1), text=prompt)
     negative = g.node("CLIPTextEncode", clip=ckpt.out(1), text=negative_prompt)
     control_inputs = {}
     if control:
-        if controlnet_name is not None:
-            net = g.node("ControlNetLoader", control_net_name=controlnet_name)
-        else:
-            net = g.node("TinyControlNetLoader", size=size, seed=3, **_family_input(family))
+        net = g.node("ControlNetLoader", control_net_name=controlnet_name)
         control_inputs = dict(
             control_net=net.out(0),
             control_image=hint.out(0),

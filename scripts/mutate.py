@@ -264,7 +264,7 @@ MUTANTS.update(
         "outpaint_feather_unchecked": Mutant(
             "repaint_extend/outpaint/settings.py",
             (('check_int("feather (px, at most the overlap)", self.feather, 0, self.overlap)', "pass"),),
-            ("tests/integration/test_nodes_extend.py", "-k", "bad_input"),
+            ("tests/integration/test_nodes_outpaint_modes.py", "-k", "feather"),
             "Outpaint (Tiled) takes a feather wider than the overlap",
         ),
         "runner_ignores_max_people": Mutant(

@@ -95,7 +95,7 @@ def _model_folders_per_module():
 
 @pytest.fixture(scope="session")
 def graphs(comfy):
-    from runner import graphs as graph_builders
+    from support import graphs as graph_builders
 
     return graph_builders
 

@@ -107,7 +107,6 @@ def test_the_loaded_blip_is_kept_while_its_files_are_unchanged(comfy, blip_name)
     import os
 
     import folder_paths
-
     import nodes
 
     loader = nodes.NODE_CLASS_MAPPINGS["CaptionLoadBLIP"]
@@ -125,8 +124,7 @@ def test_the_loaded_blip_is_kept_while_its_files_are_unchanged(comfy, blip_name)
 
 def _outpaint_graph(photo, *, blip_name=None, clip=True, tile_prompt=None):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0)
@@ -202,9 +200,8 @@ def test_tile_prompt_is_concatenated_to_the_positive_and_control_is_kept(comfy, 
     """What the sampler receives per tile: the user's conditioning (with the ControlNet already applied to it)
     followed by the tile's text, then the tile's ControlNet hint on top."""
     import comfy.sample as comfy_sample
-    from support import tiny_models
-
     import nodes
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     net = tiny_models.build_controlnet("tiny", 3)

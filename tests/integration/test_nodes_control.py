@@ -59,9 +59,8 @@ def test_every_input_reaches_its_controlnet(comfy):
 def test_vae_reaches_controlnets_with_latent_hints(comfy):
     """``vae`` is for ControlNets whose hint is a latent (``latent_format`` set): both ControlNets get it."""
     import comfy.latent_formats
-    from support import tiny_models
-
     import nodes
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     net = tiny_models.build_controlnet("tiny", 3).copy()
@@ -87,9 +86,8 @@ def test_bad_values_name_the_input(comfy, inputs, message):
 def test_pose_and_inpaint_controlnets_each_come_from_their_input(comfy):
     """Two different ControlNets: the pose hint goes to ``control_net``'s copy, the inpaint hint to
     ``inpaint_control_net``'s (a ControlNet's copy shares its model)."""
-    from support import tiny_models
-
     import nodes
+    from support import tiny_models
 
     pose_net, inpaint_net = tiny_models.build_controlnet("tiny", 3), tiny_models.build_controlnet("tiny", 4)
     cond = [[torch.zeros(1, 77, 32), {}]]

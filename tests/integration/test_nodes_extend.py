@@ -11,7 +11,7 @@ def camera_name(camera_input):
 
 
 def _extend_graph(image_name, *, control=True, bottom=None):
-    from runner import graphs
+    from support import graphs
 
     prompt, ids = graphs.extend_legs(
         image=image_name,
@@ -69,9 +69,8 @@ def test_control_net_changes_the_result(comfy, camera_name):
 
 
 def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
-    from support import tiny_models
-
     import nodes
+    from support import tiny_models
 
     net = tiny_models.build_controlnet("tiny", 3)
     cond = [[torch.zeros(1, 77, 32), {}]]
@@ -96,9 +95,8 @@ def test_pose_controlnet_apply_chains_pose_and_inpaint_controlnets(comfy):
 
 
 def test_outpaint_bad_input(comfy, camera_name):
-    from support import tiny_models
-
     import nodes
+    from support import tiny_models
 
     model, clip, vae = tiny_models.build("eps", "tiny", 0)
     cond = [[torch.zeros(1, 77, 32), {}]]
@@ -174,6 +172,7 @@ def test_composite_node_uses_every_input(comfy):
     """Known pixels from ``original``, the rest from ``generated`` (both quantised to 8 bits), split by
     ``mask``; ``color_match_band`` > 0 first matches the generated colours to that band of known pixels."""
     import nodes
+
     from repaint_extend.outpaint import composite_known, match_color_to_known, to_uint8
 
     g = torch.Generator().manual_seed(0)
@@ -195,8 +194,7 @@ def test_pose_controlnet_with_a_9_channel_inpaint_model(comfy):
     """Pose ControlNet + inpaint ControlNet + InpaintModelConditioning + KSampler (RePaint) on a 9-channel
     inpaint UNet: runs, keeps the known latent exactly, and the ControlNets change the result."""
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     def graph(control: bool):
         g = GraphBuilder(prefix="")

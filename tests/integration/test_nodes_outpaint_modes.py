@@ -73,6 +73,7 @@ def test_langevin_sampler_model_calls_are_counted_exactly(tiny):
     """The Langevin sampler makes steps + corrector_steps * (steps - 1) model calls a run (its node's
     documented count), and Outpaint (Tiled) reports exactly that per tile / window, not one per step."""
     import nodes
+
     from repaint_extend.outpaint import plan_tiles, plan_windows
 
     sampler = nodes.NODE_CLASS_MAPPINGS["LangevinInpaintSampler"].execute(2, 1.5, 0.02, 1.0).result[0]
@@ -114,8 +115,9 @@ def test_feather_changes_the_sequential_output(tiny):
     assert not torch.equal(outs[0], outs[1])
     for out in outs:
         assert torch.equal(out[0][mask[0] == 0], image[0][mask[0] == 0])
-    with pytest.raises(ValueError, match=r"feather .*\[0, 32\]"):  # at most the overlap, before any work
-        _run(tiny, image, mask, "sequential", feather=33, overlap=32)
+    for mode in ("sequential", "joint"):  # the node's settings refuse it in every mode, before any work
+        with pytest.raises(ValueError, match=r"feather .*\[0, 32\]"):
+            _run(tiny, image, mask, mode, feather=33, overlap=32)
 
 
 @pytest.mark.parametrize("mode", ["sequential", "joint"])
@@ -130,8 +132,8 @@ def test_a_left_and_top_pad_wider_than_a_tile_runs(tiny, mode):
 
 def test_joint_windows_carry_their_area_weight_hint_and_prompt(tiny, monkeypatch):
     import comfy.sample as comfy_sample
-
     import nodes
+
     from repaint_extend.outpaint import plan_windows, window_weight
 
     model, clip, vae, net = tiny
@@ -175,6 +177,7 @@ def test_given_sigmas_replace_steps_and_scheduler_and_the_refinement_keeps_their
     every window runs on them (steps and scheduler no longer matter); the coarse refinement keeps the steps
     at or below KSampler's denoise-0.6 start; the model calls are counted exactly."""
     import nodes
+
     from repaint_extend.adapters.outpaint import REFINE_DENOISE
     from repaint_extend.outpaint import plan_windows
 
@@ -215,8 +218,8 @@ def test_sampling_inputs_reach_every_tile(tiny, monkeypatch):
     and the ControlNet's strength and window reach each tile's sampler run."""
     import comfy.sample as comfy_sample
     import comfy.samplers
-
     import nodes
+
     from repaint_extend.outpaint import plan_tiles
 
     model, clip, vae, net = tiny

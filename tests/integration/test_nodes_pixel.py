@@ -20,8 +20,7 @@ def _digit_png(comfy, name="digit.png"):
 
 def _pixel_graph(ckpt_name, image_name, size=16, seed=3, **loader):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     load = g.node(
@@ -154,6 +153,7 @@ def test_published_layout_with_other_head_width_is_an_error(comfy, pixel_folder)
     """Heads change no weight shape: a file with the published 256 px layout loaded with another head width
     would load and give wrong outputs. The loader refuses it, naming the published value."""
     import nodes
+
     from repaint_extend.pixel import ADMCheckpointError, check_published_heads, published_config
     from repaint_extend.pixel.adm_unet import ADMUNet
 

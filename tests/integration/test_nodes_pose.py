@@ -16,8 +16,7 @@ def camera_png(camera_input):
 
 def _pose_graph(image_name):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)
@@ -201,8 +200,7 @@ def collage_png(comfy):
 
 def _people_graph(image_name, max_people):
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     image = g.node("LoadImage", image=image_name)

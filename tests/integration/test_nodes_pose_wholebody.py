@@ -59,7 +59,7 @@ def test_face_input_adds_70_face_points(comfy, camera_input):
 
 @pytest.mark.parametrize("whole_body", [False, True])
 def test_extend_legs_can_send_an_openpose_full_hint(comfy, camera_input, whole_body):
-    from runner import graphs
+    from support import graphs
 
     prompt, ids = graphs.extend_legs(
         image=camera_input(128, 128),

@@ -110,8 +110,7 @@ def _sampler_graph(
     Returns ``(prompt, ids)`` with ids ``latent`` (SetLatentNoiseMask), ``out`` (the sampler node),
     ``model`` (the MODEL output the sampler gets)."""
     from comfy_execution.graph_utils import GraphBuilder
-
-    from runner import graphs
+    from support import graphs
 
     g = GraphBuilder(prefix="")
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=model_seed)

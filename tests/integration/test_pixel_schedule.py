@@ -93,9 +93,9 @@ def test_schedule_and_denoiser_agree_with_the_hosts_model_sampling(comfy):
     """pixel/schedule.py and pixel/denoiser.py re-implement, for use without ComfyUI, the schedule that
     ComfyUI runs the pixel models with: ModelSamplingDiscrete, ``sqrt_linear`` (linear in beta, 1e-4 ..
     2e-2, T = 1000), EPS. Checked against the MODEL that Load ADM Pixel Model returns."""
+    import nodes
     from comfy.model_sampling import EPS, ModelSamplingDiscrete
 
-    import nodes
     from repaint_extend.pixel import ADMDenoiser
 
     loader = nodes.NODE_CLASS_MAPPINGS["LoadADMPixelModel"]

@@ -162,7 +162,6 @@ def _mode_files(folder: Path) -> dict:
 
 def test_intake_decodes_every_mode_as_loadimage_does(comfy, tmp_path):
     import folder_paths
-
     import nodes
 
     load = nodes.LoadImage()
@@ -341,7 +340,9 @@ def test_demo_fallback_rewrites_extend_legs_into_a_valid_graph(comfy):
 
 
 def test_the_runner_looks_for_the_models_the_workflow_names(comfy):
-    from runner import graphs, workflow_format
+    from support import graphs
+
+    from runner import workflow_format
 
     for name, checkpoint, controlnet in (
         ("extend_legs", graphs.DEFAULT_CHECKPOINT, graphs.DEFAULT_OPENPOSE),

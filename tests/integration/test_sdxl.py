@@ -21,7 +21,7 @@ def _known(mask, latent):
 
 
 def _ksampler(g, model, positive, negative, latent, seed=1):
-    from runner import graphs
+    from support import graphs
 
     return graphs.ksampler_repaint(
         g,
@@ -106,7 +106,7 @@ def _eps_graph(*, size: int | None = None, strength: float | None = None):
     (else CLIPTextEncode, whose ADM size defaults to 768). ``strength``: apply Pose ControlNet Apply with
     the SDXL ControlNet as both pose and inpaint ControlNet at this strength (else no ControlNet).
     Returns ``(prompt, ids)`` with ids ``latent``, ``sampler``, ``applied``."""
-    from runner import graphs
+    from support import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")
@@ -161,7 +161,7 @@ def _inpaint_graph(latent_color: int, cond_color: int, control: bool = False, st
     """Tiny SDXL inpaint model; the sampler's latent comes from InpaintModelConditioning on an image of
     ``latent_color``, its conditioning (concat latent + mask) from one on an image of ``cond_color``;
     optionally Pose ControlNet Apply (SDXL ControlNet) before InpaintModelConditioning."""
-    from runner import graphs
+    from support import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="inpaint", size="tiny", seed=0, family="sdxl")
@@ -256,7 +256,7 @@ def photo_name(camera_input):
 
 
 def _outpaint_graph(photo_name, control=True):
-    from runner import graphs
+    from support import graphs
 
     g = _builder()
     ckpt = g.node("TinyCheckpointLoader", kind="eps", size="tiny", seed=0, family="sdxl")

@@ -26,9 +26,7 @@ def host(comfy, camera_input, tmp_path_factory):
     checkpoint is a tiny random one in the real layout, read by the workflow's own loader) and so does
     example.png."""
     import folder_paths
-    from support import tiny_models
-
-    from runner import graphs
+    from support import graphs, tiny_models
 
     models = tmp_path_factory.mktemp("models")
     names = {
@@ -54,6 +52,7 @@ def test_the_workflows_ship():
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.stem)
 def test_workflow_loads_and_validates(host, path):
     import nodes
+
     from runner import workflow_format
 
     workflow = json.loads(path.read_text())
@@ -84,7 +83,7 @@ def test_a_workflow_saved_by_an_older_version_validates(host):
 def _with_tiny_models(prompt: dict) -> dict:
     """Swap real loaders for the harness's tiny stand-ins of the checkpoint's family (SD1.5 or SDXL) and
     shrink the work, keeping the graph."""
-    from runner import graphs
+    from support import graphs
 
     fast = {
         "steps": 3,
