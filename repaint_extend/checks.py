@@ -8,7 +8,14 @@ from __future__ import annotations
 import numbers
 import os
 
-__all__ = ["check_int", "check_image", "check_mask", "check_mask_size", "confined_path"]
+__all__ = [
+    "check_int",
+    "check_image",
+    "check_mask",
+    "check_mask_size",
+    "confined_path",
+    "missing_model_message",
+]
 
 
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -118,3 +125,12 @@ def confined_path(
     if os.path.commonpath([base, path]) != base or (path == base and not folder_itself):
         raise ValueError(f"{what}: {name!r} is not inside ComfyUI's {folder} folder")
     return path
+
+
+def missing_model_message(name: str, folders, expected: str) -> str:
+    """The one-line message of a model file (or folder) that a loader cannot find: the value asked for,
+    ComfyUI's models folder(s) searched, and what to put there (``expected``). Used by the nodes' input
+    validation, so that ComfyUI shows it on the node (after the input's name) before anything runs."""
+    where = ", ".join(str(f) for f in folders) or "(no folder registered)"
+    asked = repr(name) if name else "no model"
+    return f"{asked} not found in {where}; {expected}"

@@ -578,3 +578,88 @@ def extend_legs(
         "final": final.id,
         "output": output.id,
     }
+
+
+def extend_legs_demo(
+    *,
+    image: str = "example.png",
+    ckpt_name: str = "[embedded] photos 64x64",
+    tile: int = 64,
+    overlap: int = 16,
+    feather: int = 8,
+    multiple: int = 32,
+    max_side: int = 512,
+    seed: int = 0,
+    steps: int = 12,
+    cfg: float = 1.0,
+    levels: int = 7,
+    corrector_steps: int = 2,
+    margin: int = 32,
+    color_match_band: int = 32,
+    save_prefix: str = "extend_legs_demo",
+):
+    """:func:`extend_legs` on a pixel-space model with nothing to download (the pack's embedded demo model
+    by default), without ControlNet, for the browser: photo -> scaled to at most ``max_side`` px on its
+    longer side (``ImageScaleToMaxDimension``, area: a photo of that size passes bit-exact) -> Pose Detect
+    -> Pose Complete Legs -> Pose Pad (``auto``, a multiple of half a tile) -> Pose Editor -> Pose Render
+    (the overlay) -> Outpaint (Tiled) ``auto`` with Langevin Inpaint Sampler (``corrector_steps``) on
+    Power Scheduler (RePaint) over ``levels`` levels, tiles of ``tile`` px (the model's size), the loader's
+    empty conditioning, cfg 1 -> Outpaint Composite -> save image, overlay and mask.
+
+    The settings are the runner's demo mode (scripts/run_workflow.py ``use_demo_model``); the caller passes
+    them (scripts/make_workflows.py takes them from there). Returns ``(prompt, ids)`` as :func:`extend_legs`.
+    """
+    g = _builder()
+    load = g.node("LoadADMPixelModel", ckpt_name=ckpt_name, num_head_channels=64, num_heads=4)
+    photo = g.node("LoadImage", image=image)
+    scaled = g.node(
+        "ImageScaleToMaxDimension", image=photo.out(0), upscale_method="area", largest_size=max_side
+    )
+    _, _, pad = detect_complete_pad(g, scaled.out(0), margin=margin, multiple=multiple)
+    editor = g.node("PoseEditor", width=512, height=512, edits="", pose=pad.out(2), image=pad.out(0))
+    hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=False, face=False)
+    sampler, sigmas = langevin_sampling(g, load.out(0), steps=levels, corrector_steps=corrector_steps)
+    tiled = g.node(
+        "OutpaintTiled",
+        model=load.out(0),
+        vae=load.out(1),
+        positive=load.out(2),
+        negative=load.out(2),
+        image=pad.out(0),
+        mask=pad.out(1),
+        seed=seed,
+        steps=steps,
+        cfg=cfg,
+        scheduler="normal",
+        tile_width=tile,
+        tile_height=tile,
+        overlap=overlap,
+        feather=feather,
+        sampler=sampler.out(0),
+        mode="auto",
+        sigmas=sigmas.out(0),
+    )
+    final = g.node(
+        "OutpaintComposite",
+        original=pad.out(0),
+        generated=tiled.out(0),
+        mask=pad.out(1),
+        color_match_band=color_match_band,
+    )
+    output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
+    overlay = g.node(
+        "ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen"
+    )
+    g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
+    mask_image = g.node("MaskToImage", mask=pad.out(1))
+    g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
+    return g.finalize(), {
+        "photo": photo.id,
+        "scaled": scaled.id,
+        "pad": pad.id,
+        "editor": editor.id,
+        "hint": hint.id,
+        "tiled": tiled.id,
+        "final": final.id,
+        "output": output.id,
+    }

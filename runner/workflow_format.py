@@ -237,3 +237,34 @@ def api_to_ui(prompt: dict, title: str | None = None) -> dict:
         "extra": {"title": title} if title else {},
         "version": 0.4,
     }
+
+
+NOTE_SIZE = [420, 330]
+
+
+def add_note(workflow: dict, text: str, title: str = "Read me first") -> dict:
+    """Add a ``Note`` node (UI only: never run, skipped by :func:`ui_to_api`) holding ``text`` to a UI
+    workflow, above the graph's top-left corner; ``workflow`` is changed in place and returned."""
+    node_id = workflow["last_node_id"] + 1
+    top = min((n["pos"][1] for n in workflow["nodes"]), default=40)
+    left = min((n["pos"][0] for n in workflow["nodes"]), default=40)
+    workflow["nodes"].append(
+        {
+            "id": node_id,
+            "type": "Note",
+            "title": title,
+            "pos": [left - NOTE_SIZE[0] - 40, top],
+            "size": NOTE_SIZE,
+            "flags": {},
+            "order": len(workflow["nodes"]),
+            "mode": 0,
+            "inputs": [],
+            "outputs": [],
+            "properties": {},
+            "widgets_values": [text],
+            "color": "#432",
+            "bgcolor": "#653",
+        }
+    )
+    workflow["last_node_id"] = node_id
+    return workflow

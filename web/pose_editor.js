@@ -4,11 +4,13 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
-  NAMES, SEGMENTS, applyEdits, defaultSpot, fitView, formatValue, hitTest, parseValue, pointColor,
-  rotateLimb, templatePerson, toImage, toScreen, zoomAt,
+  HAND_SEGMENTS, N_ALL, NAMES, SEGMENTS, applyEdits, defaultSpot, fitView, formatValue, hitTest, moveChain,
+  parseValue, placeTemplate, pointColor, pointName, rotateLimb, toImage, toScreen, zoomAt,
 } from "./pose_editor/core.js";
 
 const NODE_TYPE = "PoseEditor";
+const BG_MAX_SIDE = 384; // px, the longer side of the background copy kept in the widget value
+const BG_MAX_CHARS = 100000; // its data URL stays below this (JPEG, quality lowered, then size)
 const lastInput = new Map(); // workflow + node id -> the node's last UI output (its input), kept across undo
 
 function inputKey(node) {
@@ -49,12 +51,17 @@ class PoseEditorWidget {
     this.drag = null;
     this.bg = null;
     this.bgKey = null;
-
+    this.bgCopy = null; // {key, url}: the live background as a small JPEG data URL, made once per background
+    this.savedBg = null; // {url, img}: the copy saved in the widget value, shown dimmed until a run
+    this.hover = null; // {person, index} under the mouse
+    this.shift = false; // Shift held: a drag moves one point
+    this.drawnLabels = []; // [{text, x, y}] of the last draw (tests read it)
     this.canvas = el("canvas", { class: "re-pose-canvas", tabindex: "0" });
     this.banner = el("div", { class: "re-pose-banner" });
     this.status = el("div", { class: "re-pose-status" });
     this.personSel = el("select", { title: "Select a person", onchange: () => this.selectPerson(+this.personSel.value) });
     this.frameSel = el("select", { title: "Frame", onchange: () => { this.frame = +this.frameSel.value; this.refresh(true); } });
+    this.namesBox = el("input", { type: "checkbox", class: "re-pose-names", onchange: () => this.draw() });
     this.addSel = el("select", { title: "Add a missing point of the selected person", onchange: () => this.addPoint() });
     const button = (text, title, fn) => el("button", { type: "button", title, text, onclick: fn });
     this.toolbar = el(
@@ -62,9 +69,10 @@ class PoseEditorWidget {
       this.frameSel, this.personSel,
       button("+ person", "Add a standing person", () => this.addPerson()),
       this.addSel,
-      button("Delete", "Delete the selected point (Del)", () => this.deletePoint()),
+      button("Delete", "Delete the selected point (Del): body, foot, hand or face point", () => this.deletePoint()),
       button("Fit", "Fit the canvas in view (wheel: zoom, drag the background: pan)", () => this.refresh(true)),
       button("Reset", "Discard all edits: back to the input", () => this.commit("")),
+      el("label", { title: "Show every point's name (else the hovered point's)" }, this.namesBox, "names"),
     );
     this.element = el("div", { class: "re-pose-editor" }, this.toolbar, this.banner, this.canvas, this.status);
 
@@ -118,6 +126,7 @@ class PoseEditorWidget {
     const m = this.model();
     if (!m.editable) return;
     const edits = m.edits || { input: this.input.input, points: new Map(), base: this.input.frames };
+    edits.background = this.backgroundCopy() || edits.background || null;
     for (const [i, x, y] of changes) {
       edits.points.set(`${this.frame},${this.person},${i}`, x === null ? null : [x, y]);
     }
@@ -142,7 +151,8 @@ class PoseEditorWidget {
     if (!m.editable) return;
     const f = m.frames[this.frame];
     this.person = f.people.length;
-    this.edit(templatePerson(f.w, f.h).map(([x, y], i) => [i, x, y]));
+    this.point = null;
+    this.edit(placeTemplate(f.people, f.w, f.h).flatMap(([x, y, on], i) => (on ? [[i, x, y]] : [])));
   }
 
   addPoint() {
@@ -151,7 +161,7 @@ class PoseEditorWidget {
     const m = this.model();
     if (!m.editable || !Number.isInteger(i)) return;
     const f = m.frames[this.frame];
-    const pts = f.people[this.person]?.pts || personPointsEmpty();
+    const pts = f.people[this.person]?.pts || Array.from({ length: N_ALL }, () => [0, 0, false]);
     const [x, y] = defaultSpot(pts, i, f.w, f.h);
     this.point = i;
     this.edit([[i, x, y]]);
@@ -206,7 +216,8 @@ class PoseEditorWidget {
     this.frameSel.hidden = frames.length < 2;
     this.personSel.replaceChildren(...people.map((_, i) => el("option", { value: String(i), text: `person ${i + 1}` })));
     this.personSel.value = String(this.person);
-    const missing = (people[this.person]?.pts || []).map((p, i) => (p[2] ? null : i)).filter((i) => i !== null);
+    const body = (people[this.person]?.pts || []).slice(0, 24);
+    const missing = body.map((p, i) => (p[2] ? null : i)).filter((i) => i !== null);
     this.addSel.replaceChildren(
       el("option", { value: "", text: missing.length ? "add point…" : "no missing point" }),
       ...missing.map((i) => el("option", { value: String(i), text: NAMES[i] })),
@@ -235,6 +246,16 @@ class PoseEditorWidget {
 
   loadBackground() {
     const m = this.model();
+    // the copy saved with the edits: shown (dimmed) while no run has sent the live background
+    const url = !m.stale ? m.edits?.background || null : null;
+    if ((this.savedBg?.url || null) !== url) {
+      this.savedBg = url ? { url, img: null } : null;
+      if (url) {
+        const img = new Image();
+        img.onload = () => { if (this.savedBg?.url === url) { this.savedBg.img = img; this.draw(); } };
+        img.src = url;
+      }
+    }
     const bgs = !m.stale && this.input && (!m.edits || m.edits.input === this.input.input) ? this.input.backgrounds || [] : [];
     const b = bgs[Math.min(this.frame, bgs.length - 1)];
     const key = b ? `${b.type}/${b.subfolder}/${b.filename}` : null;
@@ -248,6 +269,29 @@ class PoseEditorWidget {
     img.src = api.apiURL(`/view?${params}`);
   }
 
+  /** The live background as a JPEG data URL of at most BG_MAX_SIDE px and BG_MAX_CHARS characters, or
+   *  null while there is none (made once per background). */
+  backgroundCopy() {
+    if (!this.bg) return null;
+    if (this.bgCopy?.key === this.bgKey) return this.bgCopy.url;
+    const img = this.bg;
+    let side = BG_MAX_SIDE, quality = 0.75, url = null;
+    for (let k = 0; k < 12; k++) {
+      const scale = Math.min(1, side / Math.max(img.naturalWidth, img.naturalHeight));
+      const c = document.createElement("canvas");
+      c.width = Math.max(1, Math.round(img.naturalWidth * scale));
+      c.height = Math.max(1, Math.round(img.naturalHeight * scale));
+      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+      url = c.toDataURL("image/jpeg", quality);
+      if (url.length < BG_MAX_CHARS) break;
+      url = null;
+      if (quality > 0.45) quality -= 0.15;
+      else side = Math.round(side * 0.75);
+    }
+    this.bgCopy = { key: this.bgKey, url };
+    return url;
+  }
+
   draw() {
     const c = this.canvas;
     const W = Math.max(1, Math.round(c.clientWidth));
@@ -256,6 +300,7 @@ class PoseEditorWidget {
     const ctx = c.getContext("2d");
     ctx.fillStyle = "#202020";
     ctx.fillRect(0, 0, W, H);
+    this.drawnLabels = [];
     const m = this.model();
     const f = m.frames?.[this.frame];
     if (!f) {
@@ -267,32 +312,45 @@ class PoseEditorWidget {
     const [x0, y0] = toScreen(v, 0, 0);
     ctx.fillStyle = "#000";
     ctx.fillRect(x0, y0, f.w * v.scale, f.h * v.scale);
+    const saved = !this.bg && this.savedBg?.img ? this.savedBg.img : null;
     if (this.bg) ctx.drawImage(this.bg, x0, y0, f.w * v.scale, f.h * v.scale);
+    else if (saved) {
+      ctx.globalAlpha = 0.5; // the copy saved with the workflow, dimmed until a run sends the background
+      ctx.drawImage(saved, x0, y0, f.w * v.scale, f.h * v.scale);
+      ctx.globalAlpha = 1;
+    }
     ctx.strokeStyle = "#888";
     ctx.setLineDash([4, 4]);
     ctx.strokeRect(x0, y0, f.w * v.scale, f.h * v.scale);
     ctx.setLineDash([]);
     const stick = Math.max(2, 8 * v.scale);
     const radius = Math.max(3, 4 * v.scale);
+    const small = Math.max(1.5, 2 * v.scale);
+    const line = (a, b, col, width) => {
+      ctx.strokeStyle = `rgb(${col.map((x) => Math.round(x)).join(",")})`;
+      ctx.lineWidth = width;
+      ctx.lineCap = "round";
+      ctx.beginPath();
+      ctx.moveTo(...toScreen(v, a[0], a[1]));
+      ctx.lineTo(...toScreen(v, b[0], b[1]));
+      ctx.stroke();
+    };
     f.people.forEach((person, p) => {
       ctx.globalAlpha = p === this.person ? 1 : 0.45;
       const pts = person.pts;
       for (const [a, b, col] of SEGMENTS) {
-        if (!pts[a][2] || !pts[b][2]) continue;
-        ctx.strokeStyle = `rgb(${col.map((x) => Math.round(x * 0.6)).join(",")})`;
-        ctx.lineWidth = stick;
-        ctx.lineCap = "round";
-        ctx.beginPath();
-        ctx.moveTo(...toScreen(v, pts[a][0], pts[a][1]));
-        ctx.lineTo(...toScreen(v, pts[b][0], pts[b][1]));
-        ctx.stroke();
+        if (pts[a][2] && pts[b][2]) line(pts[a], pts[b], col.map((x) => x * 0.6), stick);
+      }
+      // hands as controlnet_aux's draw_handpose (edges in HSV colours, thinner than limbs)
+      for (const [a, b, col] of HAND_SEGMENTS) {
+        if (pts[a][2] && pts[b][2]) line(pts[a], pts[b], col, Math.max(1, 2 * v.scale));
       }
       pts.forEach((pt, i) => {
         if (!pt[2]) return;
         const [sx, sy] = toScreen(v, pt[0], pt[1]);
         const col = `rgb(${pointColor(i).join(",")})`;
         ctx.beginPath();
-        ctx.arc(sx, sy, radius, 0, 2 * Math.PI);
+        ctx.arc(sx, sy, i < 24 ? radius : small, 0, 2 * Math.PI);
         if (person.inferred.has(i)) {
           // inferred: hollow, dashed ring
           ctx.fillStyle = "rgba(0,0,0,0.6)";
@@ -308,7 +366,7 @@ class PoseEditorWidget {
         }
         if (p === this.person && i === this.point) {
           ctx.beginPath();
-          ctx.arc(sx, sy, radius + 4, 0, 2 * Math.PI);
+          ctx.arc(sx, sy, (i < 24 ? radius : small) + 4, 0, 2 * Math.PI);
           ctx.strokeStyle = "#fff";
           ctx.lineWidth = 2;
           ctx.stroke();
@@ -316,12 +374,51 @@ class PoseEditorWidget {
       });
     });
     ctx.globalAlpha = 1;
+    this.drawLabels(ctx, f);
     const pt = this.point !== null ? f.people[this.person]?.pts[this.point] : null;
     const what = pt && pt[2]
-      ? `${NAMES[this.point]} (${pt[0].toFixed(1)}, ${pt[1].toFixed(1)}) px${f.people[this.person].inferred.has(this.point) ? ", inferred" : ""}`
+      ? `${pointName(this.point)} (${pt[0].toFixed(1)}, ${pt[1].toFixed(1)}) px${f.people[this.person].inferred.has(this.point) ? ", inferred" : ""}`
       : "drag a point or a limb; wheel: zoom; drag the background: pan";
     const edited = m.edits ? m.edits.points.size : 0;
-    this.status.textContent = `${f.w}×${f.h} px · ${f.people.length} person(s) · ${edited} edited point(s) · ${what}`;
+    const bg = saved ? " · background: copy saved with the workflow (dimmed until the next run)" : "";
+    // two lines of fixed height (editor.css): a longer text never resizes the canvas under the mouse
+    this.status.replaceChildren(
+      el("div", { text: `${f.w}×${f.h} px · ${f.people.length} person(s) · ${edited} edited point(s) · ${what}` }),
+      el("div", { text: `${this.modeText()}${bg}` }),
+    );
+  }
+
+  /** The drag mode, as the status line says it. */
+  modeText() {
+    const single = this.drag?.kind === "point" ? this.drag.single : this.shift;
+    return single
+      ? "mode: one point (Shift held)"
+      : "mode: joint + the points below it (hold Shift: one point)";
+  }
+
+  /** Names next to points: the hovered one, or every present point with "names" ticked. */
+  drawLabels(ctx, f) {
+    const v = this.view;
+    const todo = [];
+    if (this.namesBox.checked) {
+      f.people.forEach((person, p) => person.pts.forEach((pt, i) => { if (pt[2]) todo.push([p, i]); }));
+    } else if (this.hover && f.people[this.hover.person]?.pts[this.hover.index]?.[2]) {
+      todo.push([this.hover.person, this.hover.index]);
+    }
+    ctx.font = "11px sans-serif";
+    ctx.textBaseline = "middle";
+    ctx.lineWidth = 3;
+    for (const [p, i] of todo) {
+      const pt = f.people[p].pts[i];
+      const [sx, sy] = toScreen(v, pt[0], pt[1]);
+      const text = pointName(i);
+      const x = sx + (i < 24 ? 8 : 5), y = sy - (i < 24 ? 8 : 5);
+      ctx.strokeStyle = "rgba(0,0,0,0.85)";
+      ctx.strokeText(text, x, y);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(text, x, y);
+      this.drawnLabels.push({ text, x, y, person: p, index: i });
+    }
   }
 
   // --- input -------------------------------------------------------------------------------------
@@ -342,7 +439,8 @@ class PoseEditorWidget {
         const pts = this.model().frames[this.frame].people[this.person].pts;
         if (hit.kind === "point") {
           this.point = hit.index;
-          this.drag = { kind: "point", index: hit.index, start: [sx, sy], origin: pts[hit.index].slice(0, 2) };
+          // the point and, unless Shift is held, the points below it in its chain, moved rigidly
+          this.drag = { kind: "point", index: hit.index, single: e.shiftKey, start: [sx, sy], pts: pts.map((q) => q.slice()) };
         } else {
           this.drag = { kind: "limb", limb: hit.limb, pts: pts.map((q) => q.slice()), from: toImage(this.view, sx, sy) };
         }
@@ -352,11 +450,37 @@ class PoseEditorWidget {
       this.draw();
     });
     c.addEventListener("pointermove", (e) => {
-      if (!this.drag) return;
-      stop(e);
       const [sx, sy] = this.local(e);
+      if (!this.drag) {
+        // hover: the point's name next to it
+        const m = this.model();
+        const f = m.frames?.[this.frame];
+        const hit = f && this.view ? hitTest(f, this.view, sx, sy, this.person) : null;
+        const hover = hit?.kind === "point" ? { person: hit.person, index: hit.index } : null;
+        if (e.shiftKey !== this.shift || hover?.person !== this.hover?.person || hover?.index !== this.hover?.index) {
+          this.shift = e.shiftKey;
+          this.hover = hover;
+          this.draw();
+        }
+        return;
+      }
+      stop(e);
       this.dragTo(sx, sy, true);
     });
+    c.addEventListener("pointerleave", () => {
+      if (this.hover && !this.drag) { this.hover = null; this.draw(); }
+    });
+    const shiftKey = (e) => {
+      if (e.key === "Shift" && this.shift !== (e.type === "keydown")) { this.shift = e.type === "keydown"; this.draw(); }
+    };
+    window.addEventListener("keydown", shiftKey);
+    window.addEventListener("keyup", shiftKey);
+    const onRemove = this.widget.onRemove;
+    this.widget.onRemove = function () {
+      window.removeEventListener("keydown", shiftKey);
+      window.removeEventListener("keyup", shiftKey);
+      return onRemove?.apply(this, arguments);
+    };
     const end = (e) => {
       if (!this.drag) return;
       stop(e);
@@ -397,17 +521,13 @@ class PoseEditorWidget {
       const s = this.view.scale;
       const moved = sx !== d.start[0] || sy !== d.start[1];
       if (!moved && !live) return d.changed ? this.commit(this.text) : this.draw(); // a click only selects
-      this.edit([[d.index, d.origin[0] + (sx - d.start[0]) / s, d.origin[1] + (sy - d.start[1]) / s]], { live });
+      this.edit(moveChain(d.pts, d.index, (sx - d.start[0]) / s, (sy - d.start[1]) / s, d.single), { live });
     } else if (d.kind === "limb") {
       const to = toImage(this.view, sx, sy);
       if (!live && to[0] === d.from[0] && to[1] === d.from[1]) return d.changed ? this.commit(this.text) : this.draw();
       this.edit(rotateLimb(d.pts, d.limb, d.from, to), { live });
     }
   }
-}
-
-function personPointsEmpty() {
-  return Array.from({ length: 24 }, () => [0, 0, false]);
 }
 
 app.registerExtension({

@@ -11,7 +11,7 @@ import comfy.model_management
 import comfy.utils
 from comfy_api.latest import io
 
-from ..adapters.caption import blip_model_names, load_blip_model
+from ..adapters.caption import blip_model_folder, blip_model_names, load_blip_model
 
 _CATEGORY = "image/caption"
 BlipModelType = io.Custom("BLIP_MODEL")
@@ -37,6 +37,15 @@ class CaptionLoadBLIP(io.ComfyNode):
             ],
             outputs=[BlipModelType.Output(display_name="blip_model")],
         )
+
+    @classmethod
+    def validate_inputs(cls, model_name) -> bool | str:
+        """Before anything runs: a model folder that is not there is named with where it belongs."""
+        try:
+            blip_model_folder(model_name)
+        except (FileNotFoundError, ValueError) as error:
+            return str(error).removeprefix("model_name: ")
+        return True
 
     @classmethod
     def execute(cls, model_name) -> io.NodeOutput:

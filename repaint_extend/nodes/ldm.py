@@ -13,6 +13,7 @@ import folder_paths
 from comfy_api.latest import io
 
 from ..adapters.ldm import MULTIPLE, ldm_inpaint_conditioning, load_ldm_inpaint
+from ..checks import missing_model_message
 
 FOLDER = "ldm_inpainting"
 """ComfyUI models folder of latent-diffusion inpainting checkpoints: ``ComfyUI/models/ldm_inpainting/``."""
@@ -37,6 +38,18 @@ class LoadLDMInpaintCheckpoint(io.ComfyNode):
                 io.Vae.Output(),
                 io.String.Output("weights", tooltip="Which UNet weights were loaded (EMA or not) and why."),
             ],
+        )
+
+    @classmethod
+    def validate_inputs(cls, ckpt_name) -> bool | str:
+        """Before anything runs: a file that is not there is named with the folder it belongs in."""
+        if folder_paths.get_full_path(FOLDER, ckpt_name or ""):
+            return True
+        return missing_model_message(
+            ckpt_name,
+            folder_paths.get_folder_paths(FOLDER),
+            "put latent-diffusion's inpainting_big checkpoint there as last.ckpt (CompVis/latent-diffusion, "
+            "models/ldm/inpainting_big/last.ckpt)",
         )
 
     @classmethod

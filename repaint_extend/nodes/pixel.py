@@ -12,6 +12,7 @@ import folder_paths
 from comfy_api.latest import io
 
 from ..adapters.pixel import IdentityVAE, empty_conditioning, load_adm_model
+from ..checks import missing_model_message
 from ..pixel import RANDOM_CLASS
 
 FOLDER = "pixel_diffusion"
@@ -66,6 +67,19 @@ class LoadADMPixelModel(io.ComfyNode):
                 ),
             ],
             outputs=[io.Model.Output(), io.Vae.Output(), io.Conditioning.Output()],
+        )
+
+    @classmethod
+    def validate_inputs(cls, ckpt_name) -> bool | str:
+        """Before anything runs: a file that is not there is named with the folder it belongs in."""
+        if ckpt_name in EMBEDDED or folder_paths.get_full_path(FOLDER, ckpt_name or ""):
+            return True
+        return missing_model_message(
+            ckpt_name,
+            folder_paths.get_folder_paths(FOLDER),
+            "put a guided-diffusion / RePaint checkpoint there (e.g. celeba256_250000.pt, places256_300000.pt, "
+            "256x256_diffusion.pt from RePaint's download script) or pick '[embedded] photos 64x64', the demo "
+            "model that needs no download",
         )
 
     @classmethod

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from comfy_api.latest import io
 
-from ..checks import confined_path
+from ..checks import confined_path, missing_model_message
 from ..outpaint import to_uint8
 from ..pose import (
     KEYPOINT_NAMES,
@@ -136,6 +136,23 @@ class PoseDetectControlNetAux(io.ComfyNode):
                 io.Combo.Input("detector", options=list(ANNOTATOR_FILES), default="openpose_body"),
             ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
+        )
+
+    @classmethod
+    def validate_inputs(cls, detector) -> bool | str:
+        """Before anything runs: weights that are not there are named with the folder they belong in."""
+        if detector not in ANNOTATOR_FILES:
+            return f"detector: {detector!r} is not one of {sorted(ANNOTATOR_FILES)}"
+        folder = os.path.join(folder_paths.models_dir, "controlnet_aux")
+        missing = [n for n in ANNOTATOR_FILES[detector] if not os.path.isfile(os.path.join(folder, n))]
+        if not missing:
+            return True
+        source = {"openpose_body": "lllyasviel/Annotators", "dwpose": "yzd-v/DWPose"}[detector]
+        return missing_model_message(
+            ", ".join(missing),
+            [folder],
+            f"put {source}'s {' and '.join(ANNOTATOR_FILES[detector])} there (relative to that folder), or use "
+            "Pose Detect (MediaPipe), which needs no download",
         )
 
     @classmethod

@@ -42,6 +42,10 @@ class PoseEditor(io.ComfyNode):
                 io.Image.Input("image", optional=True, tooltip="Background, e.g. the padded photo."),
             ],
             outputs=[PoseKeypoint.Output(display_name="pose")],
+            # an output node: ComfyUI sends its UI output (the pose and background the widget shows) on
+            # every run, also when nothing changed and its result comes from the cache (e.g. the first Run
+            # after opening a saved workflow); a cached node that is not an output gets no message
+            is_output_node=True,
         )
 
     @classmethod

@@ -5,10 +5,15 @@ The widget value is a JSON string (``""`` = no edits)::
     {"version": 1,
      "input": "3f9a...",                 # input_key() of the POSE_KEYPOINT the edits were made on
      "points": [[frame, person, index, x, y], ...],   # x, y in px; null, null = point deleted
-     "base": [...]}                      # optional: the input frames, for display only (ignored here)
+     "base": [...],                      # optional: the input frames, for display only (ignored here)
+     "background": "data:image/jpeg;..."} # optional: a small copy of the background, for display only
 
-Each entry of ``points`` sets keypoint ``index`` (0..23, see :mod:`pose.keypoints`) of person ``person``
-in frame ``frame`` to ``(x, y)`` pixels of that frame's canvas, or deletes it. Coordinates outside the
+Each entry of ``points`` sets keypoint ``index`` of person ``person`` in frame ``frame`` to ``(x, y)``
+pixels of that frame's canvas, or deletes it. ``index`` counts the whole body (:data:`EDIT_GROUPS`):
+0..23 body and feet (see :mod:`pose.keypoints`), 24..44 ``hand_left_keypoints_2d``, 45..65
+``hand_right_keypoints_2d`` (21 points each, OpenPose's hand order), 66..135 ``face_keypoints_2d`` (70
+points, OpenPose's face order), as controlnet_aux's DWPose writes them. An edit of a hand or face point
+of a person without that array creates it (other points missing). Coordinates outside the
 canvas, negative ones included, are kept. A person index at or beyond the frame's number of people adds
 people (missing points everywhere else). An edited point is user-set: it leaves ``inferred_keypoints``.
 
@@ -45,28 +50,53 @@ from .keypoints import (
 EDITS_VERSION = 1
 MAX_PEOPLE = 64
 """Largest number of people an edit may create in one frame."""
-_KEYS = {"version", "input", "points", "base"}
+_KEYS = {"version", "input", "points", "base", "background"}
+EDIT_GROUPS = (
+    ("hand_left_keypoints_2d", N_POINTS, 21),
+    ("hand_right_keypoints_2d", N_POINTS + 21, 21),
+    ("face_keypoints_2d", N_POINTS + 42, 70),
+)
+"""The editor's points beyond body and feet: (POSE_KEYPOINT key, first edit index, number of points);
+OpenPose's hand (21) and face (70) layouts (CMU OpenPose doc/02_output.md), as controlnet_aux writes them."""
+N_EDIT_POINTS = N_POINTS + 21 + 21 + 70
+"""Edit indices are 0..N_EDIT_POINTS - 1 (136 points)."""
 
 
 def input_key(frames: Sequence[Mapping]) -> str:
     """A short fingerprint (16 hex digits of SHA-256) of a POSE_KEYPOINT: canvas sizes, each person's 24
-    points (rounded to 0.01 px) and inferred indices. Equal poses give equal keys; hands, face and
-    unknown keys do not count. Raises PoseFormatError for a malformed frame."""
+    points (rounded to 0.01 px) and inferred indices, and its hand and face points when it has any (so
+    that the key of a pose without them is what it was before hands and face were edited). Equal poses
+    give equal keys; unknown keys do not count. Raises PoseFormatError for a malformed frame."""
     canon = []
     for i, frame in enumerate(frames):
         validate_frame(frame, name=f"pose[{i}]")
         people = []
         for person in frame["people"]:
             pts = person_points(person)
-            people.append(
-                [
-                    [[round(float(x), 2), round(float(y), 2)] if c > 0 else None for x, y, c in pts],
-                    inferred_indices(person),
-                ]
-            )
+            entry = [
+                [[round(float(x), 2), round(float(y), 2)] if c > 0 else None for x, y, c in pts],
+                inferred_indices(person),
+            ]
+            extra = {key: _rounded(_group_points(person, key, n)) for key, _, n in EDIT_GROUPS}
+            if any(any(p is not None for p in v) for v in extra.values()):
+                entry.append(extra)
+            people.append(entry)
         canon.append([int(frame["canvas_width"]), int(frame["canvas_height"]), people])
     text = json.dumps(canon, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _group_points(person: Mapping, key: str, count: int) -> np.ndarray:
+    """``person[key]`` (hand or face) as float64 ``[max(count, len), 3]``, missing points zero."""
+    values = person.get(key) or []
+    arr = np.asarray(values, dtype=np.float64).reshape(-1, 3) if len(values) else np.zeros((0, 3))
+    out = np.zeros((max(count, arr.shape[0]), 3))
+    out[: arr.shape[0]] = arr
+    return out
+
+
+def _rounded(pts: np.ndarray) -> list:
+    return [[round(float(x), 2), round(float(y), 2)] if c > 0 else None for x, y, c in pts]
 
 
 def blank_frames(width: int, height: int, count: int = 1) -> list[dict]:
@@ -111,7 +141,7 @@ _Point = Annotated[
     tuple[
         _edit_index("frame", None),
         _edit_index("person", MAX_PEOPLE - 1),
-        _edit_index("index", N_POINTS - 1),
+        _edit_index("index", N_EDIT_POINTS - 1),
         Annotated[Any, AfterValidator(_coordinate)],
         Annotated[Any, AfterValidator(_coordinate)],
     ],
@@ -128,6 +158,7 @@ class _Edits(BaseModel):
     input: Any = None
     points: list[_Point] | None = None
     base: Any = None
+    background: Any = None
 
 
 def _edits_error(error: ValidationError) -> ValueError:
@@ -206,8 +237,18 @@ def apply_edits(frames: Sequence[Mapping], value: str | Mapping | None) -> tuple
             people.append(person_from_points(np.zeros((N_POINTS, 3))))
         pts = person_points(people[p])
         inferred = set(inferred_indices(people[p]))
+        groups = {}
         for i, x, y in changes:
-            pts[i] = (0.0, 0.0, 0.0) if x is None else (x, y, 1.0)
-            inferred.discard(i)
+            xyc = (0.0, 0.0, 0.0) if x is None else (x, y, 1.0)
+            if i < N_POINTS:
+                pts[i] = xyc
+                inferred.discard(i)
+                continue
+            key, start, count = next(g for g in EDIT_GROUPS if g[1] <= i < g[1] + g[2])
+            if key not in groups:
+                groups[key] = _group_points(people[p], key, count)
+            groups[key][i - start] = xyc
         people[p] = set_person_points(people[p], pts, sorted(inferred))
+        for key, arr in groups.items():
+            people[p][key] = [float(v) for v in arr.reshape(-1)]
     return out, "applied"

@@ -40,6 +40,42 @@ def _pose_file(shift=0.0, extra=None):
     return dump_pose_keypoint_json([frame])
 
 
+LEFT_WRIST, LEFT_HEEL, LEFT_BIG_TOE, LEFT_SMALL_TOE = 7, 20, 18, 19
+HAND_LEFT, HAND_RIGHT, FACE = 24, 45, 66  # edit indices of the hands' and the face's first points
+
+
+def _whole_body_file():
+    """A standing person with every body and foot point, both hands (21 points each, fanned out from the
+    wrists) and a face (70 points around the nose), as controlnet_aux's DWPose writes them (pixels)."""
+    from repaint_extend.pose import dump_pose_keypoint_json, new_frame, person_from_points
+
+    spots = {
+        0: (256, 70), 1: (256, 110), 2: (216, 115), 3: (200, 165), 4: (196, 215), 5: (296, 115),
+        6: (316, 165), 7: (326, 215), 8: (236, 250), 9: (236, 340), 10: (236, 430), 11: (276, 250),
+        12: (276, 340), 13: (276, 430), 14: (248, 64), 15: (264, 64), 16: (240, 68), 17: (272, 68),
+        18: (296, 452), 19: (306, 448), 20: (272, 440), 21: (216, 452), 22: (206, 448), 23: (240, 440),
+    }  # fmt: skip
+    pts = np.zeros((24, 3))
+    for i, (x, y) in spots.items():
+        pts[i] = (x, y, 1)
+    person = person_from_points(pts)
+
+    def hand(wx, wy, side):
+        out = [wx, wy, 1.0]
+        for finger in range(5):
+            for joint in range(1, 5):
+                out += [wx + side * (finger - 2) * 7 + side * joint, wy + 8 * joint, 1.0]
+        return out
+
+    person["hand_left_keypoints_2d"] = hand(*spots[7], 1)
+    person["hand_right_keypoints_2d"] = hand(*spots[4], -1)
+    angles = np.linspace(0, 2 * np.pi, 70, endpoint=False)
+    person["face_keypoints_2d"] = [
+        v for a in angles for v in (256 + 22 * np.cos(a), 62 + 26 * np.sin(a), 1.0)
+    ]
+    return dump_pose_keypoint_json([new_frame(512, 512, [person])])
+
+
 @pytest.fixture(scope="module")
 def editor_server(comfy, tmp_path_factory):
     """A ComfyUI server with the pack; input pose files A, B (shifted) and one with markup in its strings."""
@@ -54,6 +90,7 @@ def editor_server(comfy, tmp_path_factory):
     )
     (work / "input/pose_a.json").write_text(_pose_file())
     (work / "input/pose_b.json").write_text(_pose_file(shift=20))
+    (work / "input/pose_whole.json").write_text(_whole_body_file())
     markup = '<img src="x" onerror="window.__pwned=1"><script>window.__pwned=2</script>'
     (work / "input/pose_markup.json").write_text(_pose_file(extra={"name": markup, "person_id": markup}))
     with comfy.serve(work, ready_node="PoseEditor") as base:
@@ -217,6 +254,33 @@ class Driver:
         m.up()
         self.page.wait_for_timeout(100)
 
+    def drag_px(self, index, dx, dy, shift=False, person=0):
+        """Drag point ``index`` by (dx, dy) image px with the mouse (Shift held if asked); waits for the
+        widget value to change."""
+        k = self.editor("ed.imagePxPerClientPx()")
+        before = self.value()
+        if shift:
+            self.page.keyboard.down("Shift")
+        try:
+            self.drag(person, index, dx / k, dy / k)
+        finally:
+            if shift:
+                self.page.keyboard.up("Shift")
+        self.page.wait_for_function(f"v => {self.EDITOR}.widget.value !== v", arg=before, timeout=10000)
+
+    def zoom_at(self, person, index, notches):
+        """Wheel-zoom the editor in at a point (``notches`` wheel steps of 100) until its view changed."""
+        x, y = self.editor(f"ed.clientPoint({person}, {index})")
+        scale = self.editor("ed.view.scale")
+        self.page.mouse.move(x, y)
+        for _ in range(notches):
+            self.page.mouse.wheel(0, -100)
+        self.page.wait_for_function(f"s => {self.EDITOR}.view.scale > s * 1.5", arg=scale, timeout=10000)
+
+
+def _group(frames, key, person=0):
+    return np.reshape(frames[0]["people"][person][key], (-1, 3))
+
 
 def _point(frames, index, person=0):
     return frames[0]["people"][person]["pose_keypoints_2d" if index < 18 else "foot_keypoints_2d"][
@@ -278,7 +342,8 @@ def test_ctrl_z_restores_and_the_edit_survives_save_and_reload(ui):
     ui.page.evaluate("wf => window.app.loadGraphData(wf)", saved)
     ui.place()
     assert ui.value() == edited
-    assert "1 edited point" in ui.editor("ed.status.textContent")  # shown before any run
+    # the ankle and the heel and big toe it carries (the pose has no left small toe), before any run
+    assert "3 edited point" in ui.editor("ed.status.textContent")
     out = ui.pose(ui.queue())
     assert _point(out, LEFT_ANKLE)[1] > 430 and _point(out, LEFT_KNEE)[:2] == [276, 340]
 
@@ -401,3 +466,236 @@ def test_limb_drag_delete_add_point_and_person(ui):
     assert len(after[0]["people"]) == 2 and all(
         c == 1 for c in after[0]["people"][1]["pose_keypoints_2d"][2::3]
     )
+
+
+def test_dragging_the_left_ankle_moves_its_foot_and_shift_drag_moves_the_ankle_alone(ui):
+    """the ankle carries heel, big toe and small toe by the same 40 px; with Shift only the
+    ankle moves. The status line names the mode, Shift held included."""
+    ui.load("pose_whole.json")
+    first = ui.pose(ui.queue())
+    assert "mode: joint + the points below it" in ui.editor("ed.status.textContent")
+    foot = (LEFT_ANKLE, LEFT_HEEL, LEFT_BIG_TOE, LEFT_SMALL_TOE)
+    ui.drag_px(LEFT_ANKLE, 40, 0)
+    moved = ui.pose(ui.queue())
+    for i in foot:
+        dx, dy = np.subtract(_point(moved, i)[:2], _point(first, i)[:2])
+        assert dx == pytest.approx(40, abs=0.02) and dy == pytest.approx(0, abs=0.02), i
+    assert _point(moved, LEFT_KNEE) == _point(first, LEFT_KNEE)  # above the ankle: stays
+    ui.page.locator(".re-pose-canvas").first.hover()
+    ui.page.keyboard.down("Shift")
+    try:
+        ui.page.wait_for_function(f"() => {ui.EDITOR}.status.textContent.includes('mode: one point')")
+    finally:
+        ui.page.keyboard.up("Shift")
+    ui.drag_px(LEFT_ANKLE, 0, 30, shift=True)
+    alone = ui.pose(ui.queue())
+    assert _point(alone, LEFT_ANKLE)[1] == pytest.approx(_point(moved, LEFT_ANKLE)[1] + 30, abs=0.02)
+    assert [_point(alone, i) for i in foot[1:]] == [_point(moved, i) for i in foot[1:]]
+
+
+def test_the_hovered_point_shows_its_name_and_names_shows_every_name(ui):
+    ui.load()
+    ui.queue()
+    assert ui.editor("ed.drawnLabels.length") == 0
+    x, y = ui.editor(f"ed.clientPoint(0, {LEFT_KNEE})")
+
+    def right_of_the_point():
+        shot = np.asarray(Image.open(io.BytesIO(ui.page.screenshot())).convert("RGB")).astype(int)
+        return shot[round(y) - 16 : round(y), round(x) + 8 : round(x) + 60]
+
+    before = right_of_the_point()
+    ui.page.mouse.move(x, y)
+    ui.page.wait_for_function(f"() => {ui.EDITOR}.drawnLabels.length === 1")
+    assert ui.editor("ed.drawnLabels[0].text") == "left_knee"
+    after = right_of_the_point()  # the name, drawn next to the point: white letters, black outline
+    assert (np.abs(after - before).max(axis=2) > 80).sum() > 60 and (after.min(axis=2) > 200).sum() > 10
+    ui.page.mouse.move(x - 150, y)  # off every point: the name goes
+    ui.page.wait_for_function(f"() => {ui.EDITOR}.drawnLabels.length === 0")
+    ui.page.locator(".re-pose-names").check()
+    shown = ui.editor("ed.model().frames[0].people[0].pts.filter(p => p[2]).length")
+    ui.page.wait_for_function(f"n => {ui.EDITOR}.drawnLabels.length === n", arg=shown)
+    assert {"nose", "left_heel", "right_big_toe"} <= set(ui.editor("ed.drawnLabels.map(l => l.text)"))
+    ui.page.locator(".re-pose-names").uncheck()
+
+
+def test_a_saved_workflow_shows_its_background_before_any_run(ui, editor_server):
+    """The edits carry a JPEG copy of the background (< 100 KB); a fresh page that opens the saved workflow
+    draws it, dimmed, before anything runs; the next run's background replaces it."""
+    ui.load()
+    ui.queue()
+    ui.page.wait_for_function(f"() => {ui.EDITOR}.bg")
+    ui.drag_px(LEFT_KNEE, 10, 0)
+    value = json.loads(ui.value())
+    assert value["background"].startswith("data:image/jpeg;base64,") and len(value["background"]) < 100_000
+    saved = ui.page.evaluate("() => JSON.parse(JSON.stringify(window.app.graph.serialize()))")
+    ui.page.reload()  # a new session: nothing of the last run is left in the page
+    ui.page.wait_for_function("window.app && window.app.graph && window.app.extensionManager", timeout=60000)
+    ui.page.wait_for_function(
+        "[...(window.app.extensions||[])].some(e => e.name === 'repaint_extend.PoseEditor')", timeout=30000
+    )
+    ui.page.evaluate("wf => window.app.loadGraphData(wf)", saved)
+    ui.place()
+    ui.page.wait_for_function(f"() => {{ const ed = {ui.EDITOR}; return ed.savedBg && ed.savedBg.img; }}")
+    assert ui.editor("ed.bg") is None and ui.editor("ed.input") is None
+    assert "background: copy saved with the workflow" in ui.editor("ed.status.textContent")
+    # drawn dimmed (alpha 0.5 over black): screen grey = half the photo's, give or take JPEG and scaling
+    shot = np.asarray(Image.open(io.BytesIO(ui.page.screenshot())).convert("L")).astype(float)
+    photo = np.asarray(Image.open(editor_server[1] / "input/camera.png").convert("L")).astype(float)
+    spots = [(60, 60), (150, 350), (450, 470), (330, 200), (100, 480)]
+    for x, y in spots:
+        cx, cy = ui.editor(f"ed.clientOf({x}, {y})")
+        assert abs(shot[round(cy), round(cx)] - photo[y, x] / 2) <= 20, (x, y)
+    ui.queue()
+    ui.page.wait_for_function(f"() => {ui.EDITOR}.bg")
+    assert "copy saved" not in ui.editor("ed.status.textContent")
+
+
+def test_add_person_goes_beside_the_person_inside_the_canvas(ui):
+    ui.load()
+    ui.queue()
+    ui.page.get_by_role("button", name="+ person").click()
+    out = ui.pose(ui.queue())
+    first, added = (np.reshape(p["pose_keypoints_2d"], (-1, 3)) for p in out[0]["people"])
+    first = first[first[:, 2] > 0]
+    assert len(out[0]["people"]) == 2 and (added[:, 2] == 1).all()
+    assert (added[:, :2] >= 0).all() and (added[:, 0] <= 512).all() and (added[:, 1] <= 512).all()
+    assert added[:, 0].min() > first[:, 0].max() or added[:, 0].max() < first[:, 0].min()  # side by side
+
+
+def test_hands_and_face_are_drawn_kept_and_a_hand_moves_with_its_wrist(ui):
+    """hands and face in controlnet_aux's colours (hand points blue, face points white); dragging
+    the left wrist moves its 21 hand points with it; a finger point moves alone at zoom (Shift) and a face
+    point and a hand point are deleted one by one; everything else comes out as it went in."""
+    ui.load("pose_whole.json")
+    first = ui.pose(ui.queue())
+    shot = np.asarray(Image.open(io.BytesIO(ui.page.screenshot())).convert("RGB")).astype(int)
+    fx, fy = ui.editor(f"ed.clientPoint(0, {FACE + 20})")
+    hx, hy = ui.editor(f"ed.clientPoint(0, {HAND_RIGHT + 8})")  # a fingertip: no edge drawn over it
+    assert (shot[round(fy), round(fx)] >= 200).all()
+    assert abs(shot[round(hy), round(hx)] - [0, 0, 255]).max() <= 60
+    ui.drag_px(LEFT_WRIST, 30, 20)
+    moved = ui.pose(ui.queue())
+    left0, left1 = _group(first, "hand_left_keypoints_2d"), _group(moved, "hand_left_keypoints_2d")
+    assert np.allclose(left1[:, :2] - left0[:, :2], [30, 20], atol=0.02) and (left1[:, 2] == 1).all()
+    for key in ("hand_right_keypoints_2d", "face_keypoints_2d"):
+        assert np.array_equal(_group(moved, key), _group(first, key))
+    # at zoom, one finger joint (left index finger, 2nd point) moves alone with Shift
+    ui.zoom_at(0, HAND_LEFT + 6, 6)
+    ui.drag_px(HAND_LEFT + 6, -5, 3, shift=True)
+    # a face point and a hand point go, selected by a click, deleted with the Del key
+    for index in (HAND_LEFT + 20, FACE + 10):
+        ui.page.get_by_role("button", name="Fit", exact=True).click()
+        ui.zoom_at(0, index, 6)
+        x, y = ui.editor(f"ed.clientPoint(0, {index})")
+        ui.page.mouse.click(x, y)
+        ui.page.wait_for_function(f"i => {ui.EDITOR}.point === i", arg=index)
+        ui.page.keyboard.press("Delete")
+        ui.page.wait_for_function(
+            f"i => {ui.EDITOR}.model().frames[0].people[0].pts[i][2] === false", arg=index
+        )
+    final = ui.pose(ui.queue())
+    left2 = _group(final, "hand_left_keypoints_2d")
+    assert np.allclose(left2[6, :2] - left1[6, :2], [-5, 3], atol=0.05)
+    assert left2[20].tolist() == [0, 0, 0]
+    assert np.array_equal(np.delete(left2, [6, 20], 0), np.delete(left1, [6, 20], 0))
+    face = _group(final, "face_keypoints_2d")
+    assert face[10].tolist() == [0, 0, 0] and np.array_equal(
+        np.delete(face, 10, 0), np.delete(_group(first, "face_keypoints_2d"), 10, 0)
+    )
+
+
+def test_the_demo_workflow_runs_from_the_template_menu_on_an_uploaded_photo(ui, editor_server, tmp_path):
+    """as a newcomer with no checkpoint: Templates (side bar) -> this pack -> extend_legs_demo,
+    upload a photo through Load Image's upload button, press Run. The whole graph runs in ComfyUI (pose,
+    pad, Pose Editor, Outpaint (Tiled) on the embedded demo model); the saved image is taller than the
+    photo and holds the photo's pixels exactly."""
+    import skimage
+
+    from runner.host import PACK_LINK_NAME
+
+    base, work = editor_server
+    photo = tmp_path / "my_photo.png"
+    side = 192  # a small photo keeps the test short: about 130 model calls instead of 734 at 512 px
+    camera = Image.open(Path(skimage.data.__file__).parent / "camera.png").convert("RGB")
+    camera.resize((side, side), Image.Resampling.LANCZOS).save(photo)
+    page = ui.page
+    page.evaluate("() => window.app.graph.clear()")
+    page.get_by_role("button", name="Templates", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text(PACK_LINK_NAME, exact=True).click()
+    dialog.get_by_text("extend_legs_demo", exact=True).first.click()
+    page.wait_for_function("() => window.app.graph.nodes.some(n => n.type === 'LoadADMPixelModel')")
+    dialog.wait_for(state="detached")
+    types = page.evaluate("() => window.app.graph.nodes.map(n => n.type)")
+    assert {"LoadImage", "PoseEditor", "OutpaintTiled", "SaveImage"} <= set(types)
+    assert not {"CheckpointLoaderSimple", "ControlNetLoader"} & set(types)
+    # Load Image's upload button: centre the node, click the button's row, pick the file; the front end may
+    # still move the view after loading a template, so the spot is measured again until a click opens the
+    # file chooser (each try waits for the chooser, at most 5 s)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(6):
+        spot = page.evaluate(
+            """async () => {
+              const app = window.app, node = app.graph.nodes.find(n => n.type === 'LoadImage');
+              const w = node.widgets.find(w => w.type === 'button' || w.name === 'upload');
+              app.canvas.ds.scale = 1;
+              app.canvas.ds.offset = [400 - node.pos[0], 200 - node.pos[1]];
+              app.canvas.setDirty(true, true);
+              // two drawn frames: the widgets are laid out where the canvas draws them
+              await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+              const r = app.canvas.canvas.getBoundingClientRect();
+              const [x, y] = app.canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + w.y + 10]);
+              return [r.left + x, r.top + y];
+            }"""
+        )
+        try:
+            with page.expect_file_chooser(timeout=5000) as chooser:
+                page.mouse.click(*spot)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 5, "Load Image's upload button opened no file chooser"
+    chooser.value.set_files(str(photo))
+    page.wait_for_function(
+        "() => window.app.graph.nodes.find(n => n.type === 'LoadImage').widgets[0].value === 'my_photo.png'"
+    )
+    # the demo scales photos to 512 px on the longer side; at the photo's own size it passes them exact
+    page.evaluate(
+        """side => { const n = window.app.graph.nodes.find(n => n.type === 'ImageScaleToMaxDimension');
+          const w = n.widgets.find(w => w.name === 'largest_size'); w.value = side; w.callback?.(side); }""",
+        side,
+    )
+    before = set(ui.comfy.request_json(f"{base}/history"))
+    page.get_by_role("button", name="Run", exact=True).click()
+    deadline = time.monotonic() + 400
+    entry = None
+    while entry is None and time.monotonic() < deadline:
+        new = [v for k, v in ui.comfy.request_json(f"{base}/history").items() if k not in before]
+        entry = next((v for v in new if v["status"].get("completed") is not None), None)
+        time.sleep(0.5)
+    assert entry is not None, "the demo workflow did not finish"
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    saved = [
+        image
+        for output in entry["outputs"].values()
+        for image in output.get("images", [])
+        if image["filename"].startswith("extend_legs_demo_0")
+    ]
+    (image,) = saved
+    final = np.asarray(Image.open(work / "output" / image["subfolder"] / image["filename"]).convert("RGB"))
+    original = np.asarray(Image.open(photo))
+    h, w = original.shape[:2]
+    assert final.shape[0] > h  # legs below the photo
+    # the photo's pixels, exact, somewhere in the padded image (auto padding may also widen it)
+    spots = [
+        (y, x)
+        for y in range(final.shape[0] - h + 1)
+        for x in range(final.shape[1] - w + 1)
+        if np.array_equal(final[y : y + h, x : x + w], original)
+    ]
+    assert len(spots) == 1, spots
+    ((y, x),) = spots
+    assert final[y + h :].std() > 1  # something was generated below it
+    # the editor shows the run's pose on the padded photo
+    status = ui.editor("ed.status.textContent")
+    assert status.startswith(f"{final.shape[1]}×{final.shape[0]} px · 1 person(s)"), status

@@ -259,3 +259,19 @@ def test_saved_workflows_without_the_new_inputs_still_load(comfy):
     assert list(optional)[-5:] == ["clip", "tile_prompt", "caption_model", "mode", "sigmas"]
     assert list(cls.RETURN_NAMES) == ["image", "tiles", "nfe", "prompts"]
     assert optional["tile_prompt"][1]["dynamicPrompts"] is False  # the front end keeps {caption} as typed
+
+
+def test_a_missing_blip_folder_is_named_before_anything_runs(comfy, blip_name):
+    """ComfyUI's validation names the model folder asked for, the blip folders searched and what to put
+    there, instead of "Value not in list"."""
+    import folder_paths
+
+    prompt, ids = _caption_graph("blip-image-captioning-base")
+    ok, _, _, node_errors = comfy.validate(prompt)
+    text = json.dumps(node_errors)
+    assert not ok and "'blip-image-captioning-base'" in text and "Value not in list" not in text
+    assert all(folder in text for folder in folder_paths.get_folder_paths("blip"))
+    assert "Salesforce/blip-image-captioning-base" in text
+    prompt[ids["blip"]]["inputs"]["model_name"] = blip_name
+    ok, _, _, node_errors = comfy.validate(prompt)
+    assert ok and not node_errors, node_errors

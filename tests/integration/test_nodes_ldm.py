@@ -123,7 +123,7 @@ def test_conditioning_follows_scripts_inpaint(ldm):
     assert latent["noise_mask"].shape == (1, 1, 8, 16)
     blocks = fill.float().reshape(1, 8, 4, 16, 4).amax((2, 4))  # any fill pixel -> generate
     assert torch.equal(latent["noise_mask"][:, 0], blocks)
-    # the LATENT: the masked image's code, zero where generated (issue 20: not the whole image's encoding)
+    # the LATENT: the masked image's code, zero where generated (not the whole image's encoding)
     torch.testing.assert_close(latent["samples"], c * (1 - blocks[:, None]), rtol=1e-5, atol=1e-5)
     assert latent["samples"][:, :, blocks[0] > 0].abs().max() == 0
 
@@ -226,7 +226,7 @@ def _ldm_graph(image_name, mask_from_alpha=False):
 
 
 def test_what_was_in_the_hole_never_reaches_the_output(comfy, ldm):
-    """Issue 20: the LATENT was the whole image's encoding and ddim_uniform starts below sigma_max, so about
+    """The LATENT was the whole image's encoding and ddim_uniform starts below sigma_max, so about
     sqrt(alpha_bar) of the hole's old content survived (holes differed by up to 0.30 for different content).
     Two photos that differ only inside the hole give the same output, bit for bit."""
     import folder_paths
@@ -250,7 +250,7 @@ def test_what_was_in_the_hole_never_reaches_the_output(comfy, ldm):
 
 
 def test_a_soft_mask_is_thresholded_once_for_conditioning_and_composite(comfy, ldm):
-    """Issue 20: the composite used the soft mask while the conditioning thresholded it at 0.5: pixels at
+    """the composite used the soft mask while the conditioning thresholded it at 0.5: pixels at
     mask 0.498 (known to the model) came out mixed 50/50 with the generation, holes at 0.502 kept half of
     the original. With one binary mask: 0.498 -> the original, exactly; 0.502 -> the generation, exactly."""
     import folder_paths
@@ -274,3 +274,23 @@ def test_a_soft_mask_is_thresholded_once_for_conditioning_and_composite(comfy, l
     assert torch.equal(final[:, :16], image[:, :16])  # known to the model: the original, bit-exact
     assert torch.equal(final[:, 16:], decoded[:, 16:])  # filled: all generated
     assert (final[:, 16:] - image[:, 16:]).abs().max() > 0.05
+
+
+def test_a_missing_checkpoint_is_named_with_its_folder_before_anything_runs(comfy, ldm):
+    """ComfyUI's validation names the file, the folders searched and where the file comes from, instead
+    of "Value not in list"; a file that is there validates."""
+    import json
+
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    load = g.node("LoadLDMInpaintCheckpoint", ckpt_name="inpainting_big.ckpt")
+    g.node("PreviewAny", source=load.out(2))
+    prompt = g.finalize()
+    ok, _, _, node_errors = comfy.validate(prompt)
+    text = json.dumps(node_errors)
+    assert not ok and "'inpainting_big.ckpt' not found in" in text and str(ldm[0]) in text
+    assert "models/ldm/inpainting_big/last.ckpt" in text and "Value not in list" not in text
+    prompt[load.id]["inputs"]["ckpt_name"] = "last.ckpt"
+    ok, _, _, node_errors = comfy.validate(prompt)
+    assert ok and not node_errors, node_errors

@@ -195,3 +195,26 @@ def test_num_heads_sets_the_heads_when_num_head_channels_is_minus_1(comfy, pixel
         with torch.no_grad():
             outputs.append(unet(x, torch.tensor([500.0])))
     assert not torch.equal(*outputs)
+
+
+def test_a_missing_checkpoint_is_named_with_its_folder_before_anything_runs(comfy):
+    """ComfyUI's validation (what the browser shows on the node) names the file, the folder and the demo
+    model, instead of "Value not in list"."""
+    import json
+
+    import folder_paths
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    load = g.node("LoadADMPixelModel", ckpt_name="celeba256_250000.pt", num_head_channels=64, num_heads=4)
+    latent = g.node("EmptyLatentImage", width=16, height=16, batch_size=1)
+    g.node("PreviewImage", images=g.node("VAEDecode", samples=latent.out(0), vae=load.out(1)).out(0))
+    prompt = g.finalize()
+    ok, _, _, node_errors = comfy.validate(prompt)
+    text = json.dumps(node_errors)
+    assert not ok and "'celeba256_250000.pt' not found in" in text
+    assert folder_paths.get_folder_paths("pixel_diffusion")[0] in text and "[embedded] photos 64x64" in text
+    assert "Value not in list" not in text
+    prompt[load.id]["inputs"]["ckpt_name"] = "[embedded] digits 16x16"
+    ok, _, _, node_errors = comfy.validate(prompt)
+    assert ok and not node_errors, node_errors

@@ -1,6 +1,7 @@
 """Pose nodes through ComfyUI's real executor, on scikit-image's camera.png (a man cut off at the thighs)."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def _put_input_json(name, frames):
 
 
 def test_save_json_never_overwrites(comfy):
-    """Issue 9: the numbered name had no trailing '_', so ComfyUI's counter never advanced."""
+    """the numbered name had no trailing '_', so ComfyUI's counter never advanced."""
     import folder_paths
 
     prompt, _ = _load_save_graph(_put_input_json("small_pose.json", _small_pose()), "pose/never_twice")
@@ -172,7 +173,7 @@ def test_save_json_creates_nothing_outside_output_through_a_symlink(comfy, tmp_p
 
 
 def test_load_json_refuses_a_huge_canvas(comfy):
-    """Issue 9: a 10**9 px canvas is refused at load (limit: ComfyUI's MAX_RESOLUTION, 16384 px a side)."""
+    """a 10**9 px canvas is refused at load (limit: ComfyUI's MAX_RESOLUTION, 16384 px a side)."""
     prompt, _ = _load_save_graph(_put_input_json("huge_pose.json", _small_pose(10**9, 48)), "pose/huge")
     with pytest.raises(comfy.GraphError, match=r"canvas_width: 1000000000 px .* 16384"):
         comfy.run_graph(prompt)
@@ -209,7 +210,7 @@ def _people_graph(image_name, max_people):
 
 
 def test_several_people_detected_left_to_right_completed_and_padded(comfy, collage_png):
-    """Issue 9: max_people > 1 gave exactly one person on a collage."""
+    """max_people > 1 gave exactly one person on a collage."""
     from repaint_extend.pose import person_points
 
     prompt, detect_id, pad_id = _people_graph(collage_png, 3)
@@ -231,7 +232,7 @@ def test_several_people_detected_left_to_right_completed_and_padded(comfy, colla
 
 
 def test_lying_person_padded_on_the_side_the_legs_point_to(comfy):
-    """Issue 9: camera.png turned by 90 degrees (counter-clockwise: the man lies, feet to the right)
+    """camera.png turned by 90 degrees (counter-clockwise: the man lies, feet to the right)
     through Detect -> Complete Legs -> Pad (auto): the legs go right, and so does the padding."""
     import folder_paths
     import numpy as np
@@ -432,3 +433,28 @@ def test_detect_node_passes_visibility(comfy):
     base = dict(image=image, max_people=1, visibility=0.5)
     outputs = _sweep(_node("PoseDetectMediaPipe"), base, [("visibility", 0.9)])
     assert outputs["visibility"][0] == [detect(camera, num_poses=1, visibility=0.9, face=True)]  # face: on
+
+
+@pytest.mark.parametrize(
+    "detector, files",
+    [
+        ("openpose_body", ["body_pose_model.pth"]),
+        ("dwpose", ["dwpose/yolox_l_8x8", "dwpose/dw-ll_ucoco_384.pth"]),
+    ],
+)
+def test_missing_detector_weights_are_named_before_anything_runs(comfy, detector, files):
+    """ComfyUI's validation (shown on the node in the browser) names the weights, their folder and the
+    MediaPipe detector that needs none."""
+    import json
+
+    import folder_paths
+    from comfy_execution.graph_utils import GraphBuilder
+
+    g = GraphBuilder(prefix="")
+    image = g.node("EmptyImage", width=64, height=64, batch_size=1, color=0)
+    detect = g.node("PoseDetectControlNetAux", image=image.out(0), detector=detector)
+    g.node("PoseSaveJSON", pose=detect.out(0), filename_prefix="never")
+    ok, _, _, node_errors = comfy.validate(g.finalize())
+    text = json.dumps(node_errors)
+    assert not ok and all(name in text for name in files)
+    assert os.path.join(folder_paths.models_dir, "controlnet_aux") in text and "MediaPipe" in text

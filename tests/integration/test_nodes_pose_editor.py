@@ -80,7 +80,7 @@ def test_without_a_pose_the_canvas_is_width_by_height(comfy):
 
 def test_a_bad_edits_value_is_a_clear_error(comfy, pose_file):
     with pytest.raises(comfy.GraphError, match=r"edits\.points\[0\]"):
-        comfy.run_graph(_graph(json.dumps({"input": "k", "points": [[0, 0, 99, 1, 1]]}))[0])
+        comfy.run_graph(_graph(json.dumps({"input": "k", "points": [[0, 0, 136, 1, 1]]}))[0])
 
 
 def test_background_batch_sets_the_frame_count_without_a_pose(comfy):

@@ -58,7 +58,7 @@ SEED_MAX = 0xFFFFFFFFFFFFFFFF  # the seed widget's maximum, 2**64 - 1
 
 @pytest.mark.parametrize("known_noise", ["fresh", "random", "fixed"])
 def test_seed_at_the_widgets_maximum_samples(comfy, graphs, known_noise):
-    """Issue 9: seed + stream offsets overflowed torch's generator ("Overflow when unpacking long")."""
+    """seed + stream offsets overflowed torch's generator ("Overflow when unpacking long")."""
     top = _run_inpaint(comfy, graphs, kind="eps", seed=SEED_MAX, known_noise=known_noise, steps=4)[3]
     low = _run_inpaint(comfy, graphs, kind="eps", seed=SEED_MAX - 1, known_noise=known_noise, steps=4)[3]
     assert torch.isfinite(top["samples"]).all()

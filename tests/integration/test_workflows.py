@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "workflows").glob("*.json"))
 EXPECTED = {
     "extend_legs",
+    "extend_legs_demo",
     "extend_legs_sdxl",
     "ldm_inpaint_big",
     "ldm_inpaint_big_repaint",
@@ -56,7 +57,10 @@ def test_workflow_loads_and_validates(host, path):
 
     workflow = json.loads(path.read_text())
     assert workflow["version"] == 0.4 and workflow["nodes"] and workflow["links"]
-    missing = {n["type"] for n in workflow["nodes"]} - set(nodes.NODE_CLASS_MAPPINGS)
+    # Note nodes live in the front end only (workflow_format.UI_ONLY)
+    missing = (
+        {n["type"] for n in workflow["nodes"]} - set(nodes.NODE_CLASS_MAPPINGS) - workflow_format.UI_ONLY
+    )
     assert not missing, f"node types not installed: {missing}"
     prompt = workflow_format.ui_to_api(workflow)
     ok, error, outputs, node_errors = host.validate(prompt)
@@ -91,6 +95,7 @@ def _with_tiny_models(prompt: dict) -> dict:
         "feather": 8,
         "margin": 8,
         "multiple": 8,
+        "largest_size": 64,
     }
     families = {
         graphs.FAMILY_OF_CHECKPOINT[node["inputs"]["ckpt_name"]]
@@ -167,7 +172,7 @@ def test_a_workflow_saved_before_outpaint_mode_loads_and_runs(host, saved, missi
 
 @pytest.mark.parametrize("name", ["extend_legs", "extend_legs_sdxl"])
 def test_shipped_leg_workflows_pose_every_person(name):
-    """Issue 20: extend_legs ran Pose Detect with max_people 1, so a group photo had one person posed. The
+    """extend_legs ran Pose Detect with max_people 1, so a group photo had one person posed. The
     shipped workflows use the node's largest value, the one the runner's check uses (pose.detect.MAX_PEOPLE)."""
     from support import graphs
 
@@ -176,3 +181,84 @@ def test_shipped_leg_workflows_pose_every_person(name):
     nodes = json.loads((ROOT / "workflows" / f"{name}.json").read_text())["nodes"]
     detects = [n for n in nodes if n["type"] == "PoseDetectMediaPipe"]
     assert len(detects) == 1 and detects[0]["widgets_values"][0] == MAX_PEOPLE == graphs.MAX_PEOPLE == 16
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_shipped_file_is_what_make_workflows_writes(comfy, name):
+    """workflows/*.json are generated (scripts/make_workflows.py, runner/shipped.py), never edited by hand: regenerating gives
+    the same bytes."""
+    from runner import shipped
+
+    assert shipped.text(shipped.build(name)) == (ROOT / "workflows" / f"{name}.json").read_text()
+
+
+@pytest.mark.parametrize(
+    "name, models",
+    [
+        ("extend_legs", ["v1-5-pruned-emaonly.safetensors", "control_v11p_sd15_openpose.pth"]),
+        ("extend_legs_sdxl", ["sd_xl_base_1.0.safetensors", "thibaud_xl_openpose.safetensors"]),
+    ],
+)
+def test_the_sd_workflows_say_which_models_go_where_and_the_demo_to_try(name, models):
+    """A Note node (never run) names the files that the workflow's loaders ask for, their folders and the
+    demo workflow; the files named are the loaders' own values."""
+    from runner import workflow_format
+
+    workflow = json.loads((ROOT / "workflows" / f"{name}.json").read_text())
+    (note,) = [n for n in workflow["nodes"] if n["type"] == "Note"]
+    text = note["widgets_values"][0]
+    loaded = {
+        v
+        for n in workflow_format.ui_to_api(workflow).values()
+        for v in n["inputs"].values()
+        if isinstance(v, str)
+    }
+    assert set(models) <= loaded
+    assert all(m in text for m in models)
+    assert "ComfyUI/models/checkpoints/" in text and "ComfyUI/models/controlnet/" in text
+    assert "extend_legs_demo" in text and (ROOT / "workflows" / "extend_legs_demo.json").exists()
+
+
+def _signatures(prompt: dict, skip=("filename_prefix",)) -> list:
+    """Each node as (class_type, its widget values, its sources' signatures): equal lists = the same graph
+    whatever the node ids."""
+    memo = {}
+
+    def sig(node_id):
+        if node_id not in memo:
+            node = prompt[node_id]
+            items = []
+            for key, value in sorted(node["inputs"].items()):
+                if key in skip:
+                    continue
+                items.append((key, ("link", sig(value[0]), value[1]) if isinstance(value, list) else value))
+            memo[node_id] = (node["class_type"], tuple(items))
+        return memo[node_id]
+
+    return sorted(map(repr, map(sig, prompt)))
+
+
+def test_the_demo_workflow_is_the_runners_demo_mode(comfy):
+    """extend_legs_demo.json is extend_legs.json as the runner rewrites it without a checkpoint (runner/demo.py
+    use_demo_model: the embedded model, its tile, sampling and padding), plus the scaling of the photo to
+    the demo's working size that the runner does before the graph."""
+    from runner import demo as runner_demo
+    from runner import workflow_format
+
+    sd = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs.json").read_text()))
+    ckpt_name, tile = runner_demo.DEMO_MODELS[0]
+    demo_mode = runner_demo.use_demo_model(sd, ckpt_name, tile)
+    expected = workflow_format.ui_to_api(workflow_format.api_to_ui(demo_mode))  # widget defaults filled
+    demo = workflow_format.ui_to_api(json.loads((ROOT / "workflows" / "extend_legs_demo.json").read_text()))
+    (scale,) = [k for k, n in demo.items() if n["class_type"] == "ImageScaleToMaxDimension"]
+    assert demo[scale]["inputs"]["largest_size"] == runner_demo.DEMO_MAX_SIDE
+    assert demo[scale]["inputs"]["upscale_method"] == "area"
+    source = demo.pop(scale)["inputs"]["image"]
+    for node in demo.values():
+        for key, value in node["inputs"].items():
+            if value == [scale, 0]:
+                node["inputs"][key] = source
+    assert _signatures(demo) == _signatures(expected)
+    assert not {"CheckpointLoaderSimple", "ControlNetLoader", "CLIPTextEncode"} & {
+        n["class_type"] for n in demo.values()
+    }

@@ -74,7 +74,7 @@ def test_optional_detectors_say_which_file_goes_where(tmp_path):
 
 
 def test_controlnet_aux_imports_next_to_numpy2_mediapipe_without_touching_shared_modules():
-    """Issue 12: the import hid ``mediapipe`` process-wide (sys.modules["mediapipe"] = None) while it
+    """the import hid ``mediapipe`` process-wide (sys.modules["mediapipe"] = None) while it
     ran; another thread importing mediapipe then failed. Now nothing shared changes."""
     import threading
 

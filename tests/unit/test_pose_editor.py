@@ -94,7 +94,7 @@ def test_no_edits_pass_through():
         ("{", "not valid JSON"),
         ("[1]", "JSON object"),
         (json.dumps({"input": "k", "points": [], "html": "<b>"}), "unknown keys"),
-        (json.dumps({"input": "k", "points": [[0, 0, 24, 1, 1]]}), r"points\[0\]: index"),
+        (json.dumps({"input": "k", "points": [[0, 0, 136, 1, 1]]}), r"points\[0\]: index"),
         (json.dumps({"input": "k", "points": [[0, 99, 1, 1, 1]]}), "person"),
         (json.dumps({"input": "k", "points": [[0, 0, 1, None, 1]]}), "both"),
         (json.dumps({"input": "k", "points": [[0, 0, 1, "1", 1]]}), "finite"),
@@ -111,3 +111,65 @@ def test_malformed_values_name_the_field(value, match):
 def test_edit_of_a_missing_frame_is_an_error():
     with pytest.raises(ValueError, match="frame 3"):
         apply_edits(frames(), edits([[3, 0, 0, 1, 1]]))
+
+
+def _whole_body():
+    """frames() with a left hand (21 points, one missing) and a face of 70 points, as DWPose writes them."""
+    out = frames()
+    person = out[0]["people"][0]
+    hand = [v for k in range(21) for v in (120 + k, 110 + k % 4, 1.0 if k != 7 else 0.0)]
+    hand[7 * 3 : 7 * 3 + 2] = [0.0, 0.0]
+    person["hand_left_keypoints_2d"] = hand
+    person["face_keypoints_2d"] = [v for k in range(70) for v in (90 + k / 10, 40 + k / 20, 1.0)]
+    return out
+
+
+def test_hand_and_face_points_are_kept_edited_and_deleted():
+    """Edit indices 24..44 are the left hand, 45..65 the right hand, 66..135 the face: a finger point moves,
+    a face point goes, a right hand is created by its first point; every other point is kept as it was."""
+    before = _whole_body()
+    value = json.dumps(
+        {
+            "version": 1,
+            "input": input_key(before),
+            "points": [[0, 0, 24 + 8, 300.5, -4.0], [0, 0, 66 + 69, None, None], [0, 0, 45, 10, 20]],
+            "background": "data:image/jpeg;base64,AAAA",
+        }
+    )
+    out, status = apply_edits(before, value)
+    assert status == "applied"
+    person, old = out[0]["people"][0], before[0]["people"][0]
+    hand = np.reshape(person["hand_left_keypoints_2d"], (21, 3))
+    assert hand[8].tolist() == [300.5, -4.0, 1.0]
+    assert (
+        np.delete(hand, 8, 0).tolist()
+        == np.delete(np.reshape(old["hand_left_keypoints_2d"], (21, 3)), 8, 0).tolist()
+    )
+    face = np.reshape(person["face_keypoints_2d"], (70, 3))
+    assert (
+        face[69].tolist() == [0, 0, 0]
+        and face[:69].tolist() == np.reshape(old["face_keypoints_2d"], (70, 3))[:69].tolist()
+    )
+    right = np.reshape(person["hand_right_keypoints_2d"], (21, 3))
+    assert right[0].tolist() == [10, 20, 1] and right[1:, 2].sum() == 0
+    assert person_points(person).tolist() == person_points(old).tolist()  # body untouched
+
+
+def test_untouched_hands_and_face_pass_through_a_body_edit():
+    before = _whole_body()
+    value = json.dumps({"version": 1, "input": input_key(before), "points": [[0, 0, KP["left_knee"], 1, 2]]})
+    out, _ = apply_edits(before, value)
+    for key in ("hand_left_keypoints_2d", "face_keypoints_2d"):
+        assert out[0]["people"][0][key] == before[0]["people"][0][key]
+
+
+def test_the_key_sees_hands_and_face_only_when_a_pose_has_them():
+    """A body-only pose keeps the key it had before hands were counted (saved edits stay applied); a pose
+    whose hand moved gets another key."""
+    empty_hand = frames()
+    empty_hand[0]["people"][0]["hand_left_keypoints_2d"] = [0.0] * 63
+    assert input_key(empty_hand) == input_key(frames())
+    with_hands = _whole_body()
+    moved = _whole_body()
+    moved[0]["people"][0]["hand_left_keypoints_2d"][0] += 5
+    assert len({input_key(frames()), input_key(with_hands), input_key(moved)}) == 3

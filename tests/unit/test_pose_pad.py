@@ -154,7 +154,7 @@ def test_auto_padding_completes_an_odd_sized_canvas_without_cropping():
 
 
 def test_auto_padding_never_pads_above_a_head():
-    """Issue 20: a face within the margin of the top edge padded the top (content generated above the head
+    """a face within the margin of the top edge padded the top (content generated above the head
     in a job that extends legs). Only legs and feet make room: a nose, eyes, wrists at the edges pad nothing."""
     head_at_top = {0: (50, 5), 14: (45, 3), 15: (55, 3), 4: (2, 40), 7: (98, 40), 10: (50, 130)}
     assert auto_padding(frame_with(head_at_top, w=100, h=80), margin=32, multiple=8) == (0, 0, 4, 88)

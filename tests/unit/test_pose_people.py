@@ -32,7 +32,7 @@ def _module():
 
 
 def test_a_wide_strip_of_eight_people_has_all_eight_found(photos):
-    """Issue 20: a 1451 x 300 strip of 8 people: "No person detected" with the runner's check (one person
+    """a 1451 x 300 strip of 8 people: "No person detected" with the runner's check (one person
     on the whole image); the workflow's settings find every one, left to right, one per column."""
     strip, present = photos.strip(8)
     assert strip.shape == (300, 1451, 3) and present == 8
@@ -45,7 +45,7 @@ def test_a_wide_strip_of_eight_people_has_all_eight_found(photos):
 
 
 def test_one_person_in_a_wide_photo_is_found_once(photos):
-    """Issue 20: one person, the photo widened to 1110 x 370: nobody found (640 and 740 px wide passed)."""
+    """one person, the photo widened to 1110 x 370: nobody found (640 and 740 px wide passed)."""
     wide, _ = photos.widened()
     assert wide.shape == (370, 1110, 3)
     for max_people in (1, MAX_PEOPLE):
@@ -86,7 +86,7 @@ def test_small_photos_give_landmarks_in_their_own_pixels(photos):
 
 
 def test_an_ankle_on_its_knee_is_not_taken_as_detected():
-    """Issue 20: on a small photo cut at the knees the landmarker put the feet at the bottom edge, where the
+    """on a small photo cut at the knees the landmarker put the feet at the bottom edge, where the
     knees are. An ankle closer to its knee than half the thigh is dropped (kept as the prior) so that
     Complete Legs places it."""
     dm = _module()

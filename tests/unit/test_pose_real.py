@@ -121,7 +121,7 @@ def _along_axis(p):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_completion_turns_with_the_person(results, k):
-    """Issue 9: legs along the body axis; the camera's detection turned by k x 90 degrees completes to
+    """legs along the body axis; the camera's detection turned by k x 90 degrees completes to
     the upright completion turned the same way (the model has no preferred image direction)."""
     _, det, comp = results["camera"]
     det = {**det, "people": [{"pose_keypoints_2d": det["people"][0]["pose_keypoints_2d"]}]}  # no prior
@@ -149,7 +149,7 @@ def held_out_ankle_error(results):
 
 @pytest.mark.parametrize("k, side", [(1, "right"), (2, "top")])
 def test_turned_photo_completes_along_the_body_and_pads_that_side(results, held_out_ankle_error, k, side):
-    """Issue 9: camera.png turned by 90 / 180 degrees (the man lying / upside down): the completed
+    """camera.png turned by 90 / 180 degrees (the man lying / upside down): the completed
     ankles lie beyond the hips along the body axis, as far as on the upright photo within the
     held-out error, and auto padding grows the side the legs point to."""
     img, _, comp = results["camera"]

@@ -29,9 +29,82 @@ export const SEGMENTS = [
   [K.left_ankle, K.left_heel, LEFT_FOOT], [K.right_ankle, K.right_big_toe, RIGHT_FOOT],
   [K.right_big_toe, K.right_small_toe, RIGHT_FOOT], [K.right_ankle, K.right_heel, RIGHT_FOOT],
 ];
+// Whole body beyond the 24 points (pose/editor.py EDIT_GROUPS): edit indices 24..44 left hand, 45..65
+// right hand (OpenPose's 21 hand points), 66..135 face (OpenPose's 70 face points), as DWPose writes them.
+export const HAND_LEFT = 24, HAND_RIGHT = 45, FACE = 66, N_ALL = 136;
+export const GROUPS = [
+  ["hand_left_keypoints_2d", HAND_LEFT, 21], ["hand_right_keypoints_2d", HAND_RIGHT, 21], ["face_keypoints_2d", FACE, 70],
+];
+// controlnet_aux open_pose/util.py draw_handpose: these 20 edges, edge k coloured HSV(k / 20, 1, 1), points
+// blue (0, 0, 255); draw_facepose: points white.
+export const HAND_EDGES = [
+  [0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7], [7, 8], [0, 9], [9, 10], [10, 11], [11, 12], [0, 13],
+  [13, 14], [14, 15], [15, 16], [0, 17], [17, 18], [18, 19], [19, 20],
+];
+export const HAND_POINT = [0, 0, 255];
+export const FACE_POINT = [255, 255, 255];
+/** matplotlib.colors.hsv_to_rgb([h, 1, 1]) * 255 (float, as cv2.line receives it). */
+export function hueColor(h) {
+  const i = Math.floor(h * 6) % 6, f = h * 6 - Math.floor(h * 6);
+  const q = 1 - f, t = f;
+  const rgb = [[1, t, 0], [q, 1, 0], [0, 1, t], [0, q, 1], [t, 0, 1], [1, 0, q]][i];
+  return rgb.map((v) => v * 255);
+}
+export const HAND_SEGMENTS = [HAND_LEFT, HAND_RIGHT].flatMap((start) =>
+  HAND_EDGES.map(([a, b], k) => [start + a, start + b, hueColor(k / HAND_EDGES.length)]),
+);
 export function pointColor(i) {
   if (i < 18) return COLORS[i];
-  return i < 21 ? LEFT_FOOT : RIGHT_FOOT;
+  if (i < 24) return i < 21 ? LEFT_FOOT : RIGHT_FOOT;
+  return i < FACE ? HAND_POINT : FACE_POINT;
+}
+/** Which part an edit index belongs to: "body" (0..23), "hand" or "face". */
+export const partOf = (i) => (i < 24 ? "body" : i < FACE ? "hand" : "face");
+
+const FINGERS = ["thumb", "index", "middle", "ring", "pinky"];
+// OpenPose's face points (doc/02_output.md, face_keypoints): jaw 0-16, brows 17-26, nose 27-35, eyes 36-47,
+// mouth 48-67, pupils 68-69.
+const FACE_PARTS = [[17, "jaw"], [22, "right_brow"], [27, "left_brow"], [36, "nose"], [42, "right_eye"],
+  [48, "left_eye"], [68, "mouth"], [69, "right_pupil"], [70, "left_pupil"]];
+/** The name of edit index i: NAMES for the body, e.g. "left_index_2" for a finger, "face_37 (right_eye)". */
+export function pointName(i) {
+  if (i < 24) return NAMES[i];
+  if (i < FACE) {
+    const side = i < HAND_RIGHT ? "left" : "right";
+    const k = i - (i < HAND_RIGHT ? HAND_LEFT : HAND_RIGHT);
+    return k === 0 ? `${side}_hand_root` : `${side}_${FINGERS[Math.floor((k - 1) / 4)]}_${((k - 1) % 4) + 1}`;
+  }
+  const k = i - FACE;
+  return `face_${k} (${FACE_PARTS.find(([end]) => k < end)[1]})`;
+}
+
+// The chains a joint drag moves rigidly: each point's children (hip -> knee -> ankle -> heel and toes;
+// shoulder -> elbow -> wrist -> its hand's root -> each finger joint to its tip; neck -> nose -> eyes, ears
+// and the face). tests/test_browser_editor.py drags along them.
+export const CHILDREN = (() => {
+  const c = {
+    1: [0], 0: [14, 15, 16, 17], 2: [3], 3: [4], 4: [HAND_RIGHT], 5: [6], 6: [7], 7: [HAND_LEFT],
+    8: [9], 9: [10], 10: [21, 22, 23], 11: [12], 12: [13], 13: [18, 19, 20],
+  };
+  for (let k = 0; k < 70; k++) c[0].push(FACE + k);
+  for (const start of [HAND_LEFT, HAND_RIGHT]) {
+    c[start] = [1, 5, 9, 13, 17].map((k) => start + k);
+    for (let k = 1; k <= 20; k++) if (k % 4 !== 0) c[start + k] = [start + k + 1];
+  }
+  return c;
+})();
+
+/** Point i and every point below it in its chain (CHILDREN), i first. */
+export function chainOf(i) {
+  const out = [i];
+  for (let k = 0; k < out.length; k++) out.push(...(CHILDREN[out[k]] || []));
+  return out;
+}
+
+/** Move point i by (dx, dy) px, and unless `single` the points below it, rigidly. Returns [[index, x, y]]
+ *  for the moved present points (from their positions in `pts`). */
+export function moveChain(pts, i, dx, dy, single = false) {
+  return (single ? [i] : chainOf(i)).filter((k) => pts[k][2]).map((k) => [k, pts[k][0] + dx, pts[k][1] + dy]);
 }
 
 // pose/edit.py LIMBS: name -> [root, points it carries]; tests/test_browser_editor.py checks the copy.
@@ -56,16 +129,20 @@ export const LIMB_BONES = Object.entries(LIMBS).flatMap(([name, [root, moved]]) 
   SEGMENTS.filter(([a, b]) => a === root && moved.includes(b)).map(([a, b]) => [a, b, name]),
 );
 
-/** One person's 24 points as [[x, y, present]] and its inferred indices. */
+/** One person's N_ALL points (body, feet, hands, face: edit indices) as [[x, y, present]] and its
+ *  inferred indices. */
 export function personPoints(person) {
-  const body = person?.pose_keypoints_2d || [];
-  const feet = person?.foot_keypoints_2d || [];
+  const arrays = [
+    [person?.pose_keypoints_2d, 0, 18], [person?.foot_keypoints_2d, 18, 6],
+    ...GROUPS.map(([key, start, n]) => [person?.[key], start, n]),
+  ];
   const pts = [];
-  for (let i = 0; i < 24; i++) {
-    const arr = i < 18 ? body : feet;
-    const j = (i < 18 ? i : i - 18) * 3;
-    const x = Number(arr[j]), y = Number(arr[j + 1]), c = Number(arr[j + 2]);
-    pts.push(Number.isFinite(c) && c > 0 && Number.isFinite(x) && Number.isFinite(y) ? [x, y, true] : [0, 0, false]);
+  for (const [values, , n] of arrays) {
+    const arr = Array.isArray(values) ? values : [];
+    for (let k = 0; k < n; k++) {
+      const x = Number(arr[3 * k]), y = Number(arr[3 * k + 1]), c = Number(arr[3 * k + 2]);
+      pts.push(Number.isFinite(c) && c > 0 && Number.isFinite(x) && Number.isFinite(y) ? [x, y, true] : [0, 0, false]);
+    }
   }
   const inferred = new Set((person?.inferred_keypoints || []).map(Number).filter(Number.isInteger));
   return { pts, inferred };
@@ -91,7 +168,7 @@ export function applyEdits(frames, edits) {
   return out;
 }
 
-/** The widget value (JSON text) -> {input, points: Map, base} or null for none. Never throws. */
+/** The widget value (JSON text) -> {input, points: Map, base, background} or null for none. Never throws. */
 export function parseValue(text) {
   if (!text) return null;
   try {
@@ -101,16 +178,17 @@ export function parseValue(text) {
     for (const e of v.points) {
       if (!Array.isArray(e) || e.length !== 5) continue;
       const [f, p, i, x, y] = e;
-      if (![f, p, i].every(Number.isInteger) || i < 0 || i > 23) continue;
+      if (![f, p, i].every(Number.isInteger) || i < 0 || i >= N_ALL) continue;
       points.set(`${f},${p},${i}`, x === null ? null : [Number(x), Number(y)]);
     }
-    return { input: String(v.input || ""), points, base: Array.isArray(v.base) ? v.base : null };
+    const background = typeof v.background === "string" && v.background.startsWith("data:image/") ? v.background : null;
+    return { input: String(v.input || ""), points, base: Array.isArray(v.base) ? v.base : null, background };
   } catch {
     return null;
   }
 }
 
-/** {input, points, base} -> widget value (JSON text); "" when there are no edits. */
+/** {input, points, base, background} -> widget value (JSON text); "" when there are no edits. */
 export function formatValue(state) {
   if (!state || !state.points.size) return "";
   const keys = [...state.points.keys()].map((k) => k.split(",").map(Number));
@@ -120,7 +198,9 @@ export function formatValue(state) {
     const xy = state.points.get(`${f},${p},${i}`);
     return [f, p, i, xy ? round(xy[0]) : null, xy ? round(xy[1]) : null];
   });
-  return JSON.stringify({ version: 1, input: state.input, points, base: state.base });
+  const value = { version: 1, input: state.input, points, base: state.base };
+  if (state.background) value.background = state.background;
+  return JSON.stringify(value);
 }
 
 /** View: screen = image * scale + offset. Fit a w x h canvas into a W x H view with a margin. */
@@ -147,16 +227,19 @@ function segDist(px, py, ax, ay, bx, by) {
 export function hitTest(frame, view, sx, sy, selected = 0, radius = 8) {
   if (!frame) return null;
   const order = frame.people.map((_, p) => p).sort((a, b) => (b === selected) - (a === selected));
-  for (const p of order) {
-    const pts = frame.people[p].pts;
-    let best = null;
-    for (let i = 0; i < 24; i++) {
-      if (!pts[i][2]) continue;
-      const [x, y] = toScreen(view, pts[i][0], pts[i][1]);
-      const d = Math.hypot(x - sx, y - sy);
-      if (d <= radius && (!best || d < best.d)) best = { d, index: i };
+  // body and feet first (a wrist before its hand's root), then hands and face (smaller points)
+  for (const [from, to, r] of [[0, 24, radius], [24, N_ALL, radius * 0.75]]) {
+    for (const p of order) {
+      const pts = frame.people[p].pts;
+      let best = null;
+      for (let i = from; i < to; i++) {
+        if (!pts[i][2]) continue;
+        const [x, y] = toScreen(view, pts[i][0], pts[i][1]);
+        const d = Math.hypot(x - sx, y - sy);
+        if (d <= r && (!best || d < best.d)) best = { d, index: i };
+      }
+      if (best) return { kind: "point", person: p, index: best.index };
     }
-    if (best) return { kind: "point", person: p, index: best.index };
   }
   for (const p of order) {
     const pts = frame.people[p].pts;
@@ -199,6 +282,53 @@ export function templatePerson(w, h) {
     right_small_toe: at(-0.95, 7.9), right_heel: at(-0.5, 7.8),
   };
   return NAMES.map((n) => P[n]);
+}
+
+/** Where "+ person" puts the template (templatePerson's points, N_ALL entries) on a w x h canvas whose
+ *  people are `people` ([{pts}]): beside them, inside the canvas where it fits. The free bands of x between
+ *  the people's horizontal extents (a gap of 0.08 h from each) are tried right of everybody, left of
+ *  everybody, then between; the first where the template fits at full size takes it, next to the person;
+ *  else the widest band with the template scaled down to fit it (not below half size, feet kept at the
+ *  bottom); else it goes right of everybody, beyond the canvas. */
+export function placeTemplate(people, w, h) {
+  const base = templatePerson(w, h);
+  const xs = base.map((q) => q[0]);
+  const width = Math.max(...xs) - Math.min(...xs);
+  const gap = 0.08 * h;
+  const spans = people
+    .map((person) => person.pts.slice(0, 24).filter((q) => q[2]).map((q) => q[0]))
+    .filter((v) => v.length)
+    .map((v) => [Math.min(...v), Math.max(...v)])
+    .sort((a, b) => a[0] - b[0]);
+  const merged = [];
+  for (const span of spans) {
+    const last = merged[merged.length - 1];
+    if (last && span[0] <= last[1] + gap) last[1] = Math.max(last[1], span[1]);
+    else merged.push([...span]);
+  }
+  let place = null;
+  if (!merged.length) place = { cx: w / 2, scale: 1 };
+  else {
+    const n = merged.length;
+    const right = [merged[n - 1][1] + gap, w, "right"];
+    const left = [0, merged[0][0] - gap, "left"];
+    const between = merged.slice(1).map(([a], k) => [merged[k][1] + gap, a - gap, "right"]);
+    const bands = [right, left, ...between].filter(([a, b]) => b > a);
+    const at = ([a, b, side], scale) => ({ cx: side === "right" ? a + (width * scale) / 2 : b - (width * scale) / 2, scale });
+    const full = bands.find(([a, b]) => b - a >= width);
+    if (full) place = at(full, 1);
+    else {
+      const wide = bands.sort((u, v) => v[1] - v[0] - (u[1] - u[0]))[0];
+      if (wide && wide[1] - wide[0] >= width / 2) place = at(wide, (wide[1] - wide[0]) / width);
+      else place = { cx: merged[n - 1][1] + gap + width / 2, scale: 1 };
+    }
+  }
+  const cx0 = w / 2, bottom = h * 0.9;
+  return Array.from({ length: N_ALL }, (_, i) => {
+    if (i >= 24) return [0, 0, false];
+    const [x, y] = base[i];
+    return [place.cx + (x - cx0) * place.scale, bottom + (y - bottom) * place.scale, true];
+  });
 }
 
 /** Where to put a missing point when it is added: next to the joint it hangs from, else the centre. */
