@@ -1,0 +1,397 @@
+"""Issue 21: inpainting samplers against the exact conditional, on a family of priors and masks.
+
+    .venv/bin/python -m bench.bench_family                     # the benchmark (budgets 20 .. 2400)
+    .venv/bin/python -m bench.bench_family --budgets 230       # one budget
+    .venv/bin/python -m bench.bench_family --quick             # a small slice (the reproducibility test)
+    .venv/bin/python -m bench.bench_family tune                # the defaults' sweep (tuned part only)
+
+What it measures (the maths is :mod:`bench.family`, tested in ``tests/test_bench_family.py``):
+
+* Gaussian members (stationary RBF and Matern-1/2 priors, d = 16 .. 128, and an 8x8 image): the
+  EXACT 2-Wasserstein distance of each sampler's output law to the exact conditional, as a fraction of
+  the conditional's spread sqrt(tr C). The law is computed by running the sampler's own code on affine
+  random vectors (:class:`bench.family.Affine`): no samples, no floor.
+* Mixture members (2, 4 and 8 components): from ``--mix-n`` samples, the total-variation error of the
+  component weights (each sample's responsibilities under the exact conditional, averaged) and the
+  sliced W2 to as many exact conditional samples; each with its floor (the same statistic of exact
+  samples), printed beside it.
+
+Samplers, each at the budgets' model calls (NFE): ``ours`` (Langevin Inpaint Sampler, the shipped
+defaults unless ``tune`` or ``--ours`` says otherwise), ``repaint`` (the paper's shape: r = 10, j = T/25,
+linear schedule; (250, 10, 10) at 2,400), ``repaint_power`` (Power Scheduler 2.5, (T, 5, r), resampling
+in the second half), ``lanpaint`` (our re-implementation, the node's defaults), ``ddnm`` (DDNM's
+null-space rule, eta 0.85) and ``plain`` (replacement, DDPM). See each ``run_*`` in :mod:`bench.family`.
+
+The family is split into a tuned part (the priors and masks the defaults were chosen on) and a
+held-out part (every case with a held-out prior or a held-out mask); tables give the worst and the
+median of each part. To fit the run time, at 2,400 NFE only the d = 16 members run, at 450 those
+with d <= 64, and LanPaint only where NFE x d <= 230 x 64 (its exact law carries the full state and
+19 noises per level: minutes per case beyond).
+
+Outputs: ``bench/results/family.json`` (every figure, the set-up, torch / numpy versions and CPU flags)
+and ``family.md`` (the tables, also printed). One torch thread per worker, ``--jobs`` workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import torch
+
+from bench import family as F
+
+HERE = Path(__file__).resolve().parent
+BUDGETS = (20, 50, 100, 230, 450, 2400)
+SAMPLER_ORDER = ("ours", "repaint", "repaint_power", "lanpaint", "ddnm", "plain")
+QUICK = {"members": ["d16-rbf2", "mix2-d16"], "masks": ["half", "random50"], "budgets": [20]}
+
+
+def allowed(member: F.Member, sampler: str, budget: int) -> bool:
+    """The cost rule of the module docstring: at 2,400 NFE only d = 16, at 450 d <= 64; LanPaint
+    where ``budget * d <= 230 * 64`` (its exact law carries the full state and 19 noises a level)."""
+    d = member.spec["d"]
+    if (budget > 450 and d > 16) or (budget > 230 and d > 64):
+        return False
+    return not (sampler == "lanpaint" and budget * d > 230 * 64)
+
+
+# ----------------------------------------------------------------------------------------------
+# one job
+
+
+_CASES: dict[tuple, F.Case] = {}
+
+
+def _case(member_name: str, mask: str, seed: int) -> F.Case:
+    key = (member_name, mask, seed)
+    if key not in _CASES:
+        member = next(m for m in F.family() if m.name == member_name)
+        _CASES[key] = F.make_case(member, mask, seed)
+    return _CASES[key]
+
+
+def run_job(job: dict) -> dict:
+    """One sampler on one case at one budget; returns its figures."""
+    torch.set_num_threads(1)
+    case = _case(job["member"], job["mask"], job["seed"])
+    kw = job.get("ours", {}) if job["sampler"] == "ours" else {}
+    start = time.perf_counter()
+    row = {k: job[k] for k in ("member", "mask", "sampler", "budget")}
+    row["held_out"] = case.held_out
+    if case.member.kind == "gaussian":
+        out, nfe = F.SAMPLERS[job["sampler"]](case, job["budget"], F.Run(), **kw)
+        w2 = F.w2_gaussian(out.mean, out.cov, *case.truth)
+        row.update(kind="gaussian", nfe=nfe, w2=w2, spread=case.spread, rel_w2=w2 / case.spread)
+    else:
+        n = job["mix_n"]
+        out, nfe = F.SAMPLERS[job["sampler"]](case, job["budget"], F.Run(False, n, job["seed"] + 7), **kw)
+        weights, means, cov = case.truth
+        exact = mixture_samples(case, n, job["seed"] + 11)
+        est = F.mixture_weight_estimate(out, weights, means, cov)
+        finite = bool(torch.isfinite(out).all())
+        row.update(
+            kind="mixture",
+            nfe=nfe,
+            weight_tv=F.tv(est, weights) if finite else float("inf"),
+            sliced_w2=F.sliced_w2(out, exact) if finite else float("inf"),
+            spread=case.spread,
+        )
+    row["wall_s"] = round(time.perf_counter() - start, 2)
+    return row
+
+
+def mixture_samples(case: F.Case, n: int, seed: int) -> torch.Tensor:
+    """``n`` exact draws of a mixture case's conditional ``[n, u]`` (seeded; Cholesky)."""
+    weights, means, cov = case.truth
+    g = torch.Generator().manual_seed(seed)
+    comp = torch.multinomial(weights, n, replacement=True, generator=g)
+    z = torch.randn(n, cov.shape[0], generator=g, dtype=F.DTYPE)
+    return means[comp] + z @ torch.linalg.cholesky(cov).T
+
+
+def mixture_floors(case: F.Case, n: int, seed: int) -> dict:
+    """The mixture statistics of exact samples: weight TV of ``n`` exact draws, and the sliced W2
+    between two independent sets of ``n`` (the floors of the sample-based figures)."""
+    weights, means, cov = case.truth
+    a = mixture_samples(case, n, seed + 11)  # the reference set of run_job
+    b = mixture_samples(case, n, seed + 13)
+    return {
+        "weight_tv": F.tv(F.mixture_weight_estimate(b, weights, means, cov), weights),
+        "sliced_w2": F.sliced_w2(b, a),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# the tables
+
+
+def _fmt(values: list[tuple[float, str]], pct: bool) -> str:
+    if not values:
+        return "-"
+    worst = max(values)
+    med = statistics.median(v for v, _ in values)
+    f = (lambda v: f"{100 * v:.1f} %") if pct else (lambda v: f"{v:.3f}")
+    return f"{f(worst[0])} ({worst[1]}) / {f(med)}"
+
+
+def render(rows: list[dict], floors: dict, budgets) -> str:
+    """One table per budget: per sampler, NFE, Gaussian W2 / spread and mixture weight TV, each as
+    worst (case) / median over the tuned and held-out parts."""
+    out = []
+    for budget in budgets:
+        sub = [r for r in rows if r["budget"] == budget]
+        if not sub:
+            continue
+        n_cases = len({(r["member"], r["mask"]) for r in sub})
+        out += [
+            f"### {budget} NFE ({n_cases} cases)",
+            "",
+            "| sampler | NFE | Gaussian W2 / spread, tuned: worst (case) / median | held out | "
+            "mixture weight TV, tuned | held out |",
+            "|---|---|---|---|---|---|",
+        ]
+        for s in SAMPLER_ORDER:
+            rs = [r for r in sub if r["sampler"] == s]
+            if not rs:
+                continue
+            nfes = sorted({r["nfe"] for r in rs})
+            cells = []
+            for kind, key, pct in (("gaussian", "rel_w2", True), ("mixture", "weight_tv", False)):
+                for held in (False, True):
+                    vals = [
+                        (r[key], f"{r['member']}/{r['mask']}")
+                        for r in rs
+                        if r["kind"] == kind and r["held_out"] == held
+                    ]
+                    cells.append(_fmt(vals, pct))
+            nfe = str(nfes[0]) if len(nfes) == 1 else f"{nfes[0]}-{nfes[-1]}"
+            out.append(f"| {s} | {nfe} | " + " | ".join(cells) + " |")
+        fl = [v["weight_tv"] for k, v in floors.items()]
+        if fl:
+            out.append(f"| exact samples (floor) | - | 0 | 0 | {max(fl):.3f} (worst) | |")
+        out.append("")
+    return "\n".join(out)
+
+
+def goal_report(rows: list[dict]) -> list[str]:
+    """The issue's goal at <= 230 NFE, and ours against RePaint and LanPaint case by case."""
+    lines = []
+    ours = [r for r in rows if r["sampler"] == "ours" and r["budget"] <= 230]
+    for budget in sorted({r["budget"] for r in ours}):
+        g = [r for r in ours if r["budget"] == budget and r["kind"] == "gaussian"]
+        m = [r for r in ours if r["budget"] == budget and r["kind"] == "mixture"]
+        miss_g = [f"{r['member']}/{r['mask']}" for r in g if r["rel_w2"] > 0.05]
+        miss_m = [f"{r['member']}/{r['mask']}" for r in m if r["weight_tv"] > 0.05]
+        lines.append(
+            f"goal at {budget} NFE: Gaussian W2 <= 5 % of spread on {len(g) - len(miss_g)}/{len(g)} cases"
+            + (f" (not: {', '.join(miss_g)})" if miss_g else "")
+            + f"; mixture weight TV <= 0.05 on {len(m) - len(miss_m)}/{len(m)}"
+            + (f" (not: {', '.join(miss_m)})" if miss_m else "")
+        )
+    by = {(r["sampler"], r["budget"], r["member"], r["mask"]): r for r in rows}
+    for budget in sorted({r["budget"] for r in rows}):
+        for peer in ("repaint", "repaint_power", "lanpaint"):
+            pairs = [
+                (r, by.get((peer, budget, r["member"], r["mask"])))
+                for r in rows
+                if r["sampler"] == "ours" and r["budget"] == budget
+            ]
+            pairs = [(a, b) for a, b in pairs if b is not None]
+            if not pairs:
+                continue
+            key = lambda r: r["rel_w2"] if r["kind"] == "gaussian" else r["weight_tv"]  # noqa: E731
+            worse = [f"{a['member']}/{a['mask']}" for a, b in pairs if key(a) >= key(b)]
+            lines.append(
+                f"{budget} NFE: ours below {peer} on {len(pairs) - len(worse)}/{len(pairs)} cases"
+                + (f" (not: {', '.join(worse[:8])}{' ...' if len(worse) > 8 else ''})" if worse else "")
+            )
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# commands
+
+
+def build_jobs(args, members, masks, budgets, samplers, ours_kw=None) -> list[dict]:
+    jobs = []
+    for m, mask, b, s in itertools.product(members, masks, budgets, samplers):
+        if allowed(m, s, b):
+            jobs.append(dict(member=m.name, mask=mask, sampler=s, budget=b, seed=args.seed, mix_n=args.mix_n))
+            if ours_kw and s == "ours":
+                jobs[-1]["ours"] = ours_kw
+    # the dearest first, so that the workers finish together
+    cost = {"lanpaint": 6.0, "repaint": 2.0, "repaint_power": 1.5, "ddnm": 1.5}
+    jobs.sort(key=lambda j: -cost.get(j["sampler"], 1.0) * j["budget"] * _d(j["member"]) ** 1.5)
+    return jobs
+
+
+def _d(name: str) -> int:
+    return next(m.spec["d"] for m in F.family() if m.name == name)
+
+
+def _progress(i: int, total: int, row: dict) -> None:
+    fig = f"{100 * row['rel_w2']:.2f} %" if row["kind"] == "gaussian" else f"TV {row['weight_tv']:.3f}"
+    print(
+        f"[{i}/{total}] {row['sampler']} {row['budget']} {row['member']}/{row['mask']}: {fig} ({row['wall_s']} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_all(jobs: list[dict], n_jobs: int) -> list[dict]:
+    """Every job, in ``n_jobs`` processes; progress on stderr; rows in the jobs' order."""
+    if n_jobs <= 1:
+        rows = []
+        for i, j in enumerate(jobs):
+            rows.append(run_job(j))
+            _progress(i + 1, len(jobs), rows[-1])
+        return rows
+    with ProcessPoolExecutor(n_jobs) as pool:
+        futures = [pool.submit(run_job, j) for j in jobs]
+        for i, fut in enumerate(as_completed(futures)):
+            _progress(i + 1, len(jobs), fut.result())
+        return [f.result() for f in futures]
+
+
+def select(args):
+    members = F.family()
+    if args.members:
+        members = [m for m in members if m.name in args.members]
+    return members, args.masks or list(F.BENCH_MASKS)
+
+
+def cmd_bench(args) -> int:
+    if args.quick:
+        args.members = args.members or QUICK["members"]
+        args.masks = args.masks or QUICK["masks"]
+        args.budgets = args.budgets or QUICK["budgets"]
+        args.mix_n = min(args.mix_n, 400)
+    budgets = args.budgets or list(BUDGETS)
+    members, masks = select(args)
+    samplers = args.samplers or list(SAMPLER_ORDER)
+    start = time.perf_counter()
+    jobs = build_jobs(args, members, masks, budgets, samplers, json.loads(args.ours) if args.ours else None)
+    rows = run_all(jobs, args.jobs)
+    rows.sort(key=lambda r: (r["budget"], SAMPLER_ORDER.index(r["sampler"]), r["member"], r["mask"]))
+    floors = {}
+    for m in members:
+        if m.kind == "mixture":
+            for mask in masks:
+                floors[f"{m.name}/{mask}"] = mixture_floors(
+                    _case(m.name, mask, args.seed), args.mix_n, args.seed
+                )
+    wall = time.perf_counter() - start
+    res = {
+        "command": "python -m bench.bench_family " + " ".join(args.argv),
+        "environment": F.environment(),
+        "setup": {
+            "seed": args.seed,
+            "mix_n": args.mix_n,
+            "members": {m.name: {**m.spec, "held_out": m.held_out, "kind": m.kind} for m in members},
+            "masks": masks,
+            "held_out_masks": list(F.HELD_OUT_MASKS),
+            "budgets": budgets,
+            "ours": json.loads(args.ours) if args.ours else "shipped defaults",
+            "jobs": args.jobs,
+        },
+        "mixture_floors": floors,
+        "rows": rows,
+        "wall_s": round(wall, 1),
+    }
+    table = render(rows, floors, budgets)
+    goal = goal_report(rows)
+    text = table + "\n" + "\n".join(goal) + f"\n\nwall {wall:.0f} s, {args.jobs} workers\n"
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = args.name or ("family_quick" if args.quick else "family")
+    (args.out / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
+    if not args.quick:
+        (args.out / f"{name}.md").write_text(
+            f"Command: `{res['command'].strip()}` ({wall:.0f} s, {args.jobs} workers; torch "
+            f"{res['environment']['torch']}). Figures: worst (case) / median.\n\n" + text
+        )
+    return 0
+
+
+TUNE_GRID = {
+    "power": (2.0, 2.5, 3.0, 3.5),
+    "corrector_steps": (1, 2, 4, 6),
+    "step_size": (1.0, 1.5, 1.8),
+    "friction": (0.02, 0.1, 0.5),
+}
+DEFAULTS = {"power": 2.5, "corrector_steps": 4, "step_size": 1.5, "friction": 0.02}  # before issue 21
+
+
+def cmd_tune(args) -> int:
+    """Coordinate search over ours' options on the tuned part only (tuned Gaussian members x tuned
+    masks), per budget: from the shipped defaults, each option in turn takes the value of
+    :data:`TUNE_GRID` with the lowest WORST W2 / spread (median as tie-break), the others held."""
+    members = [m for m in F.family() if not m.held_out and m.kind == "gaussian"]
+    if args.members:
+        members = [m for m in members if m.name in args.members]
+    budgets = args.budgets or [20, 50, 100, 230, 450]
+    out = {}
+    for budget in budgets:
+        current, trace = dict(DEFAULTS), []
+        for key, values in TUNE_GRID.items():
+            cands = [{**current, key: v} for v in values]
+            jobs = [
+                j
+                for kw in cands
+                for j in build_jobs(args, members, list(F.TUNED_MASKS), [budget], ["ours"], kw)
+            ]
+            rows = run_all(jobs, args.jobs)
+            scored = []
+            for kw in cands:
+                vals = [r["rel_w2"] for r, j in zip(rows, jobs) if j["ours"] == kw]
+                scored.append((max(vals), statistics.median(vals), kw))
+                trace.append({"worst": max(vals), "median": statistics.median(vals), "ours": kw})
+                print(
+                    f"{budget} NFE {key}={kw[key]}: worst {100 * max(vals):.2f} % median "
+                    f"{100 * statistics.median(vals):.2f} %",
+                    flush=True,
+                )
+            current = min(scored, key=lambda t: (t[0], t[1]))[2]
+        out[budget] = {"chosen": current, "trace": trace}
+        print(f"--- {budget} NFE: {current}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "family_tune.json").write_text(
+        json.dumps({"environment": F.environment(), "grid": TUNE_GRID, "budgets": out}, indent=1) + "\n"
+    )
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "tune"])
+    parser.add_argument("--budgets", type=int, nargs="+")
+    parser.add_argument("--samplers", nargs="+", choices=SAMPLER_ORDER)
+    parser.add_argument("--members", nargs="+", help="member names (default: the whole family)")
+    parser.add_argument("--masks", nargs="+", choices=F.MASKS)
+    parser.add_argument(
+        "--ours", help='JSON of sample_langevin_pc options and "power", e.g. \'{"power": 3}\''
+    )
+    parser.add_argument("--quick", action="store_true", help="a small slice; writes family_quick.json only")
+    parser.add_argument("--mix-n", type=int, default=2000, help="samples per mixture case")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--name", help="result file stem (default family / family_quick)")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    torch.set_num_threads(1)
+    return cmd_tune(args) if args.command == "tune" else cmd_bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
