@@ -67,12 +67,20 @@ def allowed(member: F.Member, sampler: str, budget: int) -> bool:
 
 
 _CASES: dict[tuple, F.Case] = {}
+_FAMILY: list[F.Member] = []
+
+
+def _family() -> list[F.Member]:
+    """The family, built once per process."""
+    if not _FAMILY:
+        _FAMILY.extend(F.family())
+    return _FAMILY
 
 
 def _case(member_name: str, mask: str, seed: int) -> F.Case:
     key = (member_name, mask, seed)
     if key not in _CASES:
-        member = next(m for m in F.family() if m.name == member_name)
+        member = next(m for m in _family() if m.name == member_name)
         _CASES[key] = F.make_case(member, mask, seed)
     return _CASES[key]
 
@@ -180,6 +188,12 @@ def render(rows: list[dict], floors: dict, budgets) -> str:
     return "\n".join(out)
 
 
+def _not(names: list[str], most: int = 9) -> str:
+    if not names:
+        return ""
+    return f" (not: {', '.join(names[:most])}{' ...' if len(names) > most else ''})"
+
+
 def goal_report(rows: list[dict]) -> list[str]:
     """The issue's goal at <= 230 NFE, and ours against RePaint and LanPaint case by case."""
     lines = []
@@ -191,9 +205,9 @@ def goal_report(rows: list[dict]) -> list[str]:
         miss_m = [f"{r['member']}/{r['mask']}" for r in m if r["weight_tv"] > 0.05]
         lines.append(
             f"goal at {budget} NFE: Gaussian W2 <= 5 % of spread on {len(g) - len(miss_g)}/{len(g)} cases"
-            + (f" (not: {', '.join(miss_g)})" if miss_g else "")
+            + _not(miss_g)
             + f"; mixture weight TV <= 0.05 on {len(m) - len(miss_m)}/{len(m)}"
-            + (f" (not: {', '.join(miss_m)})" if miss_m else "")
+            + _not(miss_m)
         )
     by = {(r["sampler"], r["budget"], r["member"], r["mask"]): r for r in rows}
     for budget in sorted({r["budget"] for r in rows}):
@@ -210,7 +224,7 @@ def goal_report(rows: list[dict]) -> list[str]:
             worse = [f"{a['member']}/{a['mask']}" for a, b in pairs if key(a) >= key(b)]
             lines.append(
                 f"{budget} NFE: ours below {peer} on {len(pairs) - len(worse)}/{len(pairs)} cases"
-                + (f" (not: {', '.join(worse[:8])}{' ...' if len(worse) > 8 else ''})" if worse else "")
+                + _not(worse)
             )
     return lines
 
@@ -232,8 +246,13 @@ def build_jobs(args, members, masks, budgets, samplers, ours_kw=None) -> list[di
     return jobs
 
 
+_DIMS: dict[str, int] = {}
+
+
 def _d(name: str) -> int:
-    return next(m.spec["d"] for m in F.family() if m.name == name)
+    if not _DIMS:
+        _DIMS.update({m.name: m.spec["d"] for m in F.family()})
+    return _DIMS[name]
 
 
 def _progress(i: int, total: int, row: dict) -> None:
@@ -245,19 +264,32 @@ def _progress(i: int, total: int, row: dict) -> None:
     )
 
 
-def run_all(jobs: list[dict], n_jobs: int) -> list[dict]:
-    """Every job, in ``n_jobs`` processes; progress on stderr; rows in the jobs' order."""
-    if n_jobs <= 1:
-        rows = []
-        for i, j in enumerate(jobs):
-            rows.append(run_job(j))
-            _progress(i + 1, len(jobs), rows[-1])
-        return rows
-    with ProcessPoolExecutor(n_jobs) as pool:
-        futures = [pool.submit(run_job, j) for j in jobs]
-        for i, fut in enumerate(as_completed(futures)):
-            _progress(i + 1, len(jobs), fut.result())
-        return [f.result() for f in futures]
+def run_all(jobs: list[dict], n_jobs: int, log: Path | None = None) -> list[dict]:
+    """Every job, in ``n_jobs`` processes; progress on stderr and, one JSON row a line, in ``log``
+    (kept if the run is stopped); rows in the jobs' order."""
+    sink = log.open("w") if log else None
+
+    def done(i, row):
+        _progress(i, len(jobs), row)
+        if sink:
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+
+    try:
+        if n_jobs <= 1:
+            rows = []
+            for i, j in enumerate(jobs):
+                rows.append(run_job(j))
+                done(i + 1, rows[-1])
+            return rows
+        with ProcessPoolExecutor(n_jobs) as pool:
+            futures = [pool.submit(run_job, j) for j in jobs]
+            for i, fut in enumerate(as_completed(futures)):
+                done(i + 1, fut.result())
+            return [f.result() for f in futures]
+    finally:
+        if sink:
+            sink.close()
 
 
 def select(args):
@@ -278,7 +310,9 @@ def cmd_bench(args) -> int:
     samplers = args.samplers or list(SAMPLER_ORDER)
     start = time.perf_counter()
     jobs = build_jobs(args, members, masks, budgets, samplers, json.loads(args.ours) if args.ours else None)
-    rows = run_all(jobs, args.jobs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = args.name or ("family_quick" if args.quick else "family")
+    rows = run_all(jobs, args.jobs, args.out / f"{name}.rows.jsonl")
     rows.sort(key=lambda r: (r["budget"], SAMPLER_ORDER.index(r["sampler"]), r["member"], r["mask"]))
     floors = {}
     for m in members:
@@ -305,19 +339,27 @@ def cmd_bench(args) -> int:
         "rows": rows,
         "wall_s": round(wall, 1),
     }
-    table = render(rows, floors, budgets)
-    goal = goal_report(rows)
-    text = table + "\n" + "\n".join(goal) + f"\n\nwall {wall:.0f} s, {args.jobs} workers\n"
+    text = report(res)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = args.name or ("family_quick" if args.quick else "family")
+    (args.out / f"{name}.rows.jsonl").unlink()
     (args.out / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
     if not args.quick:
-        (args.out / f"{name}.md").write_text(
-            f"Command: `{res['command'].strip()}` ({wall:.0f} s, {args.jobs} workers; torch "
-            f"{res['environment']['torch']}). Figures: worst (case) / median.\n\n" + text
-        )
+        (args.out / f"{name}.md").write_text(text)
     return 0
+
+
+def report(res: dict) -> str:
+    """The markdown of a result file: the command, one table per budget, the goal lines."""
+    rows = res["rows"]
+    return (
+        f"Command: `{res['command'].strip()}` ({res['wall_s']:.0f} s wall, {res['setup']['jobs']} workers; "
+        f"torch {res['environment']['torch']}, numpy {res['environment']['numpy']}). "
+        "Figures: worst (case) / median.\n\n"
+        + render(rows, res["mixture_floors"], res["setup"]["budgets"])
+        + "\n"
+        + "\n".join(goal_report(rows))
+        + "\n"
+    )
 
 
 TUNE_GRID = {
