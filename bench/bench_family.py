@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.bench_family --budgets 230       # one budget
     .venv/bin/python -m bench.bench_family --quick             # a small slice (the reproducibility test)
     .venv/bin/python -m bench.bench_family tune                # the defaults' sweep (tuned part only)
+    .venv/bin/python -m bench.bench_family digits              # the trained digits DDPM, step sizes
 
 What it measures (the maths is :mod:`bench.family`, tested in ``tests/test_bench_family.py``):
 
@@ -410,12 +411,108 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_digits(args) -> int:
+    """The trained digits DDPM (``pixel/weights/digits_ddpm.safetensors``, 16x16, left half unknown):
+    agreement of an SVC (RBF, C = 10, trained on the 8x8 training split) with the true label of the
+    completed digit, NaN / norm checks, for ours at ``--budgets`` (default 230) across step sizes up to
+    the node's range, and RePaint in both forms at the same budget; ``--digits-n`` held-out digits."""
+    import numpy as np
+    from repaint_extend.pixel import ADMDenoiser, load_adm
+    from repaint_extend.samplers import (
+        KnownRegionDenoiser,
+        langevin_nfe,
+        repaint_mask,
+        sample_langevin_pc,
+        sample_repaint,
+    )
+    from sklearn.svm import SVC
+
+    try:
+        from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits
+    except ImportError:  # after issue 19 training/ is a package of its own
+        from training.digits import load_digits_split, to_8x8, upsample_digits
+
+    split = load_digits_split()
+    clf = SVC(C=10.0, gamma="scale").fit(
+        split["x_train"].reshape(len(split["x_train"]), -1) / 16.0, split["y_train"]
+    )
+    n = args.digits_n
+    known = upsample_digits(split["x_test"][:n], size=16)
+    labels = split["y_test"][:n]
+    mask = repaint_mask("half", 16, 16)[:, None]
+    net, _ = load_adm(HERE.parent / "pixel" / "weights" / "digits_ddpm.safetensors")
+    net.eval()
+
+    def score(name, out, nfe, **extra):
+        finite = bool(torch.isfinite(out).all())
+        g = to_8x8(torch.nan_to_num(out)).reshape(n, -1).numpy() / 16.0
+        row = {
+            "sampler": name,
+            "nfe": nfe,
+            "agreement": float((clf.predict(g) == labels).mean()),
+            "finite": finite,
+            "max_abs": float(out.abs().max()) if finite else float("inf"),
+            "known_max_abs_delta": float(((out - known) * (1 - mask)).abs().max()),
+            **extra,
+        }
+        print(row, flush=True)
+        return row
+
+    rows = []
+    blank = known * (1 - mask) - mask
+    rows.append(score("blank (left half background)", blank, 0))
+    for budget in args.budgets or [230]:
+        steps = F.ours_steps(budget, 4)
+        sig = F.power_sigmas(steps, F.LANGEVIN_POWER).float()
+        for step in (1.0, 1.5, 1.8, 1.95):
+            den = KnownRegionDenoiser(ADMDenoiser(net), known, mask, seed=args.seed + 1, fixed_noise=True)
+            x = sig[0] * torch.randn(known.shape, generator=torch.Generator().manual_seed(args.seed))
+            out = sample_langevin_pc(den, x, sig, {"seed": args.seed + 2}, disable=True, step_size=step)
+            rows.append(score("ours", out, langevin_nfe(sig, 4), step_size=step, budget=budget))
+        for name, (t, j, r), sig_r, start in (
+            ("repaint", F.repaint_paper_spec(budget), None, 0.0),
+            ("repaint_power", F.repaint_power_spec(budget), "power", 0.5),
+        ):
+            sig_r = F.power_sigmas(t, 2.5) if sig_r else F.linear_sigmas(t)
+            den = KnownRegionDenoiser(ADMDenoiser(net), known, mask, seed=args.seed + 1)
+            x = sig_r[0].float() * torch.randn(
+                known.shape, generator=torch.Generator().manual_seed(args.seed)
+            )
+            out = sample_repaint(
+                den,
+                x,
+                sig_r.float(),
+                {"seed": args.seed + 2},
+                disable=True,
+                jump_length=j,
+                jump_n_sample=r,
+                start_percent=start,
+            )
+            rows.append(score(name, out, F.repaint_nfe(t, j, r, start), budget=budget))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "family_digits.json").write_text(
+        json.dumps(
+            {
+                "environment": F.environment(),
+                "n": n,
+                "seed": args.seed,
+                "rows": rows,
+                "sd_of_agreement": float(np.sqrt(0.25 / n)),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    return 0
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "tune"])
+    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "tune", "digits"])
+    parser.add_argument("--digits-n", type=int, default=50, help="digits: held-out digits")
     parser.add_argument("--budgets", type=int, nargs="+")
     parser.add_argument("--samplers", nargs="+", choices=SAMPLER_ORDER)
     parser.add_argument("--members", nargs="+", help="member names (default: the whole family)")
@@ -432,7 +529,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     torch.set_num_threads(1)
-    return cmd_tune(args) if args.command == "tune" else cmd_bench(args)
+    return {"tune": cmd_tune, "digits": cmd_digits}.get(args.command, cmd_bench)(args)
 
 
 if __name__ == "__main__":
