@@ -78,7 +78,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -149,127 +148,10 @@ def run_repaint_power(prior, x_known, case, budget, n, seed):
     return full, bg.nfe_of(c)
 
 
-def _fld_flow(k: float, a: float, h: float, frac: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact flow over tau in [0, frac] (tau = t / h) of one part's FLD with C = A m frozen.
-
-    In u = q h and tau units: dx = u dtau, du = -k a (x - m) dtau - k u dtau + k sqrt(2 h) dW_tau,
-    with k = Gamma h, a = A h. Stationary covariance diag(h / a, k h); transition Phi = exp(F frac);
-    the step's covariance is Sigma_inf - Phi Sigma_inf Phi^T (stationary linear SDE).
-
-    Returns:
-        (Phi [2, 2], lower Cholesky factor of the step covariance [2, 2]), float64.
-    """
-    f = torch.tensor([[0.0, 1.0], [-k * a, -k]], dtype=torch.float64)
-    phi = torch.linalg.matrix_exp(f * frac)
-    sig = torch.diag(torch.tensor([h / a, k * h], dtype=torch.float64))
-    q = sig - phi @ sig @ phi.T
-    q = 0.5 * (q + q.T) + 1e-30 * torch.eye(2, dtype=torch.float64)
-    return phi, torch.linalg.cholesky(q)
-
-
-def lanpaint(
-    model,
-    y0,
-    keep,
-    sigmas,
-    generator,
-    eps,
-    n_inner=5,
-    lam=5.0,
-    eta=0.2,
-    friction=15.0,
-    beta=1.0,
-    outer="state",
-):
-    """LanPaint as described in the module docstring (VE sampler state, VP inner dynamics, float32).
-
-    Args:
-        model: ``(x [B, d], sigma [B]) -> x0_hat`` (VE convention); y0: known values ``[1, d]``;
-        keep: ``[1, d]``, 1 = known; sigmas: decreasing ``[T + 1]`` ending at 0; generator: the noise;
-        eps: the sampling noise ``[B, d]`` (start ``sigmas[0] * eps``).
-        outer: ``"state"`` (the paper's experiments, scraed/LanPaintBench): the Euler step moves the
-            state after the inner iterations, the known part follows one forward-diffused path
-            ``y0 + w(sigma^2)`` (w a Brownian path); ``"carrier"`` (the ComfyUI node): the Euler step
-            moves the sampler's own state with the denoised estimate of the state after the inner
-            iterations, the known part is ``y0 + sigma * eps`` (ComfyUI's fixed noise).
-
-    Returns:
-        (final state with the known part set to y0, NFE).
-    """
-    nfe = 0
-    gen = 1.0 - keep
-    s_in = eps.new_ones([eps.shape[0]])
-    x = float(sigmas[0]) * eps
-    steps = len(sigmas) - 1
-    if outer == "state":  # w(sigma_k^2) for every level, built from sigma = 0 upwards
-        path = [torch.zeros_like(eps)]
-        for i in range(steps - 1, -1, -1):
-            var = float(sigmas[i]) ** 2 - float(sigmas[i + 1]) ** 2
-            path.append(path[-1] + math.sqrt(var) * torch.randn(eps.shape, generator=generator))
-        known_noise = path[::-1]
-    elif outer == "carrier":
-        known_noise = [float(sig) * eps for sig in sigmas]
-    else:
-        raise ValueError(f"outer: expected 'state' or 'carrier', got {outer!r}")
-
-    def denoise(xt, scale, s):
-        nonlocal nfe
-        nfe += 1
-        return model(xt * scale, s * s_in)
-
-    for i in range(steps):
-        s, s_next = float(sigmas[i]), float(sigmas[i + 1])
-        abar = 1.0 / (1.0 + s * s)
-        scale = math.sqrt(1.0 + s * s)  # VE = VP * scale
-        xt = (x * gen + (y0 + known_noise[i]) * keep) / scale  # replace step, to VP units
-        n = n_inner if i < steps - 1 else 0  # EarlyStop = 1: no inner iterations at the last step
-        if n > 0:
-            parts = []  # per part: (A, h, k, a) with h the step, k = Gamma h, a = A h
-            for a_coef, b in ((1.0, 1.0), (1.0 + lam, beta)):
-                h = eta * (1.0 - abar) * b
-                big_a = a_coef / (1.0 - abar)
-                parts.append((big_a, h, 5.0 * friction**2 * eta * b, big_a * h))
-            ra = math.sqrt(abar)
-
-            def target(
-                xt, scale=scale, s=s, ra=ra
-            ):  # m = C / A per element, from the BiG score (one model call)
-                x0 = denoise(xt, scale, s)
-                m_y = (ra * ((1.0 + lam) * y0 - lam * x0) + lam * xt) / (1.0 + lam)
-                return ra * x0 * gen + m_y * keep
-
-            flows = {frac: [_fld_flow(k, a, h, frac) for (_, h, k, a) in parts] for frac in (0.5, 1.0)}
-            k_el = parts[0][2] * gen + parts[1][2] * keep
-            a_el = parts[0][3] * gen + parts[1][3] * keep
-            u = torch.randn(xt.shape, generator=generator) * (
-                math.sqrt(parts[0][2] * parts[0][1]) * gen + math.sqrt(parts[1][2] * parts[1][1]) * keep
-            )
-
-            def advance(xt, u, m, frac, flows=flows):
-                out = []
-                z = torch.randn((2,) + xt.shape, generator=generator)
-                for phi, chol in flows[frac]:
-                    phi, chol = phi.tolist(), chol.tolist()
-                    d = xt - m
-                    nx = m + phi[0][0] * d + phi[0][1] * u + chol[0][0] * z[0]
-                    nu = phi[1][0] * d + phi[1][1] * u + chol[1][0] * z[0] + chol[1][1] * z[1]
-                    out.append((nx, nu))
-                (x_x, u_x), (x_y, u_y) = out
-                return x_x * gen + x_y * keep, u_x * gen + u_y * keep
-
-            m = target(xt)
-            xt, u = advance(xt, u, m, 1.0)
-            for _ in range(n - 1):
-                xt, u = advance(xt, u, m, 0.5)
-                m_new = target(xt)
-                u = u + k_el * a_el * (m_new - m)
-                xt, u = advance(xt, u, m, 0.5)
-                m = m_new
-        d = denoise(xt, scale, s) * gen + y0 * keep
-        if outer == "state":
-            x = xt * scale
-        x = d + (s_next / s) * (x - d)  # Euler
-    return x * gen + y0 * keep, nfe
+try:  # the one LanPaint re-implementation, bench/family.py
+    from bench.family import lanpaint
+except ImportError:  # this script run by path, bench/ on sys.path
+    from family import lanpaint
 
 
 def lanpaint_steps(budget: int, n_inner: int = LANPAINT_INNER) -> int:
@@ -283,7 +165,17 @@ def run_lanpaint(prior, x_known, case, budget, n, seed, outer="state", **kw):
     eps = torch.randn(n, prior.d, generator=gen)
     keep = 1.0 - case["mask"][None].float()
     y0 = (x_known[None].float()) * keep
-    return lanpaint(prior.ve_denoiser(), y0, keep, sig, gen, eps, n_inner=LANPAINT_INNER, outer=outer, **kw)
+    return lanpaint(
+        prior.ve_denoiser(),
+        y0,
+        keep,
+        sig,
+        lambda: torch.randn(eps.shape, generator=gen),
+        eps,
+        n_inner=LANPAINT_INNER,
+        outer=outer,
+        **kw,
+    )
 
 
 def run_lanpaint_node(prior, x_known, case, budget, n, seed, **kw):

@@ -19,9 +19,10 @@ class LangevinInpaintSampler(io.ComfyNode):
             category="sampling/repaint",
             description="Inpainting SAMPLER for SamplerCustom and SamplerCustomAdvanced: at every noise level, "
             "kinetic Langevin corrector steps towards the model's own conditional of the unknown pixels given "
-            "the known ones, then one DDPM step. With Power Scheduler (RePaint) at 46 steps, power 2.5 "
-            "(226 model calls) it came within 1.0-1.6x of an exact sampler on the pack's exact-Gaussian "
-            "benchmark, where RePaint stayed 3.6-10x away. The LATENT must carry a noise_mask. "
+            "the known ones, then one DDPM step. With Power Scheduler (RePaint) at 46 steps, power 3 "
+            "(226 model calls) its distance to the exact conditional on the pack's Gaussian family benchmark "
+            "is a median 1.6 % of the conditional's spread (worst 11 %), RePaint's and LanPaint's 16-29 %. "
+            "The LATENT must carry a noise_mask. "
             "Progress counts model calls: steps + corrector_steps * (steps - 1).",
             inputs=[
                 io.Int.Input(
