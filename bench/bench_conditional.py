@@ -148,10 +148,7 @@ def run_repaint_power(prior, x_known, case, budget, n, seed):
     return full, bg.nfe_of(c)
 
 
-try:  # the one LanPaint re-implementation, bench/family.py
-    from bench.family import lanpaint
-except ImportError:  # this script run by path, bench/ on sys.path
-    from family import lanpaint
+from bench.family import lanpaint  # noqa: E402  (the one LanPaint re-implementation)
 
 
 def lanpaint_steps(budget: int, n_inner: int = LANPAINT_INNER) -> int:

@@ -417,6 +417,8 @@ def cmd_digits(args) -> int:
     completed digit, NaN / norm checks, for ours at ``--budgets`` (default 230) across step sizes up to
     the node's range, and RePaint in both forms at the same budget; ``--digits-n`` held-out digits."""
     import numpy as np
+    from sklearn.svm import SVC
+
     from repaint_extend.pixel import ADMDenoiser, load_adm
     from repaint_extend.samplers import (
         KnownRegionDenoiser,
@@ -425,12 +427,7 @@ def cmd_digits(args) -> int:
         sample_langevin_pc,
         sample_repaint,
     )
-    from sklearn.svm import SVC
-
-    try:
-        from repaint_extend.training.digits import load_digits_split, to_8x8, upsample_digits
-    except ImportError:  # after issue 19 training/ is a package of its own
-        from training.digits import load_digits_split, to_8x8, upsample_digits
+    from training.digits import load_digits_split, to_8x8, upsample_digits
 
     split = load_digits_split()
     clf = SVC(C=10.0, gamma="scale").fit(

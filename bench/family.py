@@ -1,7 +1,7 @@
 """The conditional-sampling benchmark's maths (issue 21): a family of priors with exact denoisers and
 exact conditionals, the masks, the exact output law of a sampler, and the distances.
 
-Pure torch, float64 throughout; nothing here imports ComfyUI or edits ``sys.path``. The command that
+Pure torch, float64 throughout; nothing here imports ComfyUI. The command that
 runs it is ``python -m bench.bench_family`` (see that module); tests are ``tests/test_bench_family.py``.
 
 Conventions. A prior lives on ``d`` coordinates (a 1-D signal, or an image flattened row-major). A
@@ -48,14 +48,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-try:  # before issue 19's move the repository root is registered as the package by harness/pack.py
-    from harness import pack
-
-    pack.load()
-except ImportError:  # after it, repaint_extend is a folder of the root
-    pass
-from repaint_extend.pixel.schedule import DiscreteSchedule, space_timesteps  # noqa: E402
-from repaint_extend.samplers import power_timesteps  # noqa: E402
+from repaint_extend.pixel.schedule import DiscreteSchedule, space_timesteps
+from repaint_extend.samplers import power_timesteps
 
 DTYPE = torch.float64
 T_TRAIN = 1000
@@ -940,7 +934,7 @@ def repaint_paper_spec(budget: int) -> tuple[int, int, int]:
 
 
 def repaint_power_spec(budget: int) -> tuple[int, int, int]:
-    """The pack's RePaint with Power Scheduler 2.5 (issue 4): (T, 5, r) resampling at progress >= 0.5,
+    """The pack's RePaint with Power Scheduler 2.5 (the 460-NFE configuration): (T, 5, r) resampling at progress >= 0.5,
     T = min(50, budget), r with the NFE nearest to ``budget``."""
     steps = min(50, budget)
     r = min(range(1, 200), key=lambda r: (abs(repaint_nfe(steps, 5, r, 0.5) - budget), r))

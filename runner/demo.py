@@ -26,6 +26,9 @@ RePaint, on the exact-Gaussian benchmark: bench/bench_conditional.py --budgets 2
 
 DEMO_SCHEDULE_STEPS = {"RePaintPowerScheduler": 7}
 """Steps of the schedulers that set a sampler's levels, in demo mode (instead of ``steps`` above)."""
+DEMO_POWER = {"RePaintPowerScheduler": 2.5}
+"""Their power in demo mode: at about 20 model calls the family benchmark's worst case is lower at 2.5
+than at the shipped 3.0 (215 % vs 295 % of the conditional's spread; ``bench/results/family_tune.log``)."""
 
 
 DEMO_MAX_SIDE = 512
@@ -50,7 +53,7 @@ def _relink_to_demo(inputs: dict, loaders: list[str], encoders: set[str], contro
 def _demo_settings(class_type: str, inputs: dict, tile: int) -> None:
     """Demo-model settings of one node: Outpaint (Tiled) without per-tile prompts or ControlNet, tiles of
     the model's size; Pose Pad to half a tile; :data:`DEMO_SAMPLING` where a node has those widgets and
-    :data:`DEMO_SCHEDULE_STEPS` on schedulers."""
+    :data:`DEMO_SCHEDULE_STEPS` and :data:`DEMO_POWER` on schedulers."""
     if class_type == "OutpaintTiled":  # no CLIP and no ControlNet in demo mode
         for name in ("clip", "tile_prompt", "caption_model", "control_image", "control_strength"):
             inputs.pop(name, None)
@@ -64,6 +67,7 @@ def _demo_settings(class_type: str, inputs: dict, tile: int) -> None:
             inputs[name] = value
     if class_type in DEMO_SCHEDULE_STEPS:
         inputs["steps"] = DEMO_SCHEDULE_STEPS[class_type]
+        inputs["power"] = DEMO_POWER[class_type]
 
 
 def use_demo_model(prompt: dict, ckpt_name: str, tile: int) -> dict:

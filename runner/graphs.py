@@ -75,20 +75,21 @@ def ksampler_repaint(
     )
 
 
-LANGEVIN_POWER = 2.5
-"""Power Scheduler (RePaint)'s power with Langevin Inpaint Sampler: the issue-15 winner's placement
-(bench/bench_conditional.py)."""
+LANGEVIN_POWER = 3.0
+"""Power Scheduler (RePaint)'s power with Langevin Inpaint Sampler in the shipped workflows (about 200 model
+calls a window): chosen by the worst case of the family benchmark's tuned part at 50-230 NFE
+(``python -m bench.bench_family tune``: worst W2 / spread 11.2 % at 230 NFE, 13.9 % with 2.5)."""
 
 
-def langevin_sampling(g, model, *, steps: int, corrector_steps: int = 4):
+def langevin_sampling(g, model, *, steps: int, corrector_steps: int = 4, power: float = LANGEVIN_POWER):
     """Add the pack's best inpainting sampler (issue 15): Langevin Inpaint Sampler with ``corrector_steps``
-    and its defaults, and Power Scheduler (RePaint) over ``steps`` levels at power :data:`LANGEVIN_POWER`
+    and its defaults, and Power Scheduler (RePaint) over ``steps`` levels at ``power``
     on the MODEL output ``model``: ``steps + corrector_steps * (steps - 1)`` model calls a run. Returns
     the (sampler, scheduler) nodes (SAMPLER and SIGMAS at output 0)."""
     sampler = g.node(
         "LangevinInpaintSampler", corrector_steps=corrector_steps, step_size=1.5, friction=0.02, eta=1.0
     )
-    sigmas = g.node("RePaintPowerScheduler", model=model, steps=steps, power=LANGEVIN_POWER)
+    sigmas = g.node("RePaintPowerScheduler", model=model, steps=steps, power=power)
     return sampler, sigmas
 
 
@@ -593,6 +594,7 @@ def extend_legs_demo(
     steps: int = 12,
     cfg: float = 1.0,
     levels: int = 7,
+    power: float = 2.5,
     corrector_steps: int = 2,
     margin: int = 32,
     color_match_band: int = 32,
@@ -618,7 +620,9 @@ def extend_legs_demo(
     _, _, pad = detect_complete_pad(g, scaled.out(0), margin=margin, multiple=multiple)
     editor = g.node("PoseEditor", width=512, height=512, edits="", pose=pad.out(2), image=pad.out(0))
     hint = g.node("PoseRender", pose=editor.out(0), body=True, feet=True, hands=False, face=False)
-    sampler, sigmas = langevin_sampling(g, load.out(0), steps=levels, corrector_steps=corrector_steps)
+    sampler, sigmas = langevin_sampling(
+        g, load.out(0), steps=levels, corrector_steps=corrector_steps, power=power
+    )
     tiled = g.node(
         "OutpaintTiled",
         model=load.out(0),

@@ -129,6 +129,7 @@ def demo_settings() -> dict:
         "steps": tiled["steps"],
         "cfg": tiled["cfg"],
         "levels": demo.DEMO_SCHEDULE_STEPS["RePaintPowerScheduler"],
+        "power": demo.DEMO_POWER["RePaintPowerScheduler"],
         "corrector_steps": langevin["corrector_steps"],
         "max_side": demo.DEMO_MAX_SIDE,
     }

@@ -179,13 +179,12 @@ class RePaintPowerScheduler(io.ComfyNode):
             display_name="Power Scheduler (RePaint)",
             category=_CATEGORY,
             description="SIGMAS at timesteps t_k = t_max * (k / (steps - 1)) ** power: more steps at low noise for "
-            "power > 1. With RePaint Sampler (jump_length 5, jump_n_sample 17, start_percent 0.5), 50 steps and "
-            "power 2.5 beat RePaint (250, 10, 10) at a fifth of the model calls in the pack's exact-Gaussian "
-            "benchmark.",
+            "power > 1. With Langevin Inpaint Sampler, power 3 gave the lowest worst case over the pack's "
+            "family benchmark of exact conditionals at 50-230 model calls (python -m bench.bench_family).",
             inputs=[
                 io.Model.Input("model"),
                 io.Int.Input("steps", default=50, min=2, max=10000),
-                io.Float.Input("power", default=2.5, min=0.1, max=10.0, step=0.1),
+                io.Float.Input("power", default=3.0, min=0.1, max=10.0, step=0.1),
             ],
             outputs=[io.Sigmas.Output()],
         )

@@ -131,10 +131,9 @@ def power_timesteps(steps: int, power: float, max_timestep: float = 999.0) -> li
     """Step placement ``t_k = max_timestep * (k / (steps - 1)) ** power``, k = steps-1 .. 0 (descending).
 
     ``power = 1`` spaces the timesteps evenly (guided-diffusion's respacing, up to rounding); ``power > 1``
-    puts more steps at low noise. With (steps, jump_length, jump_n_sample) = (50, 5, 17), power 2.5 and
-    resampling only in the second half (start_percent 0.5), RePaint reached at 450 NFE a lower exact-Gaussian
-    W2 than (250, 10, 10) at 2,410 NFE on all three test masks (bench/bench_repaint_goal.py,
-    bench/results/README.md).
+    puts more steps at low noise. With the Langevin inpainting sampler (4 corrector steps) power 3 gave the
+    lowest worst-case W2 to the exact conditional over the family benchmark's tuned priors and masks at 50-230
+    NFE (``python -m bench.bench_family tune``; ``bench/results/family_tune.log``).
 
     Args:
         steps: number of denoising steps (>= 2).

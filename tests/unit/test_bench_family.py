@@ -17,7 +17,7 @@ from torch.distributions import MultivariateNormal
 
 from bench import family as F
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 D = torch.float64
 
 
