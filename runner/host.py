@@ -140,7 +140,6 @@ def _boot(work_dir: Path, extra_nodes, output_dir, cpu: bool):
         folder_paths.add_model_folder_path("custom_nodes", str(Path(extra_nodes).resolve()))
 
     import comfy.utils
-
     import nodes
 
     def progress_hook(value, total, preview_image, prompt_id=None, node_id=None):

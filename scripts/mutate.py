@@ -130,7 +130,12 @@ MUTANTS.update(
             f"{node} ignores its input {name}",
         )
         for node, name, old, new in (
-            ("Pose Detect (MediaPipe)", "visibility", "visibility=visibility, hands", "visibility=0.5, hands"),
+            (
+                "Pose Detect (MediaPipe)",
+                "visibility",
+                "visibility=visibility, hands",
+                "visibility=0.5, hands",
+            ),
             ("Pose Complete Legs", "stance", "stance=stance", 'stance="straight"'),
             ("Pose Complete Legs", "symmetry", "symmetry=symmetry", "symmetry=True"),
             ("Pose Complete Legs", "use_detector_guess", "use_prior=use_detector_guess", "use_prior=True"),

@@ -21,9 +21,8 @@ import comfy.sample
 import comfy.utils
 import latent_preview
 import node_helpers
-import torch
-
 import nodes as comfy_nodes
+import torch
 
 from ..outpaint import (
     Tile,
