@@ -6,7 +6,7 @@
     .venv/bin/python -m bench.bench_family tune                # the defaults' sweep (tuned part only)
     .venv/bin/python -m bench.bench_family digits              # the trained digits DDPM, step sizes
 
-What it measures (the maths is :mod:`bench.family`, tested in ``tests/test_bench_family.py``):
+What it measures (the maths is :mod:`bench.family`, tested in ``tests/unit/test_bench_family.py``):
 
 * Gaussian members (stationary RBF and Matern-1/2 priors, d = 16 .. 128, and an 8x8 image): the
   EXACT 2-Wasserstein distance of each sampler's output law to the exact conditional, as a fraction of

@@ -11,7 +11,7 @@ photo) and add unknown rows below / columns to the right:
 
 Goals (issue 5): time linear in the number of tiles (time per tile flat); peak memory flat within
 +-10 % from 1 to 4 tiles. Memory is counted exactly, in two parts: torch CPU storages allocated during
-``outpaint`` (``harness/torch_memory.py``), minus the returned canvas that any implementation must
+``outpaint`` (``bench/memory.py``), minus the returned canvas that any implementation must
 allocate; and numpy buffers (``tracemalloc``). Prints a table and one JSON line.
 """
 

@@ -4,7 +4,7 @@ random models, ms per window call against one bare UNet call.
     .venv/bin/python bench/bench_outpaint_gpu.py --device cuda --out bench/results/outpaint_gpu.json
     .venv/bin/python bench/bench_outpaint_gpu.py --quick --out /tmp/outpaint_gpu.json   # CPU smoke run
 
-Models: ``harness/tiny_models.py`` at ``sd15`` size (UNet 860 M parameters, VAE with 128 base channels, an
+Models: ``tests/support/tiny_models.py`` at ``sd15`` size (UNet 860 M parameters, VAE with 128 base channels, an
 SD1.5-shaped ControlNet), randomly initialised (no weights exist here: the pixels are noise, the cost is
 the real architecture's), fp32 as built. Jobs (the canvas keeps the photo on top, the pad below is
 generated; the pose hint is random):
@@ -52,9 +52,7 @@ def main(argv=None) -> int:
 
     from runner import host as comfy_host
 
-    nodes = comfy_host.boot(
-        tempfile.mkdtemp(prefix="bench-gpu-"), harness_nodes=False, cpu=args.device == "cpu"
-    )
+    nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-gpu-"), cpu=args.device == "cpu")
     import comfy.model_management as mm
     from support import tiny_models
 

@@ -4,7 +4,7 @@
 
 Where ``bench_outpaint.py`` isolates the tiling driver with a stand-in sampler, this runs the whole node
 (``OutpaintTiled.execute``) inside ComfyUI on randomly initialised models of SD1.5's real size
-(``harness/tiny_models.py``, ``--size sd15``: UNet 860M parameters, VAE with 128 base channels, an
+(``tests/support/tiny_models.py``, ``--size sd15``: UNet 860M parameters, VAE with 128 base channels, an
 SD1.5-shaped OpenPose-style ControlNet): per tile one VAE encode, ``--steps`` RePaint steps with
 jump_length = jump_n_sample = 1 (one model call each, cfg 2 so cond and uncond in one batch of 2), the
 ControlNet on the tile's crop of the hint, one VAE decode. No pretrained weights exist here, so the
@@ -16,7 +16,7 @@ with 512 px tiles and 64 px overlap they take 1, 2 and 4 tiles:
     1 tile : 512 x 768    2 tiles: 512 x 1024    4 tiles: 960 x 1024
 
 Each canvas runs once after a 1-tile warm-up (models loaded, allocator warm). Memory: exact peak of
-torch's CPU allocations during the node (``harness/torch_memory.py``), which includes the models' own
+torch's CPU allocations during the node (``bench/memory.py``), which includes the models' own
 weights only if the node allocates them (it does not: they were loaded in the warm-up), and the peak
 resident set size above the RSS before the run (a 2 ms sampling thread). The inputs are made before
 the measurement; "-output" subtracts the returned canvas, which any implementation must allocate. Goals (issue 5): time linear in
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
 
     from runner import host as comfy_host
 
-    nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"), harness_nodes=False)
+    nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"))
 
     from bench.memory import PeakRSS, TorchAllocations
     from repaint_extend.adapters.sampler import RePaintKSampler

@@ -12,7 +12,7 @@ The marked points are the drawing's own construction points (wrist, 5 fingertips
 ``tests/support/drawn_hand.py``), i.e. where a person clicking on the drawing would put them.
 
 Nothing here was tuned on these images: the crop and matching constants of ``pose/wholebody.py`` come
-from a segment-length table. ``tests/test_pose_wholebody.py`` uses one composite (wrist (262, 225),
+from a segment-length table. ``tests/unit/test_pose_wholebody.py`` uses one composite (wrist (262, 225),
 128 px), picked among 8 tries; the 14 others are held out from that pick and are reported apart.
 """
 

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
 
     from runner import host as comfy_host
 
-    nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"), harness_nodes=False)
+    nodes = comfy_host.boot(tempfile.mkdtemp(prefix="bench-"))
 
     from repaint_extend.samplers import schedule_nfe
 

@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     from runner import host as comfy_host
 
     work = Path(tempfile.mkdtemp(prefix="bench-seams-"))
-    comfy_host.boot(work, harness_nodes=False)
+    comfy_host.boot(work)
     camera = np.asarray(Image.open(Path(skimage.data.__file__).parent / "camera.png").convert("RGB"))
     Image.fromarray(camera).save(work / "input" / "camera.png")
     coffee = Image.fromarray(skimage.data.coffee())

@@ -2,7 +2,7 @@
 exact conditionals, the masks, the exact output law of a sampler, and the distances.
 
 Pure torch, float64 throughout; nothing here imports ComfyUI. The command that
-runs it is ``python -m bench.bench_family`` (see that module); tests are ``tests/test_bench_family.py``.
+runs it is ``python -m bench.bench_family`` (see that module); tests are ``tests/unit/test_bench_family.py``.
 
 Conventions. A prior lives on ``d`` coordinates (a 1-D signal, or an image flattened row-major). A
 mask is a bool vector ``[d]``, True = unknown (to generate), as ComfyUI's noise_mask = 1. Noisy states
@@ -37,6 +37,7 @@ eigenvalues of a symmetric matrix, in :func:`w2_gaussian`, which are unique and 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -912,6 +913,7 @@ def run_ours(case: Case, budget: int, run: Run, *, power: float = LANGEVIN_POWER
     return out, langevin_nfe(sig, corrector_steps)
 
 
+@functools.cache
 def repaint_nfe(steps: int, j: int, r: int, start: float = 0.0) -> int:
     from repaint_extend.samplers import jump_schedule, schedule_moves
 
@@ -919,6 +921,7 @@ def repaint_nfe(steps: int, j: int, r: int, start: float = 0.0) -> int:
     return sum(1 for a, b in schedule_moves(walk) if b < a)
 
 
+@functools.cache
 def repaint_paper_spec(budget: int) -> tuple[int, int, int]:
     """RePaint's paper shape at a budget: r = 10, jump_length j = max(1, round(T / 25)) (the paper's
     (250, 10, 10) at T = 250), T with the NFE nearest to ``budget`` (ties: the lower T)."""
@@ -933,6 +936,7 @@ def repaint_paper_spec(budget: int) -> tuple[int, int, int]:
     return best[0]
 
 
+@functools.cache
 def repaint_power_spec(budget: int) -> tuple[int, int, int]:
     """The pack's RePaint with Power Scheduler 2.5 (the 460-NFE configuration): (T, 5, r) resampling at progress >= 0.5,
     T = min(50, budget), r with the NFE nearest to ``budget``."""

@@ -2,7 +2,7 @@
 (a graph as the UI sends it, dispatch, a server killed mid-prompt, a server without the pack).
 
 The runner runs in this process (``cli.main``, on the ComfyUI of the ``comfy`` fixture) except
-where a server must be killed while it works; tests/test_run_workflow.py holds the one subprocess run of
+where a server must be killed while it works; tests/integration/test_run_workflow.py holds the one subprocess run of
 the command."""
 
 import csv

@@ -2,7 +2,7 @@
 
 Saved workflows refer to node IDs and input names, so a change here breaks users' files. A change to
 the list must be deliberate and reviewed: regenerate it with
-``UPDATE_NODE_SCHEMA=1 .venv/bin/python -m pytest tests/test_node_schema.py`` and commit the diff.
+``UPDATE_NODE_SCHEMA=1 .venv/bin/python -m pytest tests/integration/test_node_schema.py`` and commit the diff.
 Adding a node, an optional input or a combo option is safe; renaming or removing one is not.
 """
 

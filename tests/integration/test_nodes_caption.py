@@ -1,5 +1,5 @@
 """Captioning nodes and per-tile prompts through ComfyUI's real executor, with a tiny random BLIP saved in a
-temporary ComfyUI/models/blip/<name>/ folder (harness/tiny_blip.py) and the harness's tiny SD1.5-shaped
+temporary ComfyUI/models/blip/<name>/ folder (tests/support/tiny_blip.py) and tests/support's tiny SD1.5-shaped
 models."""
 
 import json

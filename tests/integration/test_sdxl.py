@@ -1,4 +1,4 @@
-"""SDXL through ComfyUI's real executor, with tiny SDXL-shaped stand-ins (harness/tiny_models.py, family
+"""SDXL through ComfyUI's real executor, with tiny SDXL-shaped stand-ins (tests/support/tiny_models.py, family
 "sdxl": ``comfy.model_base.SDXL`` UNet with ADM input, SDXL CLIP-L + CLIP-G, 9-channel inpaint UNet, SDXL
 ControlNet): KSampler (RePaint), InpaintModelConditioning, Pose ControlNet Apply and Outpaint (Tiled)."""
 

@@ -1,5 +1,5 @@
 """The BLIP captioning core (caption/) on a tiny randomly initialised BLIP saved to a folder the way a
-downloaded model is (harness/tiny_blip.py): loading from local files only, clear errors for missing
+downloaded model is (tests/support/tiny_blip.py): loading from local files only, clear errors for missing
 files, deterministic captions made of the tokenizer's words that depend on the image."""
 
 import re

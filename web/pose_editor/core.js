@@ -80,7 +80,7 @@ export function pointName(i) {
 
 // The chains a joint drag moves rigidly: each point's children (hip -> knee -> ankle -> heel and toes;
 // shoulder -> elbow -> wrist -> its hand's root -> each finger joint to its tip; neck -> nose -> eyes, ears
-// and the face). tests/test_browser_editor.py drags along them.
+// and the face). tests/browser/test_browser_editor.py drags along them.
 export const CHILDREN = (() => {
   const c = {
     1: [0], 0: [14, 15, 16, 17], 2: [3], 3: [4], 4: [HAND_RIGHT], 5: [6], 6: [7], 7: [HAND_LEFT],
@@ -107,7 +107,7 @@ export function moveChain(pts, i, dx, dy, single = false) {
   return (single ? [i] : chainOf(i)).filter((k) => pts[k][2]).map((k) => [k, pts[k][0] + dx, pts[k][1] + dy]);
 }
 
-// pose/edit.py LIMBS: name -> [root, points it carries]; tests/test_browser_editor.py checks the copy.
+// pose/edit.py LIMBS: name -> [root, points it carries]; tests/browser/test_browser_editor.py checks the copy.
 // LIMBS-BEGIN
 export const LIMBS = {
   "head": [1, [0, 14, 15, 16, 17]],

@@ -8,7 +8,7 @@ _CACHE: dict = {}
 
 
 class TinyCheckpointLoader:
-    """MODEL, CLIP and VAE of a randomly initialised stand-in (see harness/tiny_models.py).
+    """MODEL, CLIP and VAE of a randomly initialised stand-in (see tests/support/tiny_models.py).
 
     ``family`` (optional, default "sd15") picks SD1.5- or SDXL-shaped models; graphs written before it
     existed load SD1.5 as they always did. SDXL has the kinds eps, v and inpaint, size tiny only."""
@@ -39,7 +39,7 @@ class TinyCheckpointLoader:
 
 class TinyControlNetLoader:
     """A randomly initialised CONTROL_NET shaped like the tiny UNet of ``family`` (optional, default
-    "sd15"; see harness/tiny_models.py)."""
+    "sd15"; see tests/support/tiny_models.py)."""
 
     @classmethod
     def INPUT_TYPES(cls):
