@@ -220,10 +220,22 @@ def outpaint_tiled(
         )
     else:
         raise ValueError(f"sampler must be 'repaint' or 'langevin', got {sampler!r}")
+    return outpaint_node(
+        g, ckpt.out(0), ckpt.out(2), positive, negative, pad, node.out(0),
+        seed=seed, steps=steps, cfg=cfg, tile=tile, overlap=overlap, feather=feather, **optional,
+    )  # fmt: skip
+
+
+def outpaint_node(
+    g, model, vae, positive, negative, pad, sampler, *, seed, steps, cfg, tile, overlap, feather, **optional
+):
+    """One ``OutpaintTiled`` node on ``pad``'s image (output 0) and mask (output 1), square tiles of
+    ``tile`` px, scheduler ``normal``; ``model``, ``vae``, ``positive``, ``negative`` and ``sampler`` are
+    node outputs; ``optional`` holds its optional inputs. Returns the node."""
     return g.node(
         "OutpaintTiled",
-        model=ckpt.out(0),
-        vae=ckpt.out(2),
+        model=model,
+        vae=vae,
         positive=positive,
         negative=negative,
         image=pad.out(0),
@@ -236,7 +248,7 @@ def outpaint_tiled(
         tile_height=tile,
         overlap=overlap,
         feather=feather,
-        sampler=node.out(0),
+        sampler=sampler,
         **optional,
     )
 
@@ -482,6 +494,27 @@ def ldm_inpaint(
     }
 
 
+def composite_and_save(g, pad, hint, tiled, color_match_band: int, save_prefix: str):
+    """The main job's end: Outpaint Composite (the padded photo's known pixels put back) -> Save Image, and
+    the pose overlay (``ImageBlend``, screen, 0.6) and the mask saved beside it as ``<prefix>_pose`` and
+    ``<prefix>_mask``. Returns the (composite, save) nodes."""
+    final = g.node(
+        "OutpaintComposite",
+        original=pad.out(0),
+        generated=tiled.out(0),
+        mask=pad.out(1),
+        color_match_band=color_match_band,
+    )
+    output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
+    overlay = g.node(
+        "ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen"
+    )
+    g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
+    mask_image = g.node("MaskToImage", mask=pad.out(1))
+    g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
+    return final, output
+
+
 def extend_legs(
     *,
     image: str = "example.png",
@@ -556,20 +589,7 @@ def extend_legs(
         corrector_steps=corrector_steps,
         **control_inputs,
     )
-    final = g.node(
-        "OutpaintComposite",
-        original=pad.out(0),
-        generated=tiled.out(0),
-        mask=pad.out(1),
-        color_match_band=color_match_band,
-    )
-    output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
-    overlay = g.node(
-        "ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen"
-    )
-    g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
-    mask_image = g.node("MaskToImage", mask=pad.out(1))
-    g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
+    final, output = composite_and_save(g, pad, hint, tiled, color_match_band, save_prefix)
     return g.finalize(), {
         "photo": photo.id,
         "pad": pad.id,
@@ -623,40 +643,12 @@ def extend_legs_demo(
     sampler, sigmas = langevin_sampling(
         g, load.out(0), steps=levels, corrector_steps=corrector_steps, power=power
     )
-    tiled = g.node(
-        "OutpaintTiled",
-        model=load.out(0),
-        vae=load.out(1),
-        positive=load.out(2),
-        negative=load.out(2),
-        image=pad.out(0),
-        mask=pad.out(1),
-        seed=seed,
-        steps=steps,
-        cfg=cfg,
-        scheduler="normal",
-        tile_width=tile,
-        tile_height=tile,
-        overlap=overlap,
-        feather=feather,
-        sampler=sampler.out(0),
-        mode="auto",
-        sigmas=sigmas.out(0),
-    )
-    final = g.node(
-        "OutpaintComposite",
-        original=pad.out(0),
-        generated=tiled.out(0),
-        mask=pad.out(1),
-        color_match_band=color_match_band,
-    )
-    output = g.node("SaveImage", images=final.out(0), filename_prefix=save_prefix)
-    overlay = g.node(
-        "ImageBlend", image1=pad.out(0), image2=hint.out(0), blend_factor=0.6, blend_mode="screen"
-    )
-    g.node("SaveImage", images=overlay.out(0), filename_prefix=f"{save_prefix}_pose")
-    mask_image = g.node("MaskToImage", mask=pad.out(1))
-    g.node("SaveImage", images=mask_image.out(0), filename_prefix=f"{save_prefix}_mask")
+    tiled = outpaint_node(
+        g, load.out(0), load.out(1), load.out(2), load.out(2), pad, sampler.out(0),
+        seed=seed, steps=steps, cfg=cfg, tile=tile, overlap=overlap, feather=feather,
+        mode="auto", sigmas=sigmas.out(0),
+    )  # fmt: skip
+    final, output = composite_and_save(g, pad, hint, tiled, color_match_band, save_prefix)
     return g.finalize(), {
         "photo": photo.id,
         "scaled": scaled.id,

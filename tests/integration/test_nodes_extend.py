@@ -103,58 +103,20 @@ def test_outpaint_bad_input(comfy, camera_name):
     node = nodes.NODE_CLASS_MAPPINGS["OutpaintTiled"]
     image = torch.rand(1, 64, 64, 3)
     snapshot = image.clone()
+    inputs = dict(
+        model=model, vae=vae, positive=cond, negative=cond, image=image, seed=0, steps=12, cfg=1.0,
+        scheduler="normal", tile_width=64, tile_height=64, overlap=16, feather=8,
+    )  # fmt: skip
     with pytest.raises(ValueError, match="mask"):
-        node.execute(
-            model=model,
-            vae=vae,
-            positive=cond,
-            negative=cond,
-            image=image,
-            mask=torch.ones(1, 32, 64),
-            seed=0,
-            steps=12,
-            cfg=1.0,
-            scheduler="normal",
-            tile_width=64,
-            tile_height=64,
-            overlap=16,
-            feather=8,
-        )
+        node.execute(mask=torch.ones(1, 32, 64), **inputs)
     with pytest.raises(ValueError, match="nothing to outpaint|no unknown"):
-        node.execute(
-            model=model,
-            vae=vae,
-            positive=cond,
-            negative=cond,
-            image=image,
-            mask=torch.zeros(1, 64, 64),
-            seed=0,
-            steps=12,
-            cfg=1.0,
-            scheduler="normal",
-            tile_width=64,
-            tile_height=64,
-            overlap=16,
-            feather=8,
-        )
+        node.execute(mask=torch.zeros(1, 64, 64), **inputs)
     with pytest.raises(ValueError, match="control_image"):
         node.execute(
-            model=model,
-            vae=vae,
-            positive=cond,
-            negative=cond,
-            image=image,
             mask=torch.ones(1, 64, 64),
-            seed=0,
-            steps=12,
-            cfg=1.0,
-            scheduler="normal",
-            tile_width=64,
-            tile_height=64,
-            overlap=16,
-            feather=8,
             control_net=tiny_models.build_controlnet("tiny", 3),
             control_image=torch.zeros(1, 32, 32, 3),
+            **inputs,
         )
     assert torch.equal(image, snapshot)
 

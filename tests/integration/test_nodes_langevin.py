@@ -74,7 +74,7 @@ def test_every_input_changes_the_output_and_a_seed_repeats(comfy, base):
         assert not torch.allclose(other["samples"], base["samples"], atol=1e-4), name
 
 
-def test_bad_step_size_is_refused_naming_the_input():
+def test_bad_step_size_is_refused_naming_the_input(comfy):
     from repaint_extend.adapters.langevin import LangevinKSampler
 
     with pytest.raises(ValueError, match="step_size"):

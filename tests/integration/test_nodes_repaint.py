@@ -65,7 +65,7 @@ def test_seed_at_the_widgets_maximum_samples(comfy, graphs, known_noise):
     assert not torch.equal(top["samples"], low["samples"])  # neighbouring seeds still differ
 
 
-def test_random_known_noise_is_comfys_draw_without_overflow():
+def test_random_known_noise_is_comfys_draw_without_overflow(comfy):
     from repaint_extend.adapters.sampler import random_known_noise
     from repaint_extend.samplers import derive_seed
 

@@ -128,21 +128,27 @@ BUNDLES = {
         ),
     ],
 }
-_FIXED_DATE = (2025, 1, 31, 0, 0, 0)
+
+
+def _build_task():
+    """The sibling ``build_task.py`` (the pose bundle's script), loaded by path: this file runs as a script
+    in a throwaway virtual environment where the pack is not installed. Its bundle writer and metadata
+    helper are the ones used here."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "build_task.py")
+    spec = importlib.util.spec_from_file_location("build_task", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_TASK = _build_task()
+_with_metadata, _write_bundle = _TASK._with_metadata, _TASK._write_bundle
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _with_metadata(model: bytes, name: str, description: str, mean: float, std: float) -> bytes:
-    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
-
-    writer = metadata_writer.MetadataWriter.create(bytearray(model))
-    writer.add_general_info(name, description)
-    writer.add_image_input(norm_mean=[mean], norm_std=[std])
-    content, _json = writer.populate()
-    return bytes(content)
 
 
 def _check_normalisation(model: bytes, rel: str, expected: tuple[float, float]) -> None:
@@ -330,20 +336,6 @@ def single_tensor_face_mesh(model: bytes) -> bytes:
     builder = flatbuffers.Builder(len(model) + 65536)
     builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
-
-
-def _write_bundle(entries: dict[str, bytes], out_path: str) -> None:
-    # Uncompressed, 4-byte aligned entries (what the Tasks runtime mmaps), fixed timestamps.
-    from mediapipe.tasks.python.metadata.metadata_writers import model_asset_bundle_utils as mab
-
-    tmp = out_path + ".tmp"
-    with mab.AlignZipFile(tmp, mode="w", alignment=4) as zf:
-        for name, data in entries.items():
-            info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data)
-    os.replace(tmp, out_path)
 
 
 def _read_sources(wheel: str | None) -> dict[str, bytes]:
