@@ -22,7 +22,8 @@ ComfyUI)::
     python3 -m venv /tmp/mp010
     /tmp/mp010/bin/pip download mediapipe==0.10.21 --no-deps -d /tmp/mpdl
     /tmp/mp010/bin/pip install --no-deps /tmp/mpdl/mediapipe-0.10.21-*.whl
-    /tmp/mp010/bin/pip install "numpy<2" "protobuf>=4.25.3,<5" absl-py flatbuffers attrs
+    /tmp/mp010/bin/pip install "numpy<2" "protobuf>=4.25.3,<5" absl-py flatbuffers attrs \
+        "opencv-python-headless<4.11"      # mediapipe's import needs cv2
     /tmp/mp010/bin/python repaint_extend/pose/models/build_task.py   # writes pose_landmarker_full.task beside it
 
 The script reads the TFLite files from the installed ``mediapipe`` package unless paths are given.
