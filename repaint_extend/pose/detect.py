@@ -30,6 +30,7 @@ import numpy as np
 
 from ..checks import check_int
 from .keypoints import KP, N_POINTS, new_frame, person_from_points
+from .wholebody import import_mediapipe
 
 MODEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 DEFAULT_TASK = os.path.join(MODEL_DIR, "pose_landmarker_full.task")
@@ -81,17 +82,6 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def _import_mediapipe():
-    try:
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "pose.detect needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2"
-        ) from e
-    return mp, BaseOptions, vision
-
-
 def _get_landmarker(model_path: str, num_poses: int):
     key = (os.path.abspath(model_path), int(num_poses))
     with _lock:
@@ -102,7 +92,7 @@ def _get_landmarker(model_path: str, num_poses: int):
                     f"MediaPipe pose model not found: {model_path}. It ships with this pack as "
                     f"pose/models/pose_landmarker_full.task; rebuild it with pose/models/build_task.py"
                 )
-            mp, BaseOptions, vision = _import_mediapipe()
+            mp, BaseOptions, vision = import_mediapipe()
             opts = vision.PoseLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=model_path),
                 running_mode=vision.RunningMode.IMAGE,
@@ -121,7 +111,7 @@ def detect_mediapipe_landmarks(
     The model is loaded once per (path, num_poses) and cached (thread-safe).
     """
     image = check_image(image)
-    mp, _, _ = _import_mediapipe()
+    mp, _, _ = import_mediapipe()
     lm = _get_landmarker(model_path, num_poses)
     h, w = image.shape[:2]
     with _lock:  # a Tasks landmarker is not re-entrant

@@ -114,15 +114,15 @@ def _close_at_exit() -> None:
     getattr(threading, "_register_atexit", atexit.register)(_close_landmarkers)
 
 
-def _import_mediapipe():
-    """``(mediapipe, BaseOptions, vision)`` (the Tasks API); ImportError with the fix when missing. (Pose
-    detection has its own copy in :mod:`pose.detect`, which imports this module, not the other way.)"""
+def import_mediapipe():
+    """``(mediapipe, BaseOptions, vision)`` (the Tasks API) for every MediaPipe detector of the pack (body,
+    hands, face; :mod:`pose.detect` imports it from here). Raises ImportError with the fix when missing."""
     try:
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "pose.wholebody needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2"
+            "pose detection needs the 'mediapipe' package (Tasks API): pip install mediapipe==1.2.2"
         ) from e
     return mp, BaseOptions, vision
 
@@ -138,7 +138,7 @@ def _landmarker(kind: str, path: str):
                     f"MediaPipe {kind} model not found: {path}. It ships with this pack in pose/models; "
                     "rebuild it with pose/models/build_hand_face.py"
                 )
-            _, BaseOptions, vision = _import_mediapipe()
+            _, BaseOptions, vision = import_mediapipe()
             base = BaseOptions(model_asset_path=path)
             mode = vision.RunningMode.IMAGE
             if kind == "hand":
@@ -155,7 +155,7 @@ def _landmarker(kind: str, path: str):
 def _run(kind: str, path: str, crop: np.ndarray) -> list[np.ndarray]:
     """Landmarks of every hand / face in ``crop`` (uint8 RGB): float64 ``[N, 3]`` each, (x px, y px, z px)
     in the crop (MediaPipe's z is scaled like x)."""
-    mp, _, _ = _import_mediapipe()
+    mp, _, _ = import_mediapipe()
     lm = _landmarker(kind, path)
     h, w = crop.shape[:2]
     with _lock:  # a Tasks landmarker is not re-entrant
@@ -252,7 +252,7 @@ def mesh_triangles() -> np.ndarray:
     They are the 3-cycles of ``FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION``'s edges (MediaPipe's
     468-point tessellation), oriented alike by walking the mesh (two triangles sharing an edge run along
     it in opposite directions), so that all their normals point out of the face or all into it."""
-    _, _, vision = _import_mediapipe()
+    _, _, vision = import_mediapipe()
     tess = vision.FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION
     return orient_triangles({(min(c.start, c.end), max(c.start, c.end)) for c in tess})
 
