@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The browser tests (tests/test_browser_editor.py) drive Debian's Chromium with playwright; playwright's own
+# The browser tests (tests/browser/test_browser_editor.py) drive Debian's Chromium with playwright; playwright's own
 # browser download cannot work here. CI runs as root.
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
