@@ -81,7 +81,9 @@ HAND_PER_SHOULDERS = 0.108 / 0.259
 """Hand length over shoulder width (0.259 H in the same table), when the elbow is missing; it is too short
 for a person seen in profile, whose shoulders look narrow."""
 HAND_CROP = 3.0
-"""Side of the square searched for a hand, in hand lengths, centred half a hand beyond the wrist."""
+"""Side of the square searched for a hand, in hand lengths, centred half a hand beyond the wrist. It holds
+every point within one hand length of the wrist (1.5 - 0.5), so a hand as long as estimated is inside it
+whichever way the detected forearm points."""
 HAND_MATCH = 0.6
 """A detected hand belongs to the wrist when its wrist point lies within this many hand lengths of it."""
 FACE_CROP = 2.2
