@@ -99,6 +99,8 @@ from types import SimpleNamespace
 
 import torch
 
+from repaint_extend.samplers import schedule_nfe
+
 FULL = {"tile": 512, "overlap": 64, "jobs": {"512->768": ((512, 512), 256), "12MP": ((4000, 3000), 1344)}}
 QUICK = {"tile": 64, "overlap": 16, "jobs": {"512->768": ((64, 64), 32), "12MP": ((256, 192), 96)}}
 DTYPES = {"fp16": torch.float16, "fp32": torch.float32, "bf16": torch.bfloat16}
@@ -376,7 +378,7 @@ class _Bench:
         self.save()
 
     def p2(self, index: int, dname: str, bare: dict, model) -> None:
-        calls = _schedule_nfe(self.args.schedule)
+        calls = schedule_nfe(*self.args.schedule)
         if not self.fits("p2", dname, 2.2 * calls * bare["unet_b1_ms"] / 1000):
             return
         side = self.setting["tile"] // 8
@@ -435,12 +437,6 @@ def _summary(result: dict) -> str:
     return "\n".join(lines)
 
 
-def _schedule_nfe(schedule) -> int:
-    from repaint_extend.samplers import schedule_nfe
-
-    return schedule_nfe(*schedule)
-
-
 def _env_info(device) -> dict:
     """Versions and the GPU: name, driver (nvidia-smi, else the CUDA driver API version), capability."""
     info = {
@@ -485,12 +481,9 @@ def _env_info(device) -> dict:
 def _cast(ref, dtype, device):
     """(MODEL, CONTROL_NET, VAE) in ``dtype`` as ComfyUI's loaders build them (see the module docstring);
     fp32 returns the reference objects themselves."""
-    import comfy.cldm.cldm
-    import comfy.controlnet
     import comfy.model_base
     import comfy.model_management as mm
     import comfy.model_patcher
-    import comfy.ops
     from support import tiny_models
 
     vae = ref.vae
@@ -511,21 +504,7 @@ def _cast(ref, dtype, device):
         unet, load_device=ref.model.load_device, offload_device=ref.model.offload_device
     )
 
-    # tiny_models.build_controlnet's config, with the loader's dtype and operations
-    # (comfy.controlnet.load_controlnet_state_dict: controlnet_config["dtype"] / ["operations"])
-    cn_config = tiny_models._unet_config("eps", ref.size)
-    cn_config.update(num_heads=8, num_head_channels=-1)
-    for key in ("out_channels", "use_temporal_attention", "use_temporal_resblock"):
-        cn_config.pop(key)
-    cn_manual = mm.unet_manual_cast(dtype, device)
-    cn_config.update(
-        hint_channels=3, device="cpu", dtype=dtype, operations=comfy.ops.pick_operations(dtype, cn_manual)
-    )
-    control_model = comfy.cldm.cldm.ControlNet(**cn_config)
-    control_model.load_state_dict(ref.net.control_model.state_dict())
-    net = comfy.controlnet.ControlNet(
-        control_model, load_device=ref.net.load_device, manual_cast_dtype=cn_manual
-    )
+    net = tiny_models.build_controlnet(ref.size, seed=3, dtype=dtype)  # the reference's weights, rounded
     return model, net, vae
 
 
@@ -734,7 +713,7 @@ def _p2(repaint_node, model, positive, side: int, schedule, device, ours_first: 
         schedule=list(schedule), latent=[1, 4, side, side], order="ours first" if ours_first else "diffusers first",
         ours_s=round(seconds["ours"], 3), diffusers_s=round(seconds["diffusers"], 3),
         ratio=round(seconds["ours"] / seconds["diffusers"], 4), goal="<= 0.9",
-        ours_calls=ours_calls, diffusers_calls=diffusers_calls, schedule_nfe=_schedule_nfe(schedule),
+        ours_calls=ours_calls, diffusers_calls=diffusers_calls, schedule_nfe=schedule_nfe(*schedule),
         ours_ms_per_call=round(1000 * seconds["ours"] / ours_calls, 3),
         diffusers_ms_per_call=round(1000 * seconds["diffusers"] / diffusers_calls, 3),
     )  # fmt: skip

@@ -252,11 +252,16 @@ def build_vae(size: str = "tiny", seed: int = 2):
     return comfy.sd.VAE(sd=reference.state_dict(), config=config, dtype=torch.float32)
 
 
-def build_controlnet(size: str = "tiny", seed: int = 3, family: str = "sd15"):
+def build_controlnet(
+    size: str = "tiny", seed: int = 3, family: str = "sd15", dtype: torch.dtype | None = None
+):
     """A ComfyUI CONTROL_NET (``comfy.controlnet.ControlNet``) shaped like the family's UNet of this size,
     with an RGB hint ``[B, 3, H, W]`` downscaled 8x, randomly initialised (its zero convolutions too, so
     that it has an effect). The ``sdxl`` one reads the same ADM ``y`` [B, 1584] as the SDXL UNet, as
-    ComfyUI's loader builds SDXL ControlNets (``num_classes="sequential"``)."""
+    ComfyUI's loader builds SDXL ControlNets (``num_classes="sequential"``). ``dtype`` (e.g. float16) builds
+    it as ComfyUI's loader does for that weight dtype (``comfy.controlnet.load_controlnet_state_dict``: the
+    config's ``dtype`` and ``operations``, the manual-cast dtype of the device); the weights are the same
+    draws as in float32, rounded."""
     import comfy.cldm.cldm
     import comfy.controlnet
     import comfy.model_management
@@ -272,10 +277,18 @@ def build_controlnet(size: str = "tiny", seed: int = 3, family: str = "sd15"):
     config.pop("out_channels")
     config.pop("use_temporal_attention")
     config.pop("use_temporal_resblock")
-    config.update(hint_channels=3, device="cpu", operations=comfy.ops.disable_weight_init)
+    device = comfy.model_management.get_torch_device()
+    manual = None
+    if dtype is None:
+        config.update(hint_channels=3, device="cpu", operations=comfy.ops.disable_weight_init)
+    else:
+        manual = comfy.model_management.unet_manual_cast(dtype, device)
+        config.update(
+            hint_channels=3, device="cpu", dtype=dtype, operations=comfy.ops.pick_operations(dtype, manual)
+        )
     control_model = comfy.cldm.cldm.ControlNet(**config)
     init_parameters(control_model, seed)
-    return comfy.controlnet.ControlNet(control_model, load_device=comfy.model_management.get_torch_device())
+    return comfy.controlnet.ControlNet(control_model, load_device=device, manual_cast_dtype=manual)
 
 
 def build(kind: str = "eps", size: str = "tiny", seed: int = 0, family: str = "sd15"):
